@@ -1,0 +1,16 @@
+//! The one surface generated code uses. Not for hand-written code: its
+//! contents follow the generator, not semver.
+
+pub use crate::encoding::{
+    Decoder, Encoder, SizeCache, delimited_len, int32_len, push_unknown_varint, unzigzag32,
+    unzigzag64, varint_len, zigzag32, zigzag64,
+};
+pub use crate::enumeration::{Enumeration, OpenEnum};
+pub use crate::error::DecodeError;
+pub use crate::message::Message;
+pub use crate::unknown::UnknownFields;
+pub use bytes::{BufMut, Bytes};
+
+/// Generated code names this constant, so that code generated for another
+/// runtime version fails to compile with a message that points here.
+pub const RUNTIME_VERSION_1: () = ();

@@ -1,0 +1,103 @@
+//! Fields a message did not recognise, kept byte for byte.
+
+use crate::encoding::{Decoder, WireType, key_field};
+use crate::error::DecodeError;
+
+/// The fields of a message that its schema does not declare (or, for closed
+/// enums, values the enum does not know), in the order they were read.
+///
+/// They are written back verbatim after the known fields when the message is
+/// encoded, so a message passes through a process built against an older
+/// schema without losing data.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct UnknownFields {
+    raw: Vec<u8>,
+}
+
+impl UnknownFields {
+    /// No unknown fields.
+    pub const fn new() -> Self {
+        Self { raw: Vec::new() }
+    }
+
+    /// True when there are none.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Encoded length of all unknown fields.
+    #[inline(always)]
+    pub fn encoded_len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// The unknown fields as they were on the wire (tags included).
+    #[inline(always)]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Appends already-encoded fields (tags included).
+    #[inline]
+    pub fn push_raw(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+    }
+
+    /// Removes all unknown fields.
+    pub fn clear(&mut self) {
+        self.raw.clear();
+    }
+
+    /// Iterates over the unknown fields as `(field number, wire type, raw value bytes)`.
+    ///
+    /// For length-delimited fields the bytes exclude the length prefix; for
+    /// groups they are the group's contents up to its end tag.
+    pub fn iter(&self) -> UnknownFieldsIter<'_> {
+        UnknownFieldsIter { decoder: Decoder::new(&self.raw) }
+    }
+}
+
+impl core::fmt::Debug for UnknownFields {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut list = f.debug_list();
+        for item in self.iter() {
+            match item {
+                Ok((field, wt, bytes)) => list.entry(&(field, wt, bytes)),
+                Err(_) => list.entry(&self.raw),
+            };
+        }
+        list.finish()
+    }
+}
+
+/// Iterator returned by [`UnknownFields::iter`].
+pub struct UnknownFieldsIter<'a> {
+    decoder: Decoder<'a>,
+}
+
+impl<'a> Iterator for UnknownFieldsIter<'a> {
+    type Item = Result<(u32, WireType, &'a [u8]), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.decoder.is_empty() {
+            return None;
+        }
+        let item = (|| {
+            let key = self.decoder.read_key()?;
+            let wire_type = WireType::from_key(key).unwrap_or(WireType::Varint);
+            let before = self.decoder.remaining();
+            if wire_type == WireType::LengthDelimited {
+                return Ok((key_field(key), wire_type, self.decoder.read_slice()?));
+            }
+            self.decoder.skip_value(key)?;
+            let used = before.len() - self.decoder.remaining().len();
+            Ok((key_field(key), wire_type, &before[..used]))
+        })();
+        if item.is_err() {
+            // Stop after the first malformed field rather than loop on it.
+            self.decoder = Decoder::new(&[]);
+        }
+        Some(item)
+    }
+}

@@ -1,0 +1,701 @@
+//! Descriptors in, resolved model out: every type reference resolved to a
+//! Rust path, every name decided, presence and encoding settled from the
+//! file's syntax or edition, recursion known, comments attached.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto};
+use rust_rpc_templates::model::{
+    DefaultValue, Enum, EnumAlias, EnumValue, Field, FieldShape, Message, Oneof, OneofVariant,
+    Package, Presence, Scalar, TypePath, ValueType,
+};
+
+use crate::Error;
+use crate::comments::Comments;
+use crate::features::{EDITION_2023, EDITION_PROTO2, EDITION_PROTO3, FeatureSet, FileExtras, MessageExtras};
+use crate::naming::{self, Scope};
+use crate::options::Options;
+
+/// Name of the struct field holding unknown fields; proto fields of that name get a suffix.
+const UNKNOWN_FIELDS: &str = "unknown_fields";
+
+struct MessageInfo<'a> {
+    desc: &'a DescriptorProto,
+    extras: Option<&'a MessageExtras>,
+    /// Features resolved down to this message.
+    features: FeatureSet,
+    path: TypePath,
+    module_name: String,
+    file: usize,
+    /// SourceCodeInfo path of the message.
+    location: Vec<i32>,
+}
+
+struct EnumInfo<'a> {
+    desc: &'a EnumDescriptorProto,
+    path: TypePath,
+    closed: bool,
+    file: usize,
+    location: Vec<i32>,
+    /// (number, Rust variant) for values with distinct numbers.
+    variants: Vec<(i32, String)>,
+}
+
+/// Everything known about the request's types, keyed by full name with a leading dot.
+pub struct Resolver<'a> {
+    files: &'a [FileDescriptorProto],
+    options: &'a Options,
+    file_edition: Vec<i32>,
+    file_features: Vec<FeatureSet>,
+    comments: Vec<Comments>,
+    messages: HashMap<String, MessageInfo<'a>>,
+    enums: HashMap<String, EnumInfo<'a>>,
+    scopes: HashMap<Vec<String>, Scope>,
+    generating: HashSet<String>,
+    boxed: HashSet<(String, String)>,
+    needs_init: HashSet<String>,
+}
+
+fn file_edition(file: &FileDescriptorProto, extras: Option<&FileExtras>) -> Result<i32, Error> {
+    match file.syntax.as_deref() {
+        None | Some("") | Some("proto2") => Ok(EDITION_PROTO2),
+        Some("proto3") => Ok(EDITION_PROTO3),
+        Some("editions") => match extras.and_then(|e| e.edition) {
+            Some(e) if e == EDITION_2023 => Ok(e),
+            Some(e) => Err(Error::new(file.name(), format!("edition {e} is not supported (this generator supports editions up to 2023)"))),
+            None => Ok(EDITION_2023),
+        },
+        Some(other) => Err(Error::new(file.name(), format!("unsupported syntax \"{other}\""))),
+    }
+}
+
+impl<'a> Resolver<'a> {
+    /// Indexes every type of every file; `generate` names the files to emit.
+    pub fn new(
+        files: &'a [FileDescriptorProto],
+        extras: &'a [FileExtras],
+        generate: &[String],
+        options: &'a Options,
+    ) -> Result<Self, Error> {
+        let generating: HashSet<String> = files
+            .iter()
+            .filter(|f| generate.iter().any(|g| g == f.name()))
+            .map(|f| f.package().to_owned())
+            .collect();
+        let mut r = Resolver {
+            files,
+            options,
+            file_edition: Vec::new(),
+            file_features: Vec::new(),
+            comments: files.iter().map(Comments::new).collect(),
+            messages: HashMap::new(),
+            enums: HashMap::new(),
+            scopes: HashMap::new(),
+            generating,
+            boxed: HashSet::new(),
+            needs_init: HashSet::new(),
+        };
+        for (i, file) in files.iter().enumerate() {
+            let ex = extras.get(i);
+            let edition = file_edition(file, ex)?;
+            r.file_edition.push(edition);
+            let features = if edition == EDITION_2023 {
+                FeatureSet::defaults(edition).with(&ex.map(|e| e.features).unwrap_or_default())
+            } else {
+                FeatureSet::defaults(edition)
+            };
+            r.file_features.push(features);
+        }
+        // Register in a stable order (package, then file name) so that
+        // clash suffixes never depend on the order protoc listed files in.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by(|&a, &b| (files[a].package(), files[a].name()).cmp(&(files[b].package(), files[b].name())));
+        for i in order {
+            let file = &files[i];
+            let ex = extras.get(i);
+            let package = file.package();
+            let (modules, external) = r.package_location(package);
+            let prefix = if package.is_empty() { String::new() } else { format!(".{package}") };
+            for (j, m) in file.message_type.iter().enumerate() {
+                let mex = ex.and_then(|e| e.messages.get(j));
+                r.register_message(i, &prefix, &modules, &external, m, mex, r.file_features[i], vec![4, j as i32]);
+            }
+            for (j, e) in file.enum_type.iter().enumerate() {
+                let eex = ex.and_then(|e| e.enums.get(j)).copied().unwrap_or_default();
+                r.register_enum(i, &prefix, &modules, &external, e, r.file_features[i].with(&eex), vec![5, j as i32]);
+            }
+        }
+        r.find_recursion();
+        r.find_required();
+        Ok(r)
+    }
+
+    /// Module path of a package, or the external Rust path it maps to.
+    fn package_location(&self, package: &str) -> (Vec<String>, Option<String>) {
+        if !self.generating.contains(package) {
+            let dotted = format!(".{package}");
+            let best = self
+                .options
+                .extern_paths
+                .iter()
+                .filter(|(proto, _)| dotted == *proto || dotted.starts_with(&format!("{proto}.")))
+                .max_by_key(|(proto, _)| proto.len());
+            if let Some((proto, rust)) = best {
+                let rest = dotted[proto.len()..].split('.').filter(|s| !s.is_empty());
+                return (rest.map(naming::snake).collect(), Some(rust.clone()));
+            }
+        }
+        (package_modules(package), None)
+    }
+
+    fn scope(&mut self, module: &[String], external: &Option<String>) -> &mut Scope {
+        let mut key = module.to_vec();
+        if let Some(e) = external {
+            key.insert(0, format!("extern:{e}"));
+        }
+        self.scopes.entry(key).or_insert_with(|| Scope::with_reserved(&[]))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn register_message(
+        &mut self,
+        file: usize,
+        prefix: &str,
+        modules: &[String],
+        external: &Option<String>,
+        desc: &'a DescriptorProto,
+        extras: Option<&'a MessageExtras>,
+        parent_features: FeatureSet,
+        location: Vec<i32>,
+    ) {
+        let full = format!("{prefix}.{}", desc.name());
+        let features = parent_features.with(&extras.map(|e| e.features).unwrap_or_default());
+        let is_map_entry = desc.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false);
+        let (rust_name, module_name) = if is_map_entry {
+            (naming::camel(desc.name()), naming::snake(desc.name()))
+        } else {
+            let scope = self.scope(modules, external);
+            let r = scope.claim(naming::camel(desc.name()));
+            let m = scope.claim(naming::snake(desc.name()));
+            (r, m)
+        };
+        let path = TypePath { modules: modules.to_vec(), name: rust_name, external: external.clone() };
+        let mut inner = modules.to_vec();
+        inner.push(module_name.clone());
+        for (j, m) in desc.nested_type.iter().enumerate() {
+            let mex = extras.and_then(|e| e.messages.get(j));
+            let mut loc = location.clone();
+            loc.extend([3, j as i32]);
+            self.register_message(file, &full, &inner, external, m, mex, features, loc);
+        }
+        for (j, e) in desc.enum_type.iter().enumerate() {
+            let eex = extras.and_then(|x| x.enums.get(j)).copied().unwrap_or_default();
+            let mut loc = location.clone();
+            loc.extend([4, j as i32]);
+            self.register_enum(file, &full, &inner, external, e, features.with(&eex), loc);
+        }
+        self.messages.insert(
+            full,
+            MessageInfo { desc, extras, features, path, module_name, file, location },
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn register_enum(
+        &mut self,
+        file: usize,
+        prefix: &str,
+        modules: &[String],
+        external: &Option<String>,
+        desc: &'a EnumDescriptorProto,
+        features: FeatureSet,
+        location: Vec<i32>,
+    ) {
+        let full = format!("{prefix}.{}", desc.name());
+        let name = self.scope(modules, external).claim(naming::camel(desc.name()));
+        let closed = features.enum_type == Some(2);
+        let mut seen = HashSet::new();
+        let mut names = Scope::default();
+        let variants = desc
+            .value
+            .iter()
+            .filter(|v| seen.insert(v.number()))
+            .map(|v| (v.number(), names.claim(naming::enum_variant(desc.name(), v.name()))))
+            .collect();
+        let path = TypePath { modules: modules.to_vec(), name, external: external.clone() };
+        self.enums.insert(full, EnumInfo { desc, path, closed, file, location, variants });
+    }
+
+    /// Marks singular message fields that close a cycle of singular message
+    /// fields: those need `Box`.
+    fn find_recursion(&mut self) {
+        let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (name, info) in &self.messages {
+            for f in &info.desc.field {
+                if f.label() != Label::Repeated && matches!(f.r#type(), Type::Message | Type::Group) {
+                    edges.entry(name.as_str()).or_default().push(f.type_name());
+                }
+            }
+        }
+        let reach = |from: &str| -> HashSet<&str> {
+            let mut seen = HashSet::new();
+            let mut stack = vec![from];
+            while let Some(n) = stack.pop() {
+                for &next in edges.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+                    if seen.insert(next) {
+                        stack.push(next);
+                    }
+                }
+            }
+            seen
+        };
+        let mut boxed = HashSet::new();
+        for (name, targets) in &edges {
+            for &t in targets {
+                if reach(t).contains(name) {
+                    boxed.insert(((*name).to_owned(), t.to_owned()));
+                }
+            }
+        }
+        self.boxed = boxed;
+    }
+
+    /// Finds messages that have required fields, directly or through any
+    /// message they contain.
+    fn find_required(&mut self) {
+        let mut needs: HashSet<String> = self
+            .messages
+            .iter()
+            .filter(|(_, m)| {
+                m.desc.field.iter().any(|f| {
+                    f.label() == Label::Required
+                        || self.field_features(m, f).field_presence == Some(3)
+                })
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        loop {
+            let before = needs.len();
+            for (name, m) in &self.messages {
+                if needs.contains(name) {
+                    continue;
+                }
+                if m.desc.field.iter().any(|f| needs.contains(f.type_name())) {
+                    needs.insert(name.clone());
+                }
+            }
+            if needs.len() == before {
+                break;
+            }
+        }
+        self.needs_init = needs;
+    }
+
+    fn field_features(&self, m: &MessageInfo<'_>, f: &FieldDescriptorProto) -> FeatureSet {
+        if self.file_edition[m.file] != EDITION_2023 {
+            return m.features;
+        }
+        let idx = m.desc.field.iter().position(|x| std::ptr::eq(x, f));
+        let own = idx.and_then(|i| m.extras.and_then(|e| e.fields.get(i))).copied().unwrap_or_default();
+        let oneof = f
+            .oneof_index
+            .filter(|_| !f.proto3_optional())
+            .and_then(|o| m.extras.and_then(|e| e.oneofs.get(o as usize)))
+            .copied()
+            .unwrap_or_default();
+        m.features.with(&oneof).with(&own)
+    }
+
+    /// Builds the packages of the files to generate, sorted by package name.
+    pub fn packages(&mut self, generate: &[String]) -> Result<Vec<Package>, Error> {
+        let mut by_package: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, f) in self.files.iter().enumerate() {
+            if generate.iter().any(|g| g == f.name()) {
+                by_package.entry(f.package().to_owned()).or_default().push(i);
+            }
+        }
+        let mut out = Vec::new();
+        for (package, mut files) in by_package {
+            files.sort_by(|&a, &b| self.files[a].name().cmp(self.files[b].name()));
+            let mut p = Package {
+                name: package.clone(),
+                module_path: package_modules(&package),
+                source_files: files.iter().map(|&i| self.files[i].name().to_owned()).collect(),
+                messages: Vec::new(),
+                enums: Vec::new(),
+            };
+            let prefix = if package.is_empty() { String::new() } else { format!(".{package}") };
+            for i in files {
+                let file = &self.files[i];
+                for m in &file.message_type {
+                    p.messages.push(self.message(&format!("{prefix}.{}", m.name()))?);
+                }
+                for e in &file.enum_type {
+                    p.enums.push(self.enumeration(&format!("{prefix}.{}", e.name()))?);
+                }
+            }
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    fn message(&mut self, full: &str) -> Result<Message, Error> {
+        let info = self.messages.get(full).ok_or_else(|| Error::new("", format!("unknown message {full}")))?;
+        let desc = info.desc;
+        let file = info.file;
+        let file_name = self.files[file].name().to_owned();
+        let edition = self.file_edition[file];
+        let location = info.location.clone();
+        let module_name = info.module_name.clone();
+        let mut inner_module = info.path.modules.clone();
+        inner_module.push(module_name.clone());
+        let comments = &self.comments[file];
+        let docs = comments.docs(&location);
+        let deprecated = desc.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false);
+        let rust_name = info.path.name.clone();
+        let err = |msg: String| Error::new(&file_name, format!("message {}: {msg}", &full[1..]));
+
+        let mut struct_scope = Scope::with_reserved(&[UNKNOWN_FIELDS]);
+        let mut fields = Vec::new();
+        let mut oneof_members: Vec<Vec<(usize, &FieldDescriptorProto)>> = vec![Vec::new(); desc.oneof_decl.len()];
+        let real_oneof: Vec<bool> = (0..desc.oneof_decl.len())
+            .map(|o| desc.field.iter().any(|f| f.oneof_index == Some(o as i32) && !f.proto3_optional()))
+            .collect();
+        // Oneof struct fields take their names in declaration order, after
+        // regular fields that precede them; claim in field order for stability.
+        for (idx, f) in desc.field.iter().enumerate() {
+            if let Some(o) = f.oneof_index.filter(|&o| real_oneof.get(o as usize).copied().unwrap_or(false)) {
+                if let Some(members) = oneof_members.get_mut(o as usize) {
+                    members.push((idx, f));
+                }
+                continue;
+            }
+            let features = self.field_features(&self.messages[full], f);
+            let mut loc = location.clone();
+            loc.extend([2, idx as i32]);
+            let shape = self.field_shape(full, edition, features, f).map_err(&err)?;
+            fields.push(Field {
+                proto_name: f.name().to_owned(),
+                rust_name: struct_scope.claim(naming::snake(f.name())),
+                number: field_number(f).map_err(&err)?,
+                docs: self.comments[file].docs(&loc),
+                deprecated: f.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+                shape,
+                attributes: self.options.attributes_for(&format!("{full}.{}", f.name()), true),
+            });
+        }
+        let mut oneofs = Vec::new();
+        let mut module_scope_claims = Vec::new();
+        for (o, members) in oneof_members.into_iter().enumerate() {
+            if members.is_empty() {
+                continue;
+            }
+            let decl = &desc.oneof_decl[o];
+            let mut variant_scope = Scope::default();
+            let mut variants = Vec::new();
+            for (idx, f) in members {
+                let features = self.field_features(&self.messages[full], f);
+                let mut loc = location.clone();
+                loc.extend([2, idx as i32]);
+                let ty = self.value_type(full, features, f).map_err(&err)?;
+                variants.push(OneofVariant {
+                    proto_name: f.name().to_owned(),
+                    rust_name: variant_scope.claim(naming::camel(f.name())),
+                    number: field_number(f).map_err(&err)?,
+                    docs: self.comments[file].docs(&loc),
+                    deprecated: f.options.as_ref().and_then(|x| x.deprecated).unwrap_or(false),
+                    ty,
+                });
+            }
+            let mut loc = location.clone();
+            loc.extend([8, o as i32]);
+            module_scope_claims.push(naming::camel(decl.name()));
+            oneofs.push(Oneof {
+                proto_name: decl.name().to_owned(),
+                rust_name: struct_scope.claim(naming::snake(decl.name())),
+                enum_name: String::new(),
+                docs: self.comments[file].docs(&loc),
+                variants,
+            });
+        }
+        // Oneof enums live in the message's module next to nested types.
+        let info_path = self.messages[full].path.clone();
+        let external = info_path.external.clone();
+        let scope = self.scope(&inner_module, &external);
+        for (o, name) in oneofs.iter_mut().zip(module_scope_claims) {
+            o.enum_name = scope.claim(name);
+        }
+
+        let mut messages = Vec::new();
+        for m in &desc.nested_type {
+            if m.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false) {
+                continue;
+            }
+            messages.push(self.message(&format!("{full}.{}", m.name()))?);
+        }
+        let mut enums = Vec::new();
+        for e in &desc.enum_type {
+            enums.push(self.enumeration(&format!("{full}.{}", e.name()))?);
+        }
+        Ok(Message {
+            proto_name: full[1..].to_owned(),
+            rust_name,
+            module_name,
+            docs,
+            deprecated,
+            fields,
+            oneofs,
+            messages,
+            enums,
+            unknown_fields_name: UNKNOWN_FIELDS.to_owned(),
+            needs_init_check: self.needs_init.contains(full),
+            attributes: self.options.attributes_for(full, false),
+        })
+    }
+
+    fn enumeration(&self, full: &str) -> Result<Enum, Error> {
+        let info = self.enums.get(full).ok_or_else(|| Error::new("", format!("unknown enum {full}")))?;
+        let desc = info.desc;
+        let comments = &self.comments[info.file];
+        let mut values = Vec::new();
+        let mut aliases = Vec::new();
+        let mut alias_scope = Scope::default();
+        for (k, v) in desc.value.iter().enumerate() {
+            let mut loc = info.location.clone();
+            loc.extend([2, k as i32]);
+            let docs = comments.docs(&loc);
+            let target = info.variants.iter().find(|(n, _)| *n == v.number()).map(|(_, r)| r.clone()).unwrap_or_default();
+            if values.iter().any(|x: &EnumValue| x.number == v.number()) {
+                aliases.push(EnumAlias {
+                    proto_name: v.name().to_owned(),
+                    rust_name: alias_scope.claim(naming::escape(heck::ToShoutySnakeCase::to_shouty_snake_case(v.name()))),
+                    target,
+                    docs,
+                });
+            } else {
+                values.push(EnumValue {
+                    proto_name: v.name().to_owned(),
+                    rust_name: target,
+                    number: v.number(),
+                    docs,
+                    deprecated: v.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+                });
+            }
+        }
+        if values.is_empty() {
+            return Err(Error::new(self.files[info.file].name(), format!("enum {} has no values", &full[1..])));
+        }
+        Ok(Enum {
+            proto_name: full[1..].to_owned(),
+            rust_name: info.path.name.clone(),
+            docs: comments.docs(&info.location),
+            deprecated: desc.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+            values,
+            aliases,
+            attributes: self.options.attributes_for(full, false),
+        })
+    }
+
+    fn field_shape(
+        &self,
+        owner: &str,
+        edition: i32,
+        features: FeatureSet,
+        f: &FieldDescriptorProto,
+    ) -> Result<FieldShape, String> {
+        if f.label() == Label::Repeated {
+            if let Some(entry) = self.messages.get(f.type_name()).filter(|m| {
+                f.r#type() == Type::Message && m.desc.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false)
+            }) {
+                let key = entry.desc.field.iter().find(|x| x.number() == 1).ok_or("map entry without key")?;
+                let value = entry.desc.field.iter().find(|x| x.number() == 2).ok_or("map entry without value")?;
+                return Ok(FieldShape::Map {
+                    key: self.value_type(owner, features, key)?,
+                    value: self.value_type(owner, features, value)?,
+                });
+            }
+            let ty = self.value_type(owner, features, f)?;
+            let packed = match edition {
+                EDITION_PROTO2 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(false),
+                EDITION_PROTO3 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(true),
+                _ => features.repeated_field_encoding == Some(1),
+            };
+            return Ok(FieldShape::Repeated { packed: packed && rust_rpc_templates::codec::is_packable(&ty), ty });
+        }
+        let ty = self.value_type(owner, features, f)?;
+        let presence = if f.label() == Label::Required || features.field_presence == Some(3) {
+            Presence::Required
+        } else if edition == EDITION_PROTO3 {
+            if f.proto3_optional() || matches!(ty, ValueType::Message { .. }) {
+                Presence::Explicit
+            } else {
+                Presence::Implicit
+            }
+        } else if features.field_presence == Some(2) && !matches!(ty, ValueType::Message { .. }) {
+            Presence::Implicit
+        } else {
+            Presence::Explicit
+        };
+        let default = match &f.default_value {
+            Some(text) => Some(self.default_value(f, &ty, text)?),
+            None => None,
+        };
+        Ok(FieldShape::Singular { ty, presence, default })
+    }
+
+    fn value_type(&self, owner: &str, features: FeatureSet, f: &FieldDescriptorProto) -> Result<ValueType, String> {
+        let scalar = |s| Ok(ValueType::Scalar(s));
+        match f.r#type() {
+            Type::Double => scalar(Scalar::Double),
+            Type::Float => scalar(Scalar::Float),
+            Type::Int64 => scalar(Scalar::Int64),
+            Type::Uint64 => scalar(Scalar::Uint64),
+            Type::Int32 => scalar(Scalar::Int32),
+            Type::Fixed64 => scalar(Scalar::Fixed64),
+            Type::Fixed32 => scalar(Scalar::Fixed32),
+            Type::Bool => scalar(Scalar::Bool),
+            Type::Uint32 => scalar(Scalar::Uint32),
+            Type::Sfixed32 => scalar(Scalar::Sfixed32),
+            Type::Sfixed64 => scalar(Scalar::Sfixed64),
+            Type::Sint32 => scalar(Scalar::Sint32),
+            Type::Sint64 => scalar(Scalar::Sint64),
+            Type::String => Ok(ValueType::String { verify_utf8: features.utf8_validation == Some(2) }),
+            Type::Bytes => Ok(ValueType::Bytes),
+            Type::Enum => {
+                let e = self
+                    .enums
+                    .get(f.type_name())
+                    .ok_or_else(|| format!("field {}: unknown enum type {}", f.name(), f.type_name()))?;
+                Ok(ValueType::Enum { path: e.path.clone(), closed: e.closed })
+            }
+            Type::Message | Type::Group => {
+                let m = self
+                    .messages
+                    .get(f.type_name())
+                    .ok_or_else(|| format!("field {}: unknown message type {}", f.name(), f.type_name()))?;
+                let delimited = f.r#type() == Type::Group || features.message_encoding == Some(2);
+                Ok(ValueType::Message {
+                    path: m.path.clone(),
+                    boxed: f.label() != Label::Repeated
+                        && self.boxed.contains(&(owner.to_owned(), f.type_name().to_owned())),
+                    delimited,
+                    needs_init_check: self.needs_init.contains(f.type_name()),
+                })
+            }
+        }
+    }
+
+    fn default_value(&self, f: &FieldDescriptorProto, ty: &ValueType, text: &str) -> Result<DefaultValue, String> {
+        let bad = || format!("field {}: invalid default value {text:?}", f.name());
+        Ok(match ty {
+            ValueType::Scalar(Scalar::Double | Scalar::Float) => DefaultValue::Float(match text {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                "nan" | "-nan" => f64::NAN,
+                _ => text.parse().map_err(|_| bad())?,
+            }),
+            ValueType::Scalar(Scalar::Bool) => DefaultValue::Bool(text == "true"),
+            ValueType::Scalar(Scalar::Uint32 | Scalar::Uint64 | Scalar::Fixed32 | Scalar::Fixed64) => {
+                DefaultValue::Uint(text.parse().map_err(|_| bad())?)
+            }
+            ValueType::Scalar(_) => DefaultValue::Int(text.parse().map_err(|_| bad())?),
+            ValueType::String { .. } => DefaultValue::String(text.to_owned()),
+            ValueType::Bytes => DefaultValue::Bytes(unescape_c(text).ok_or_else(bad)?),
+            ValueType::Enum { .. } => {
+                let e = self.enums.get(f.type_name()).ok_or_else(bad)?;
+                let number = e.desc.value.iter().find(|v| v.name() == text).map(|v| v.number()).ok_or_else(bad)?;
+                let variant = e.variants.iter().find(|(n, _)| *n == number).map(|(_, r)| r.clone()).ok_or_else(bad)?;
+                DefaultValue::Enum(variant)
+            }
+            ValueType::Message { .. } => return Err(bad()),
+        })
+    }
+}
+
+fn field_number(f: &FieldDescriptorProto) -> Result<u32, String> {
+    u32::try_from(f.number())
+        .ok()
+        .filter(|n| (1..=rust_rpc::encoding::MAX_FIELD_NUMBER).contains(n))
+        .ok_or_else(|| format!("field {} has invalid number {}", f.name(), f.number()))
+}
+
+/// Module path for a proto package: one snake_case module per segment.
+pub fn package_modules(package: &str) -> Vec<String> {
+    package.split('.').filter(|s| !s.is_empty()).map(naming::snake).collect()
+}
+
+/// Undoes protoc's C escaping of `bytes` defaults (`\n`, `\\`, `\"`, `\'`,
+/// `\ooo` octal, `\xHH` hex).
+fn unescape_c(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        let c = *bytes.get(i)?;
+        i += 1;
+        match c {
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
+            b'\\' | b'\'' | b'"' | b'?' => out.push(c),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                for _ in 0..2 {
+                    match bytes.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(u8::try_from(v).ok()?);
+            }
+            b'x' | b'X' => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 {
+                    match bytes.get(i).and_then(|d| (*d as char).to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            i += 1;
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 {
+                    return None;
+                }
+                out.push(v as u8);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_c;
+
+    #[test]
+    fn c_escapes() {
+        assert_eq!(unescape_c(r"\000\001\007\010\014\n\r\t\013\\\'\042\xfe").as_deref(),
+            Some(&b"\0\x01\x07\x08\x0c\n\r\t\x0b\\'\"\xfe"[..]));
+        assert_eq!(unescape_c("abc").as_deref(), Some(&b"abc"[..]));
+        assert_eq!(unescape_c("\\"), None);
+        assert_eq!(unescape_c("\\q"), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! Emits one package file.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::codec::Cx;
+use crate::model::{Config, Package};
+use crate::{enumeration, message};
+
+/// Tokens for everything in `package` (messages, enums).
+pub fn emit(config: &Config, package: &Package) -> TokenStream {
+    let cx = Cx { config, module: package.module_path.clone() };
+    let rt = cx.rt();
+    let messages = package.messages.iter().map(|m| message::emit(&cx, m));
+    let enums = package.enums.iter().map(|e| enumeration::emit(&cx, e));
+    quote! {
+        // Fails to compile, pointing here, if the runtime is not the version
+        // this code was generated for.
+        const _: () = #rt::RUNTIME_VERSION_1;
+
+        #(#messages)*
+        #(#enums)*
+    }
+}
