@@ -53,7 +53,9 @@ impl FeatureSet {
         Self {
             field_presence: child.field_presence.or(self.field_presence),
             enum_type: child.enum_type.or(self.enum_type),
-            repeated_field_encoding: child.repeated_field_encoding.or(self.repeated_field_encoding),
+            repeated_field_encoding: child
+                .repeated_field_encoding
+                .or(self.repeated_field_encoding),
             utf8_validation: child.utf8_validation.or(self.utf8_validation),
             message_encoding: child.message_encoding.or(self.message_encoding),
         }
@@ -90,7 +92,10 @@ pub struct FileExtras {
 
 /// Walks the length-delimited fields of `bytes`, calling `f(field, payload)`
 /// for each; other wire types are skipped.
-fn for_each_len(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Result<(), DecodeError>) -> Result<(), DecodeError> {
+fn for_each_len(
+    bytes: &[u8],
+    mut f: impl FnMut(u32, &[u8]) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
     let mut d = Decoder::new(bytes);
     while !d.is_empty() {
         let key = d.read_key()?;
@@ -104,11 +109,18 @@ fn for_each_len(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Result<(), Decode
     Ok(())
 }
 
-/// Reads the `features` (field 50) of an options message.
-fn options_features(options: &[u8]) -> Result<FeatureSet, DecodeError> {
+/// Field number of `features` in each options message of descriptor.proto.
+const FILE_FEATURES: u32 = 50;
+const MESSAGE_FEATURES: u32 = 12;
+const FIELD_FEATURES: u32 = 21;
+const ONEOF_FEATURES: u32 = 1;
+const ENUM_FEATURES: u32 = 7;
+
+/// Reads the `features` (field `features_field`) of an options message.
+fn options_features(options: &[u8], features_field: u32) -> Result<FeatureSet, DecodeError> {
     let mut out = FeatureSet::default();
     for_each_len(options, |field, payload| {
-        if field == 50 {
+        if field == features_field {
             let mut d = Decoder::new(payload);
             while !d.is_empty() {
                 let key = d.read_key()?;
@@ -133,11 +145,15 @@ fn options_features(options: &[u8]) -> Result<FeatureSet, DecodeError> {
 }
 
 /// Features of an element whose options are field `options_field` of it.
-fn element_features(bytes: &[u8], options_field: u32) -> Result<FeatureSet, DecodeError> {
+fn element_features(
+    bytes: &[u8],
+    options_field: u32,
+    features_field: u32,
+) -> Result<FeatureSet, DecodeError> {
     let mut out = FeatureSet::default();
     for_each_len(bytes, |field, payload| {
         if field == options_field {
-            out = out.with(&options_features(payload)?);
+            out = out.with(&options_features(payload, features_field)?);
         }
         Ok(())
     })?;
@@ -148,11 +164,19 @@ fn message_extras(bytes: &[u8]) -> Result<MessageExtras, DecodeError> {
     let mut out = MessageExtras::default();
     for_each_len(bytes, |field, payload| {
         match field {
-            2 => out.fields.push(element_features(payload, 8)?),
+            2 => out
+                .fields
+                .push(element_features(payload, 8, FIELD_FEATURES)?),
             3 => out.messages.push(message_extras(payload)?),
-            4 => out.enums.push(element_features(payload, 3)?),
-            7 => out.features = out.features.with(&options_features(payload)?),
-            8 => out.oneofs.push(element_features(payload, 2)?),
+            4 => out.enums.push(element_features(payload, 3, ENUM_FEATURES)?),
+            7 => {
+                out.features = out
+                    .features
+                    .with(&options_features(payload, MESSAGE_FEATURES)?)
+            }
+            8 => out
+                .oneofs
+                .push(element_features(payload, 2, ONEOF_FEATURES)?),
             _ => {}
         }
         Ok(())
@@ -166,8 +190,12 @@ pub fn file_extras(bytes: &[u8]) -> Result<FileExtras, DecodeError> {
     for_each_len(bytes, |field, payload| {
         match field {
             4 => out.messages.push(message_extras(payload)?),
-            5 => out.enums.push(element_features(payload, 3)?),
-            8 => out.features = out.features.with(&options_features(payload)?),
+            5 => out.enums.push(element_features(payload, 3, ENUM_FEATURES)?),
+            8 => {
+                out.features = out
+                    .features
+                    .with(&options_features(payload, FILE_FEATURES)?)
+            }
             _ => {}
         }
         Ok(())

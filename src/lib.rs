@@ -34,13 +34,20 @@ pub struct Error {
 impl Error {
     /// An error about `file`.
     pub fn new(file: &str, message: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), message: message.into() }
+        Self {
+            file: file.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.file.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.file, self.message) }
+        if self.file.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.file, self.message)
+        }
     }
 }
 
@@ -70,7 +77,10 @@ pub fn generate(
 ) -> Result<Vec<GeneratedFile>, Error> {
     for name in generate {
         if !files.iter().any(|f| f.name() == name) {
-            return Err(Error::new(name, "file to generate is missing from the request"));
+            return Err(Error::new(
+                name,
+                "file to generate is missing from the request",
+            ));
         }
     }
     let mut resolver = resolve::Resolver::new(files, extras, generate, options)?;
@@ -119,7 +129,10 @@ pub fn plugin_response(request: &[u8]) -> Vec<u8> {
                 .collect(),
             ..Default::default()
         },
-        Err(e) => CodeGeneratorResponse { error: Some(e.to_string()), ..Default::default() },
+        Err(e) => CodeGeneratorResponse {
+            error: Some(e.to_string()),
+            ..Default::default()
+        },
     };
     let response = CodeGeneratorResponse {
         supported_features: Some(FEATURE_PROTO3_OPTIONAL | FEATURE_SUPPORTS_EDITIONS),
@@ -128,7 +141,10 @@ pub fn plugin_response(request: &[u8]) -> Vec<u8> {
     let mut out = response.encode_to_vec();
     // prost-types has no `minimum_edition` (3) / `maximum_edition` (4);
     // append them as raw varint fields (field order is free on the wire).
-    for (field, edition) in [(3u8, features::EDITION_PROTO2), (4u8, features::EDITION_2023)] {
+    for (field, edition) in [
+        (3u8, features::EDITION_PROTO2),
+        (4u8, features::EDITION_2023),
+    ] {
         out.push(field << 3);
         let mut v = edition as u64;
         while v >= 0x80 {
@@ -145,7 +161,66 @@ fn run_plugin(request: &[u8]) -> Result<Vec<GeneratedFile>, Error> {
         .map_err(|e| Error::new("", format!("cannot decode the CodeGeneratorRequest: {e}")))?;
     let extras = features::files_in(request, 15)
         .map_err(|e| Error::new("", format!("cannot decode the CodeGeneratorRequest: {e}")))?;
-    let options = Options::parse(req.parameter())
-        .map_err(|e| Error::new(req.file_to_generate.first().map(String::as_str).unwrap_or(""), e.to_string()))?;
+    let options = Options::parse(req.parameter()).map_err(|e| {
+        Error::new(
+            req.file_to_generate
+                .first()
+                .map(String::as_str)
+                .unwrap_or(""),
+            e.to_string(),
+        )
+    })?;
     generate(&req.proto_file, &extras, &req.file_to_generate, &options)
+}
+
+/// Runs `protoc` on `files` (paths relative to one of `include_dirs`) to get
+/// their descriptors, comments included, and generates code for them: what a
+/// `build.rs` needs until `rust-rpc-build` arrives.
+pub fn generate_with_protoc(
+    protoc: &std::path::Path,
+    include_dirs: &[std::path::PathBuf],
+    files: &[String],
+    options: &Options,
+) -> Result<Vec<GeneratedFile>, Error> {
+    let dir = std::env::temp_dir().join(format!(
+        "rust-rpc-protoc-{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new("", format!("cannot create {}: {e}", dir.display())))?;
+    let set = dir.join("descriptors.pb");
+    let mut cmd = std::process::Command::new(protoc);
+    for include in include_dirs {
+        cmd.arg("-I").arg(include);
+    }
+    cmd.arg("--include_imports")
+        .arg("--include_source_info")
+        .arg(format!("--descriptor_set_out={}", set.display()))
+        .args(files);
+    let result = cmd
+        .output()
+        .map_err(|e| Error::new("", format!("cannot run protoc ({}): {e}", protoc.display())));
+    let bytes = result.and_then(|out| {
+        if out.status.success() {
+            std::fs::read(&set)
+                .map_err(|e| Error::new("", format!("cannot read protoc's output: {e}")))
+        } else {
+            Err(Error::new(
+                "",
+                format!(
+                    "protoc failed:\n{}",
+                    String::from_utf8_lossy(&out.stderr).trim_end()
+                ),
+            ))
+        }
+    });
+    std::fs::remove_dir_all(&dir).ok();
+    generate_from_descriptor_set(&bytes?, files, options)
+}
+
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }

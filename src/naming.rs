@@ -64,7 +64,15 @@ pub struct Scope {
 impl Scope {
     /// A scope in which `reserved` names are already taken.
     pub fn with_reserved(reserved: &[&str]) -> Self {
-        Self { taken: reserved.iter().map(|s| (*s).to_owned()).collect() }
+        Self {
+            taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Marks `name` as taken without handing it out (names that something
+    /// outside this scope already uses).
+    pub fn reserve(&mut self, name: &str) {
+        self.taken.insert(name.trim_start_matches("r#").to_owned());
     }
 
     /// `name`, or `name_`, `name__`, ... if already taken.
@@ -73,7 +81,8 @@ impl Scope {
         while self.taken.contains(candidate.trim_start_matches("r#")) {
             candidate = format!("{}_", candidate.trim_start_matches("r#"));
         }
-        self.taken.insert(candidate.trim_start_matches("r#").to_owned());
+        self.taken
+            .insert(candidate.trim_start_matches("r#").to_owned());
         candidate
     }
 }

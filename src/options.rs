@@ -21,6 +21,9 @@ pub struct Options {
     pub type_attributes: Vec<(String, String)>,
     /// `field_attribute=.pkg.Type.field=#[attr]`: attributes for fields.
     pub field_attributes: Vec<(String, String)>,
+    /// Map `.google.protobuf` to `<runtime>::wkt` (on unless `extern_path`
+    /// names `.google.protobuf` itself).
+    pub well_known_types: bool,
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
             extern_paths: Vec::new(),
             type_attributes: Vec::new(),
             field_attributes: Vec::new(),
+            well_known_types: true,
         }
     }
 }
@@ -62,7 +66,10 @@ fn split_params(s: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
+    out.into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn check_proto_path(key: &str, path: &str) -> Result<(), OptionError> {
@@ -83,7 +90,9 @@ fn check_proto_path(key: &str, path: &str) -> Result<(), OptionError> {
 fn check_rust_path(key: &str, path: &str) -> Result<(), OptionError> {
     match syn::parse_str::<syn::Path>(path) {
         Ok(_) => Ok(()),
-        Err(e) => Err(OptionError(format!("option {key}: {path:?} is not a Rust path: {e}"))),
+        Err(e) => Err(OptionError(format!(
+            "option {key}: {path:?} is not a Rust path: {e}"
+        ))),
     }
 }
 
@@ -92,7 +101,9 @@ fn check_attribute(key: &str, attr: &str) -> Result<(), OptionError> {
     match syn::Attribute::parse_outer.parse_str(attr) {
         Ok(attrs) if !attrs.is_empty() => Ok(()),
         Ok(_) => Err(OptionError(format!("option {key}: no attribute given"))),
-        Err(e) => Err(OptionError(format!("option {key}: {attr:?} is not a Rust attribute: {e}"))),
+        Err(e) => Err(OptionError(format!(
+            "option {key}: {attr:?} is not a Rust attribute: {e}"
+        ))),
     }
 }
 
@@ -100,7 +111,6 @@ impl Options {
     /// Parses the plugin parameter string.
     pub fn parse(parameter: &str) -> Result<Self, OptionError> {
         let mut o = Options::default();
-        let mut wkt_mapped = false;
         for param in split_params(parameter) {
             let (key, value) = match param.split_once('=') {
                 Some((k, v)) => (k.trim(), v.trim()),
@@ -111,14 +121,22 @@ impl Options {
                     o.bytes_as_bytes = match value {
                         "bytes" => true,
                         "vec" => false,
-                        _ => return Err(OptionError(format!("option bytes: expected `bytes` or `vec`, got {value:?}"))),
+                        _ => {
+                            return Err(OptionError(format!(
+                                "option bytes: expected `bytes` or `vec`, got {value:?}"
+                            )));
+                        }
                     }
                 }
                 "map" => {
                     o.btree_map = match value {
                         "btree" => true,
                         "hash" => false,
-                        _ => return Err(OptionError(format!("option map: expected `hash` or `btree`, got {value:?}"))),
+                        _ => {
+                            return Err(OptionError(format!(
+                                "option map: expected `hash` or `btree`, got {value:?}"
+                            )));
+                        }
                     }
                 }
                 "runtime" => {
@@ -127,11 +145,14 @@ impl Options {
                 }
                 "extern_path" => {
                     let (proto, rust) = value.split_once('=').ok_or_else(|| {
-                        OptionError("option extern_path: expected extern_path=.proto.package=::rust::path".to_owned())
+                        OptionError(
+                            "option extern_path: expected extern_path=.proto.package=::rust::path"
+                                .to_owned(),
+                        )
                     })?;
                     check_proto_path(key, proto)?;
                     if proto == ".google.protobuf" {
-                        wkt_mapped = true;
+                        o.well_known_types = false;
                     }
                     if !rust.is_empty() {
                         check_rust_path(key, rust)?;
@@ -140,11 +161,17 @@ impl Options {
                 }
                 "type_attribute" | "field_attribute" => {
                     let (path, attr) = value.split_once('=').ok_or_else(|| {
-                        OptionError(format!("option {key}: expected {key}=.proto.Path=#[attribute]"))
+                        OptionError(format!(
+                            "option {key}: expected {key}=.proto.Path=#[attribute]"
+                        ))
                     })?;
                     check_proto_path(key, path)?;
                     check_attribute(key, attr)?;
-                    let list = if key == "type_attribute" { &mut o.type_attributes } else { &mut o.field_attributes };
+                    let list = if key == "type_attribute" {
+                        &mut o.type_attributes
+                    } else {
+                        &mut o.field_attributes
+                    };
                     list.push((path.to_owned(), attr.to_owned()));
                 }
                 _ => {
@@ -154,17 +181,32 @@ impl Options {
                 }
             }
         }
-        if !wkt_mapped {
-            o.extern_paths.push((".google.protobuf".to_owned(), format!("{}::wkt", o.runtime)));
-        }
         Ok(o)
+    }
+
+    /// The `extern_path` entries in effect, the well-known types included.
+    pub fn effective_extern_paths(&self) -> Vec<(String, String)> {
+        let mut paths = self.extern_paths.clone();
+        if self.well_known_types {
+            paths.push((
+                ".google.protobuf".to_owned(),
+                format!("{}::wkt", self.runtime),
+            ));
+        }
+        paths
     }
 
     /// Attributes configured for the type or field with full name `full` (leading dot).
     pub fn attributes_for(&self, full: &str, field: bool) -> Vec<String> {
-        let list = if field { &self.field_attributes } else { &self.type_attributes };
+        let list = if field {
+            &self.field_attributes
+        } else {
+            &self.type_attributes
+        };
         list.iter()
-            .filter(|(path, _)| path == "." || full == path || full.starts_with(&format!("{path}.")))
+            .filter(|(path, _)| {
+                path == "." || full == path || full.starts_with(&format!("{path}."))
+            })
             .map(|(_, attr)| attr.clone())
             .collect()
     }
@@ -182,16 +224,32 @@ mod tests {
         .unwrap();
         assert!(o.bytes_as_bytes && o.btree_map);
         assert_eq!(o.runtime, "crate");
-        assert_eq!(o.extern_paths[0], (".foo".to_owned(), "::foo_types".to_owned()));
-        assert_eq!(o.extern_paths[1], (".google.protobuf".to_owned(), "crate::wkt".to_owned()));
+        assert_eq!(
+            o.extern_paths[0],
+            (".foo".to_owned(), "::foo_types".to_owned())
+        );
+        assert_eq!(
+            o.effective_extern_paths()[1],
+            (".google.protobuf".to_owned(), "crate::wkt".to_owned())
+        );
         assert_eq!(o.attributes_for(".pkg.M", false), ["#[derive(Eq, Hash)]"]);
         assert!(o.attributes_for(".pkg.Mx", false).is_empty());
     }
 
     #[test]
     fn rejects_unknown_keys_and_bad_values() {
-        assert!(Options::parse("colour=blue").unwrap_err().0.contains("unknown option \"colour\""));
-        assert!(Options::parse("bytes=maybe").unwrap_err().0.contains("option bytes"));
+        assert!(
+            Options::parse("colour=blue")
+                .unwrap_err()
+                .0
+                .contains("unknown option \"colour\"")
+        );
+        assert!(
+            Options::parse("bytes=maybe")
+                .unwrap_err()
+                .0
+                .contains("option bytes")
+        );
         assert!(Options::parse("runtime=not a path").is_err());
         assert!(Options::parse("type_attribute=.a=derive(Hash)").is_err());
         assert!(Options::parse("extern_path=pkg=::x").is_err());
@@ -200,6 +258,7 @@ mod tests {
     #[test]
     fn wkt_mapping_can_be_turned_off() {
         let o = Options::parse("extern_path=.google.protobuf=").unwrap();
-        assert!(o.extern_paths.is_empty());
+        assert!(o.effective_extern_paths().is_empty());
+        assert_eq!(Options::default().effective_extern_paths().len(), 1);
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto};
+use prost_types::{
+    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+};
 use rust_rpc_templates::model::{
     DefaultValue, Enum, EnumAlias, EnumValue, Field, FieldShape, Message, Oneof, OneofVariant,
     Package, Presence, Scalar, TypePath, ValueType,
@@ -13,7 +15,9 @@ use rust_rpc_templates::model::{
 
 use crate::Error;
 use crate::comments::Comments;
-use crate::features::{EDITION_2023, EDITION_PROTO2, EDITION_PROTO3, FeatureSet, FileExtras, MessageExtras};
+use crate::features::{
+    EDITION_2023, EDITION_PROTO2, EDITION_PROTO3, FeatureSet, FileExtras, MessageExtras,
+};
 use crate::naming::{self, Scope};
 use crate::options::Options;
 
@@ -63,10 +67,18 @@ fn file_edition(file: &FileDescriptorProto, extras: Option<&FileExtras>) -> Resu
         Some("proto3") => Ok(EDITION_PROTO3),
         Some("editions") => match extras.and_then(|e| e.edition) {
             Some(e) if e == EDITION_2023 => Ok(e),
-            Some(e) => Err(Error::new(file.name(), format!("edition {e} is not supported (this generator supports editions up to 2023)"))),
+            Some(e) => Err(Error::new(
+                file.name(),
+                format!(
+                    "edition {e} is not supported (this generator supports editions up to 2023)"
+                ),
+            )),
             None => Ok(EDITION_2023),
         },
-        Some(other) => Err(Error::new(file.name(), format!("unsupported syntax \"{other}\""))),
+        Some(other) => Err(Error::new(
+            file.name(),
+            format!("unsupported syntax \"{other}\""),
+        )),
     }
 }
 
@@ -107,23 +119,56 @@ impl<'a> Resolver<'a> {
             };
             r.file_features.push(features);
         }
+        // Packages nest as modules (`a.b` is module `b` inside `a`): reserve
+        // those names first so that no message's module in `a` takes them.
+        for file in files {
+            let (modules, external) = r.package_location(file.package());
+            if external.is_none() {
+                for depth in 0..modules.len() {
+                    r.scope(&modules[..depth], &None).reserve(&modules[depth]);
+                }
+            }
+        }
         // Register in a stable order (package, then file name) so that
         // clash suffixes never depend on the order protoc listed files in.
         let mut order: Vec<usize> = (0..files.len()).collect();
-        order.sort_by(|&a, &b| (files[a].package(), files[a].name()).cmp(&(files[b].package(), files[b].name())));
+        order.sort_by(|&a, &b| {
+            (files[a].package(), files[a].name()).cmp(&(files[b].package(), files[b].name()))
+        });
         for i in order {
             let file = &files[i];
             let ex = extras.get(i);
             let package = file.package();
             let (modules, external) = r.package_location(package);
-            let prefix = if package.is_empty() { String::new() } else { format!(".{package}") };
+            let prefix = if package.is_empty() {
+                String::new()
+            } else {
+                format!(".{package}")
+            };
             for (j, m) in file.message_type.iter().enumerate() {
                 let mex = ex.and_then(|e| e.messages.get(j));
-                r.register_message(i, &prefix, &modules, &external, m, mex, r.file_features[i], vec![4, j as i32]);
+                r.register_message(
+                    i,
+                    &prefix,
+                    &modules,
+                    &external,
+                    m,
+                    mex,
+                    r.file_features[i],
+                    vec![4, j as i32],
+                );
             }
             for (j, e) in file.enum_type.iter().enumerate() {
                 let eex = ex.and_then(|e| e.enums.get(j)).copied().unwrap_or_default();
-                r.register_enum(i, &prefix, &modules, &external, e, r.file_features[i].with(&eex), vec![5, j as i32]);
+                r.register_enum(
+                    i,
+                    &prefix,
+                    &modules,
+                    &external,
+                    e,
+                    r.file_features[i].with(&eex),
+                    vec![5, j as i32],
+                );
             }
         }
         r.find_recursion();
@@ -135,9 +180,8 @@ impl<'a> Resolver<'a> {
     fn package_location(&self, package: &str) -> (Vec<String>, Option<String>) {
         if !self.generating.contains(package) {
             let dotted = format!(".{package}");
-            let best = self
-                .options
-                .extern_paths
+            let paths = self.options.effective_extern_paths();
+            let best = paths
                 .iter()
                 .filter(|(proto, _)| dotted == *proto || dotted.starts_with(&format!("{proto}.")))
                 .max_by_key(|(proto, _)| proto.len());
@@ -154,7 +198,9 @@ impl<'a> Resolver<'a> {
         if let Some(e) = external {
             key.insert(0, format!("extern:{e}"));
         }
-        self.scopes.entry(key).or_insert_with(|| Scope::with_reserved(&[]))
+        self.scopes
+            .entry(key)
+            .or_insert_with(|| Scope::with_reserved(&[]))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -171,7 +217,11 @@ impl<'a> Resolver<'a> {
     ) {
         let full = format!("{prefix}.{}", desc.name());
         let features = parent_features.with(&extras.map(|e| e.features).unwrap_or_default());
-        let is_map_entry = desc.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false);
+        let is_map_entry = desc
+            .options
+            .as_ref()
+            .and_then(|o| o.map_entry)
+            .unwrap_or(false);
         let (rust_name, module_name) = if is_map_entry {
             (naming::camel(desc.name()), naming::snake(desc.name()))
         } else {
@@ -180,7 +230,11 @@ impl<'a> Resolver<'a> {
             let m = scope.claim(naming::snake(desc.name()));
             (r, m)
         };
-        let path = TypePath { modules: modules.to_vec(), name: rust_name, external: external.clone() };
+        let path = TypePath {
+            modules: modules.to_vec(),
+            name: rust_name,
+            external: external.clone(),
+        };
         let mut inner = modules.to_vec();
         inner.push(module_name.clone());
         for (j, m) in desc.nested_type.iter().enumerate() {
@@ -190,14 +244,25 @@ impl<'a> Resolver<'a> {
             self.register_message(file, &full, &inner, external, m, mex, features, loc);
         }
         for (j, e) in desc.enum_type.iter().enumerate() {
-            let eex = extras.and_then(|x| x.enums.get(j)).copied().unwrap_or_default();
+            let eex = extras
+                .and_then(|x| x.enums.get(j))
+                .copied()
+                .unwrap_or_default();
             let mut loc = location.clone();
             loc.extend([4, j as i32]);
             self.register_enum(file, &full, &inner, external, e, features.with(&eex), loc);
         }
         self.messages.insert(
             full,
-            MessageInfo { desc, extras, features, path, module_name, file, location },
+            MessageInfo {
+                desc,
+                extras,
+                features,
+                path,
+                module_name,
+                file,
+                location,
+            },
         );
     }
 
@@ -213,7 +278,9 @@ impl<'a> Resolver<'a> {
         location: Vec<i32>,
     ) {
         let full = format!("{prefix}.{}", desc.name());
-        let name = self.scope(modules, external).claim(naming::camel(desc.name()));
+        let name = self
+            .scope(modules, external)
+            .claim(naming::camel(desc.name()));
         let closed = features.enum_type == Some(2);
         let mut seen = HashSet::new();
         let mut names = Scope::default();
@@ -221,10 +288,29 @@ impl<'a> Resolver<'a> {
             .value
             .iter()
             .filter(|v| seen.insert(v.number()))
-            .map(|v| (v.number(), names.claim(naming::enum_variant(desc.name(), v.name()))))
+            .map(|v| {
+                (
+                    v.number(),
+                    names.claim(naming::enum_variant(desc.name(), v.name())),
+                )
+            })
             .collect();
-        let path = TypePath { modules: modules.to_vec(), name, external: external.clone() };
-        self.enums.insert(full, EnumInfo { desc, path, closed, file, location, variants });
+        let path = TypePath {
+            modules: modules.to_vec(),
+            name,
+            external: external.clone(),
+        };
+        self.enums.insert(
+            full,
+            EnumInfo {
+                desc,
+                path,
+                closed,
+                file,
+                location,
+                variants,
+            },
+        );
     }
 
     /// Marks singular message fields that close a cycle of singular message
@@ -233,7 +319,8 @@ impl<'a> Resolver<'a> {
         let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
         for (name, info) in &self.messages {
             for f in &info.desc.field {
-                if f.label() != Label::Repeated && matches!(f.r#type(), Type::Message | Type::Group) {
+                if f.label() != Label::Repeated && matches!(f.r#type(), Type::Message | Type::Group)
+                {
                     edges.entry(name.as_str()).or_default().push(f.type_name());
                 }
             }
@@ -297,7 +384,10 @@ impl<'a> Resolver<'a> {
             return m.features;
         }
         let idx = m.desc.field.iter().position(|x| std::ptr::eq(x, f));
-        let own = idx.and_then(|i| m.extras.and_then(|e| e.fields.get(i))).copied().unwrap_or_default();
+        let own = idx
+            .and_then(|i| m.extras.and_then(|e| e.fields.get(i)))
+            .copied()
+            .unwrap_or_default();
         let oneof = f
             .oneof_index
             .filter(|_| !f.proto3_optional())
@@ -312,7 +402,10 @@ impl<'a> Resolver<'a> {
         let mut by_package: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, f) in self.files.iter().enumerate() {
             if generate.iter().any(|g| g == f.name()) {
-                by_package.entry(f.package().to_owned()).or_default().push(i);
+                by_package
+                    .entry(f.package().to_owned())
+                    .or_default()
+                    .push(i);
             }
         }
         let mut out = Vec::new();
@@ -321,18 +414,27 @@ impl<'a> Resolver<'a> {
             let mut p = Package {
                 name: package.clone(),
                 module_path: package_modules(&package),
-                source_files: files.iter().map(|&i| self.files[i].name().to_owned()).collect(),
+                source_files: files
+                    .iter()
+                    .map(|&i| self.files[i].name().to_owned())
+                    .collect(),
                 messages: Vec::new(),
                 enums: Vec::new(),
             };
-            let prefix = if package.is_empty() { String::new() } else { format!(".{package}") };
+            let prefix = if package.is_empty() {
+                String::new()
+            } else {
+                format!(".{package}")
+            };
             for i in files {
                 let file = &self.files[i];
                 for m in &file.message_type {
-                    p.messages.push(self.message(&format!("{prefix}.{}", m.name()))?);
+                    p.messages
+                        .push(self.message(&format!("{prefix}.{}", m.name()))?);
                 }
                 for e in &file.enum_type {
-                    p.enums.push(self.enumeration(&format!("{prefix}.{}", e.name()))?);
+                    p.enums
+                        .push(self.enumeration(&format!("{prefix}.{}", e.name()))?);
                 }
             }
             out.push(p);
@@ -341,7 +443,10 @@ impl<'a> Resolver<'a> {
     }
 
     fn message(&mut self, full: &str) -> Result<Message, Error> {
-        let info = self.messages.get(full).ok_or_else(|| Error::new("", format!("unknown message {full}")))?;
+        let info = self
+            .messages
+            .get(full)
+            .ok_or_else(|| Error::new("", format!("unknown message {full}")))?;
         let desc = info.desc;
         let file = info.file;
         let file_name = self.files[file].name().to_owned();
@@ -352,20 +457,32 @@ impl<'a> Resolver<'a> {
         inner_module.push(module_name.clone());
         let comments = &self.comments[file];
         let docs = comments.docs(&location);
-        let deprecated = desc.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false);
+        let deprecated = desc
+            .options
+            .as_ref()
+            .and_then(|o| o.deprecated)
+            .unwrap_or(false);
         let rust_name = info.path.name.clone();
         let err = |msg: String| Error::new(&file_name, format!("message {}: {msg}", &full[1..]));
 
         let mut struct_scope = Scope::with_reserved(&[UNKNOWN_FIELDS]);
         let mut fields = Vec::new();
-        let mut oneof_members: Vec<Vec<(usize, &FieldDescriptorProto)>> = vec![Vec::new(); desc.oneof_decl.len()];
+        let mut oneof_members: Vec<Vec<(usize, &FieldDescriptorProto)>> =
+            vec![Vec::new(); desc.oneof_decl.len()];
         let real_oneof: Vec<bool> = (0..desc.oneof_decl.len())
-            .map(|o| desc.field.iter().any(|f| f.oneof_index == Some(o as i32) && !f.proto3_optional()))
+            .map(|o| {
+                desc.field
+                    .iter()
+                    .any(|f| f.oneof_index == Some(o as i32) && !f.proto3_optional())
+            })
             .collect();
         // Oneof struct fields take their names in declaration order, after
         // regular fields that precede them; claim in field order for stability.
         for (idx, f) in desc.field.iter().enumerate() {
-            if let Some(o) = f.oneof_index.filter(|&o| real_oneof.get(o as usize).copied().unwrap_or(false)) {
+            if let Some(o) = f
+                .oneof_index
+                .filter(|&o| real_oneof.get(o as usize).copied().unwrap_or(false))
+            {
                 if let Some(members) = oneof_members.get_mut(o as usize) {
                     members.push((idx, f));
                 }
@@ -380,9 +497,15 @@ impl<'a> Resolver<'a> {
                 rust_name: struct_scope.claim(naming::snake(f.name())),
                 number: field_number(f).map_err(&err)?,
                 docs: self.comments[file].docs(&loc),
-                deprecated: f.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+                deprecated: f
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.deprecated)
+                    .unwrap_or(false),
                 shape,
-                attributes: self.options.attributes_for(&format!("{full}.{}", f.name()), true),
+                attributes: self
+                    .options
+                    .attributes_for(&format!("{full}.{}", f.name()), true),
             });
         }
         let mut oneofs = Vec::new();
@@ -404,7 +527,11 @@ impl<'a> Resolver<'a> {
                     rust_name: variant_scope.claim(naming::camel(f.name())),
                     number: field_number(f).map_err(&err)?,
                     docs: self.comments[file].docs(&loc),
-                    deprecated: f.options.as_ref().and_then(|x| x.deprecated).unwrap_or(false),
+                    deprecated: f
+                        .options
+                        .as_ref()
+                        .and_then(|x| x.deprecated)
+                        .unwrap_or(false),
                     ty,
                 });
             }
@@ -429,7 +556,11 @@ impl<'a> Resolver<'a> {
 
         let mut messages = Vec::new();
         for m in &desc.nested_type {
-            if m.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false) {
+            if m.options
+                .as_ref()
+                .and_then(|o| o.map_entry)
+                .unwrap_or(false)
+            {
                 continue;
             }
             messages.push(self.message(&format!("{full}.{}", m.name()))?);
@@ -455,7 +586,10 @@ impl<'a> Resolver<'a> {
     }
 
     fn enumeration(&self, full: &str) -> Result<Enum, Error> {
-        let info = self.enums.get(full).ok_or_else(|| Error::new("", format!("unknown enum {full}")))?;
+        let info = self
+            .enums
+            .get(full)
+            .ok_or_else(|| Error::new("", format!("unknown enum {full}")))?;
         let desc = info.desc;
         let comments = &self.comments[info.file];
         let mut values = Vec::new();
@@ -465,11 +599,18 @@ impl<'a> Resolver<'a> {
             let mut loc = info.location.clone();
             loc.extend([2, k as i32]);
             let docs = comments.docs(&loc);
-            let target = info.variants.iter().find(|(n, _)| *n == v.number()).map(|(_, r)| r.clone()).unwrap_or_default();
+            let target = info
+                .variants
+                .iter()
+                .find(|(n, _)| *n == v.number())
+                .map(|(_, r)| r.clone())
+                .unwrap_or_default();
             if values.iter().any(|x: &EnumValue| x.number == v.number()) {
                 aliases.push(EnumAlias {
                     proto_name: v.name().to_owned(),
-                    rust_name: alias_scope.claim(naming::escape(heck::ToShoutySnakeCase::to_shouty_snake_case(v.name()))),
+                    rust_name: alias_scope.claim(naming::escape(
+                        heck::ToShoutySnakeCase::to_shouty_snake_case(v.name()),
+                    )),
                     target,
                     docs,
                 });
@@ -479,18 +620,29 @@ impl<'a> Resolver<'a> {
                     rust_name: target,
                     number: v.number(),
                     docs,
-                    deprecated: v.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+                    deprecated: v
+                        .options
+                        .as_ref()
+                        .and_then(|o| o.deprecated)
+                        .unwrap_or(false),
                 });
             }
         }
         if values.is_empty() {
-            return Err(Error::new(self.files[info.file].name(), format!("enum {} has no values", &full[1..])));
+            return Err(Error::new(
+                self.files[info.file].name(),
+                format!("enum {} has no values", &full[1..]),
+            ));
         }
         Ok(Enum {
             proto_name: full[1..].to_owned(),
             rust_name: info.path.name.clone(),
             docs: comments.docs(&info.location),
-            deprecated: desc.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+            deprecated: desc
+                .options
+                .as_ref()
+                .and_then(|o| o.deprecated)
+                .unwrap_or(false),
             values,
             aliases,
             attributes: self.options.attributes_for(full, false),
@@ -506,10 +658,31 @@ impl<'a> Resolver<'a> {
     ) -> Result<FieldShape, String> {
         if f.label() == Label::Repeated {
             if let Some(entry) = self.messages.get(f.type_name()).filter(|m| {
-                f.r#type() == Type::Message && m.desc.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false)
+                f.r#type() == Type::Message
+                    && m.desc
+                        .options
+                        .as_ref()
+                        .and_then(|o| o.map_entry)
+                        .unwrap_or(false)
             }) {
-                let key = entry.desc.field.iter().find(|x| x.number() == 1).ok_or("map entry without key")?;
-                let value = entry.desc.field.iter().find(|x| x.number() == 2).ok_or("map entry without value")?;
+                let key = entry
+                    .desc
+                    .field
+                    .iter()
+                    .find(|x| x.number() == 1)
+                    .ok_or("map entry without key")?;
+                let value = entry
+                    .desc
+                    .field
+                    .iter()
+                    .find(|x| x.number() == 2)
+                    .ok_or("map entry without value")?;
+                // Map entries and their values are always length-prefixed,
+                // whatever `message_encoding` the map field inherits.
+                let features = FeatureSet {
+                    message_encoding: Some(1),
+                    ..features
+                };
                 return Ok(FieldShape::Map {
                     key: self.value_type(owner, features, key)?,
                     value: self.value_type(owner, features, value)?,
@@ -521,7 +694,10 @@ impl<'a> Resolver<'a> {
                 EDITION_PROTO3 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(true),
                 _ => features.repeated_field_encoding == Some(1),
             };
-            return Ok(FieldShape::Repeated { packed: packed && rust_rpc_templates::codec::is_packable(&ty), ty });
+            return Ok(FieldShape::Repeated {
+                packed: packed && rust_rpc_templates::codec::is_packable(&ty),
+                ty,
+            });
         }
         let ty = self.value_type(owner, features, f)?;
         let presence = if f.label() == Label::Required || features.field_presence == Some(3) {
@@ -541,10 +717,19 @@ impl<'a> Resolver<'a> {
             Some(text) => Some(self.default_value(f, &ty, text)?),
             None => None,
         };
-        Ok(FieldShape::Singular { ty, presence, default })
+        Ok(FieldShape::Singular {
+            ty,
+            presence,
+            default,
+        })
     }
 
-    fn value_type(&self, owner: &str, features: FeatureSet, f: &FieldDescriptorProto) -> Result<ValueType, String> {
+    fn value_type(
+        &self,
+        owner: &str,
+        features: FeatureSet,
+        f: &FieldDescriptorProto,
+    ) -> Result<ValueType, String> {
         let scalar = |s| Ok(ValueType::Scalar(s));
         match f.r#type() {
             Type::Double => scalar(Scalar::Double),
@@ -560,25 +745,30 @@ impl<'a> Resolver<'a> {
             Type::Sfixed64 => scalar(Scalar::Sfixed64),
             Type::Sint32 => scalar(Scalar::Sint32),
             Type::Sint64 => scalar(Scalar::Sint64),
-            Type::String => Ok(ValueType::String { verify_utf8: features.utf8_validation == Some(2) }),
+            Type::String => Ok(ValueType::String {
+                verify_utf8: features.utf8_validation == Some(2),
+            }),
             Type::Bytes => Ok(ValueType::Bytes),
             Type::Enum => {
-                let e = self
-                    .enums
-                    .get(f.type_name())
-                    .ok_or_else(|| format!("field {}: unknown enum type {}", f.name(), f.type_name()))?;
-                Ok(ValueType::Enum { path: e.path.clone(), closed: e.closed })
+                let e = self.enums.get(f.type_name()).ok_or_else(|| {
+                    format!("field {}: unknown enum type {}", f.name(), f.type_name())
+                })?;
+                Ok(ValueType::Enum {
+                    path: e.path.clone(),
+                    closed: e.closed,
+                })
             }
             Type::Message | Type::Group => {
-                let m = self
-                    .messages
-                    .get(f.type_name())
-                    .ok_or_else(|| format!("field {}: unknown message type {}", f.name(), f.type_name()))?;
+                let m = self.messages.get(f.type_name()).ok_or_else(|| {
+                    format!("field {}: unknown message type {}", f.name(), f.type_name())
+                })?;
                 let delimited = f.r#type() == Type::Group || features.message_encoding == Some(2);
                 Ok(ValueType::Message {
                     path: m.path.clone(),
                     boxed: f.label() != Label::Repeated
-                        && self.boxed.contains(&(owner.to_owned(), f.type_name().to_owned())),
+                        && self
+                            .boxed
+                            .contains(&(owner.to_owned(), f.type_name().to_owned())),
                     delimited,
                     needs_init_check: self.needs_init.contains(f.type_name()),
                 })
@@ -586,7 +776,12 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn default_value(&self, f: &FieldDescriptorProto, ty: &ValueType, text: &str) -> Result<DefaultValue, String> {
+    fn default_value(
+        &self,
+        f: &FieldDescriptorProto,
+        ty: &ValueType,
+        text: &str,
+    ) -> Result<DefaultValue, String> {
         let bad = || format!("field {}: invalid default value {text:?}", f.name());
         Ok(match ty {
             ValueType::Scalar(Scalar::Double | Scalar::Float) => DefaultValue::Float(match text {
@@ -596,16 +791,27 @@ impl<'a> Resolver<'a> {
                 _ => text.parse().map_err(|_| bad())?,
             }),
             ValueType::Scalar(Scalar::Bool) => DefaultValue::Bool(text == "true"),
-            ValueType::Scalar(Scalar::Uint32 | Scalar::Uint64 | Scalar::Fixed32 | Scalar::Fixed64) => {
-                DefaultValue::Uint(text.parse().map_err(|_| bad())?)
-            }
+            ValueType::Scalar(
+                Scalar::Uint32 | Scalar::Uint64 | Scalar::Fixed32 | Scalar::Fixed64,
+            ) => DefaultValue::Uint(text.parse().map_err(|_| bad())?),
             ValueType::Scalar(_) => DefaultValue::Int(text.parse().map_err(|_| bad())?),
             ValueType::String { .. } => DefaultValue::String(text.to_owned()),
             ValueType::Bytes => DefaultValue::Bytes(unescape_c(text).ok_or_else(bad)?),
             ValueType::Enum { .. } => {
                 let e = self.enums.get(f.type_name()).ok_or_else(bad)?;
-                let number = e.desc.value.iter().find(|v| v.name() == text).map(|v| v.number()).ok_or_else(bad)?;
-                let variant = e.variants.iter().find(|(n, _)| *n == number).map(|(_, r)| r.clone()).ok_or_else(bad)?;
+                let number = e
+                    .desc
+                    .value
+                    .iter()
+                    .find(|v| v.name() == text)
+                    .map(|v| v.number())
+                    .ok_or_else(bad)?;
+                let variant = e
+                    .variants
+                    .iter()
+                    .find(|(n, _)| *n == number)
+                    .map(|(_, r)| r.clone())
+                    .ok_or_else(bad)?;
                 DefaultValue::Enum(variant)
             }
             ValueType::Message { .. } => return Err(bad()),
@@ -622,7 +828,11 @@ fn field_number(f: &FieldDescriptorProto) -> Result<u32, String> {
 
 /// Module path for a proto package: one snake_case module per segment.
 pub fn package_modules(package: &str) -> Vec<String> {
-    package.split('.').filter(|s| !s.is_empty()).map(naming::snake).collect()
+    package
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(naming::snake)
+        .collect()
 }
 
 /// Undoes protoc's C escaping of `bytes` defaults (`\n`, `\\`, `\"`, `\'`,
@@ -692,8 +902,10 @@ mod tests {
 
     #[test]
     fn c_escapes() {
-        assert_eq!(unescape_c(r"\000\001\007\010\014\n\r\t\013\\\'\042\xfe").as_deref(),
-            Some(&b"\0\x01\x07\x08\x0c\n\r\t\x0b\\'\"\xfe"[..]));
+        assert_eq!(
+            unescape_c(r"\000\001\007\010\014\n\r\t\013\\\'\042\xfe").as_deref(),
+            Some(&b"\0\x01\x07\x08\x0c\n\r\t\x0b\\'\"\xfe"[..])
+        );
         assert_eq!(unescape_c("abc").as_deref(), Some(&b"abc"[..]));
         assert_eq!(unescape_c("\\"), None);
         assert_eq!(unescape_c("\\q"), None);

@@ -34,19 +34,24 @@ fn root() -> PathBuf {
 }
 
 fn protoc() -> PathBuf {
-    protoc_bin_vendored::protoc_bin_path().expect("protoc-bin-vendored has a protoc for this platform")
+    protoc_bin_vendored::protoc_bin_path()
+        .expect("protoc-bin-vendored has a protoc for this platform")
 }
 
 fn protoc_include() -> PathBuf {
-    protoc_bin_vendored::include_path().expect("protoc-bin-vendored has the well-known .proto files")
+    protoc_bin_vendored::include_path()
+        .expect("protoc-bin-vendored has the well-known .proto files")
 }
 
 /// Runs protoc with the plugin; returns the generated files by name.
 fn generate(include: &[&Path], files: &[String], options: &str) -> BTreeMap<String, String> {
     let out = tempdir();
     let mut cmd = Command::new(protoc());
-    cmd.arg(format!("--plugin=protoc-gen-rust-rpc={}", env!("CARGO_BIN_EXE_protoc-gen-rust-rpc")))
-        .arg(format!("--rust-rpc_out={}", out.display()));
+    cmd.arg(format!(
+        "--plugin=protoc-gen-rust-rpc={}",
+        env!("CARGO_BIN_EXE_protoc-gen-rust-rpc")
+    ))
+    .arg(format!("--rust-rpc_out={}", out.display()));
     if !options.is_empty() {
         cmd.arg(format!("--rust-rpc_opt={options}"));
     }
@@ -64,8 +69,15 @@ fn generate(include: &[&Path], files: &[String], options: &str) -> BTreeMap<Stri
     let mut generated = BTreeMap::new();
     for entry in fs::read_dir(&out).expect("output dir") {
         let path = entry.expect("dir entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_owned();
-        generated.insert(name, fs::read_to_string(&path).expect("generated file is UTF-8"));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name")
+            .to_owned();
+        generated.insert(
+            name,
+            fs::read_to_string(&path).expect("generated file is UTF-8"),
+        );
     }
     fs::remove_dir_all(&out).ok();
     generated
@@ -87,7 +99,11 @@ fn tempdir() -> PathBuf {
 fn diff(expected: &str, actual: &str) -> String {
     let e: Vec<&str> = expected.lines().collect();
     let a: Vec<&str> = actual.lines().collect();
-    let first = e.iter().zip(&a).position(|(x, y)| x != y).unwrap_or(e.len().min(a.len()));
+    let first = e
+        .iter()
+        .zip(&a)
+        .position(|(x, y)| x != y)
+        .unwrap_or(e.len().min(a.len()));
     let (mut ee, mut aa) = (e.len(), a.len());
     while ee > first && aa > first && e[ee - 1] == a[aa - 1] {
         ee -= 1;
@@ -109,7 +125,11 @@ fn diff(expected: &str, actual: &str) -> String {
 
 /// Compares `generated` with the files in `dir` (only those whose names pass
 /// `keep`), or rewrites them when blessing. Returns the failures.
-fn check(dir: &Path, generated: &BTreeMap<String, String>, keep: impl Fn(&str) -> bool) -> Vec<String> {
+fn check(
+    dir: &Path,
+    generated: &BTreeMap<String, String>,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let bless = std::env::var_os(BLESS).is_some();
     let mut failures = Vec::new();
     let existing: Vec<String> = fs::read_dir(dir)
@@ -195,6 +215,8 @@ fn runtime_well_known_types_are_fresh() {
     let files: Vec<String> = WKT_FILES.iter().map(|s| (*s).to_owned()).collect();
     let mut generated = generate(&[], &files, "runtime=crate");
     generated.remove("mod.rs");
-    let failures = check(&root().join("runtime/src/wkt"), &generated, |n| n.starts_with("google."));
+    let failures = check(&root().join("runtime/src/wkt"), &generated, |n| {
+        n.starts_with("google.")
+    });
     report(failures);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run protobuf's conformance suite (protobuf 27.1) against a testee binary.
+# Run protobuf's conformance suite (from protobuf-src =2.1.1) against a testee.
 #
 #   interop/conformance/run.sh [TESTEE]     # default: target/release/conformance-testee
 #
@@ -31,7 +31,9 @@ else
 fi
 cd "$repo_root"
 
-eval "$("$here/setup.sh")"
+# (eval "$(setup.sh)" would hide a setup.sh failure; the assignment does not.)
+setup_out="$("$here/setup.sh")"
+eval "$setup_out"
 : "${RUNNER:?setup.sh did not report RUNNER}"
 
 if [[ ! -f "$testee" || ! -x "$testee" ]]; then
@@ -46,12 +48,13 @@ logfile=target/conformance.log
 rm -f target/conformance/{failing,succeeding,nonexistent}_tests.txt
 
 log "running $RUNNER against $testee (log: $logfile)"
-status=0
 # The runner prints its reports on stderr.
+set +e
 timeout -k 10 "${CONFORMANCE_TIMEOUT:-900}" \
   "$RUNNER" --enforce_recommended --maximum_edition 2023 \
-  --output_dir target/conformance "$testee" 2>&1 | tee "$logfile" || true
+  --output_dir target/conformance "$testee" 2>&1 | tee "$logfile"
 status=${PIPESTATUS[0]}
+set -e
 
 # One summary line per suite that ran; the runner runs the binary+JSON suite,
 # then the text-format suite, and stops after the first suite that fails:
@@ -68,21 +71,24 @@ while IFS= read -r line; do
   skipped=$((skipped + BASH_REMATCH[3]))
   failures=$((failures + BASH_REMATCH[4] + BASH_REMATCH[5]))
 done <"$logfile"
-# Also a plain "N passed, N failed" closing line for log readers.
-echo "conformance: $successes passed, $failures failed, $skipped skipped"
 
 min="${CONFORMANCE_MIN_SUCCESSES:-1}"
+verdict=0
 if ((status == 124 || status == 137)); then
   log "FAILED: runner timed out after ${CONFORMANCE_TIMEOUT:-900}s (exit $status)"
-  exit 1
+  verdict=1
 elif ((status != 0)); then
   log "FAILED: runner exited with status $status"
-  exit 1
+  verdict=1
 elif ((summaries != 2 || passed_suites != summaries)); then
   log "FAILED: expected 2 passing suite summaries, found $summaries ($passed_suites passing)"
-  exit 1
+  verdict=1
 elif ((successes < min)); then
   log "FAILED: only $successes tests passed (CONFORMANCE_MIN_SUCCESSES=$min); did the testee skip everything?"
-  exit 1
+  verdict=1
+else
+  log "PASSED"
 fi
-log "PASSED"
+# Last line: totals over all suites in the plain "N passed, N failed" form.
+echo "conformance: $successes passed, $failures failed, $skipped skipped"
+exit "$verdict"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Prepare protobuf's binary conformance suite for the rust-rpc testee.
 #
-# - fetches the protobuf 27.1 source vendored by the crates.io package
+# - fetches the protobuf source vendored by the crates.io package
 #   protobuf-src =2.1.1 (via `cargo fetch`, which downloads and unpacks but
-#   never runs protobuf-src's build script),
+#   never runs protobuf-src's build script). NB: despite its "+27.1" version
+#   suffix, protobuf-src 2.1.x vendors protobuf 27.2 (see its CHANGELOG and
+#   protobuf/version.json); the cache directory is named after that.
 # - copies the .proto files the testee is generated from into <cache>/protos,
 # - builds conformance_test_runner (cmake + ninja) into <cache>/bin.
 #
-# <cache> is ${RUST_RPC_CACHE:-$HOME/.cache/rust-rpc}/protobuf-27.1.
+# <cache> is ${RUST_RPC_CACHE:-$HOME/.cache/rust-rpc}/protobuf-27.2.
 # Idempotent: a second run with a working runner only re-checks the protos.
 # Progress goes to stderr; stdout is exactly two lines, for
 #   eval "$(interop/conformance/setup.sh)"
@@ -15,7 +17,7 @@
 #   PROTOS=<include dir holding the conformance .proto files>
 set -euo pipefail
 
-readonly PROTOBUF_VERSION=27.1
+readonly CACHE_NAME=protobuf-27.2
 readonly CRATE_DIR=protobuf-src-2.1.1+27.1
 readonly JOBS=2
 # Paths relative to the protobuf source tree -> path under <cache>/protos
@@ -31,7 +33,7 @@ readonly PROTO_FILES=(
 )
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cache="${RUST_RPC_CACHE:-$HOME/.cache/rust-rpc}/protobuf-$PROTOBUF_VERSION"
+cache="${RUST_RPC_CACHE:-$HOME/.cache/rust-rpc}/$CACHE_NAME"
 runner="$cache/bin/conformance_test_runner"
 protos="$cache/protos"
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
@@ -140,12 +142,12 @@ ensure_packages() {
 build_runner() {
   local src="$1" build="$cache/build" started=$SECONDS
   [[ -f /usr/include/jsoncpp/json/json.h ]] || die "jsoncpp headers not found in /usr/include/jsoncpp"
-  log "configuring protobuf $PROTOBUF_VERSION in $build"
-  # protobuf 27.1's conformance.cmake links plain `jsoncpp` when the provider
+  log "configuring $src in $build"
+  # protobuf's cmake/conformance.cmake links plain `jsoncpp` when the provider
   # is "package" and adds no include dir, so Debian's header dir is passed in.
-  # The runner's generated code must come from protoc 27.1 itself (gencode and
-  # runtime versions must match), so protoc is built as a dependency; upb,
-  # zlib, tests and install rules are not needed.
+  # The runner's generated C++ must come from the same protoc version as the
+  # runtime it links (gencode/runtime versions must match exactly), so protoc
+  # is built as a dependency; upb, zlib, tests and install rules are not.
   cmake -S "$src" -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_FLAGS="-I/usr/include/jsoncpp" \
@@ -162,7 +164,7 @@ build_runner() {
     -Dprotobuf_ABSL_PROVIDER=module \
     -Dprotobuf_JSONCPP_PROVIDER=package \
     >&2
-  log "building conformance_test_runner with ninja -j$JOBS (cold build: expect tens of minutes on 2 cores)"
+  log "building conformance_test_runner with ninja -j$JOBS (cold build: ~17 min on 2 cores)"
   ninja -C "$build" -j "$JOBS" conformance_test_runner >&2
   install -D -m 0755 "$build/conformance_test_runner" "$runner.tmp"
   mv -f "$runner.tmp" "$runner"

@@ -42,7 +42,9 @@ impl DecodeErrorKind {
             Self::MismatchedEndGroup => "end-group tag does not match its start-group tag",
             Self::InvalidUtf8 => "string field is not valid UTF-8",
             Self::RecursionLimitExceeded => "message nesting exceeds the recursion limit",
-            Self::InvalidPackedLength => "packed field length is not a multiple of the element size",
+            Self::InvalidPackedLength => {
+                "packed field length is not a multiple of the element size"
+            }
             Self::MissingRequiredField => "required field is missing",
         }
     }
@@ -54,12 +56,18 @@ impl DecodeErrorKind {
 /// the path lists the enclosing messages and field numbers, outermost first,
 /// e.g. `pkg.Outer.inner(3) > pkg.Inner.name(1)`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct DecodeError {
+pub struct DecodeError(
+    // Boxed: errors are rare, and a one-word error keeps every `Result` on
+    // the decode hot path small.
+    Box<Inner>,
+);
+
+#[derive(Clone, PartialEq, Eq)]
+struct Inner {
     kind: DecodeErrorKind,
     offset: usize,
-    // Innermost first while the error propagates outwards; boxed so that the
-    // `Result`s on the hot path stay small.
-    path: Option<Box<Vec<(&'static str, u32)>>>,
+    // Innermost first while the error propagates outwards.
+    path: Vec<(&'static str, u32)>,
     detail: Option<&'static str>,
 }
 
@@ -67,46 +75,55 @@ impl DecodeError {
     /// An error of `kind` found at byte `offset`.
     #[cold]
     pub fn new(kind: DecodeErrorKind, offset: usize) -> Self {
-        Self { kind, offset, path: None, detail: None }
+        Self(Box::new(Inner {
+            kind,
+            offset,
+            path: Vec::new(),
+            detail: None,
+        }))
     }
 
     /// Attaches the name of the offending item (for example a required field).
     #[cold]
     pub fn with_detail(mut self, detail: &'static str) -> Self {
-        self.detail = Some(detail);
+        self.0.detail = Some(detail);
         self
     }
 
     /// Records that the error happened inside field `field` of message `message`.
     #[cold]
     pub fn push_field(mut self, message: &'static str, field: u32) -> Self {
-        self.path.get_or_insert_with(Default::default).push((message, field));
+        self.0.path.push((message, field));
         self
     }
 
     /// What was wrong.
     pub fn kind(&self) -> DecodeErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// Byte offset in the input where the problem was found.
     pub fn offset(&self) -> usize {
-        self.offset
+        self.0.offset
     }
 
     /// Enclosing `(message full name, field number)` pairs, outermost first.
     pub fn path(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
-        self.path.iter().flat_map(|p| p.iter().rev().copied())
+        self.0.path.iter().rev().copied()
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "failed to decode protobuf message: {}", self.kind.describe())?;
-        if let Some(detail) = self.detail {
+        write!(
+            f,
+            "failed to decode protobuf message: {}",
+            self.0.kind.describe()
+        )?;
+        if let Some(detail) = self.0.detail {
             write!(f, " ({detail})")?;
         }
-        write!(f, " at byte {}", self.offset)?;
+        write!(f, " at byte {}", self.0.offset)?;
         let mut first = true;
         for (message, field) in self.path() {
             f.write_str(if first { " in " } else { " > " })?;
@@ -134,7 +151,10 @@ pub struct EncodeError {
 
 impl EncodeError {
     pub(crate) fn new(required: usize, remaining: usize) -> Self {
-        Self { required, remaining }
+        Self {
+            required,
+            remaining,
+        }
     }
 
     /// Bytes the message needed.
@@ -174,6 +194,9 @@ mod tests {
             "failed to decode protobuf message: string field is not valid UTF-8 at byte 17 \
              in pkg.Outer field 3 > pkg.Inner field 1"
         );
-        assert_eq!(e.path().collect::<Vec<_>>(), [("pkg.Outer", 3), ("pkg.Inner", 1)]);
+        assert_eq!(
+            e.path().collect::<Vec<_>>(),
+            [("pkg.Outer", 3), ("pkg.Inner", 1)]
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The [`Message`] trait that every generated message implements.
 
-use core::cell::Cell;
+use core::cell::RefCell;
 use core::fmt;
 
 use bytes::{Buf, BufMut, Bytes};
@@ -12,18 +12,30 @@ use crate::unknown::UnknownFields;
 thread_local! {
     // One size cache per thread, reused by every encode on it so that
     // encoding a nested message allocates nothing after warm-up.
-    static SIZE_CACHE: Cell<SizeCache> = const { Cell::new(SizeCache::new()) };
+    static SIZE_CACHE: RefCell<SizeCache> = const { RefCell::new(SizeCache::new()) };
+}
+
+/// Runs `f` with an empty size cache: the thread's, or for a message whose
+/// `compute_size` records nothing, a fresh one, which costs nothing.
+#[inline(always)]
+fn sizes_for<M: Message, R>(f: impl FnOnce(&mut SizeCache) -> R) -> R {
+    if M::USES_SIZE_CACHE {
+        with_size_cache(f)
+    } else {
+        f(&mut SizeCache::new())
+    }
 }
 
 fn with_size_cache<R>(f: impl FnOnce(&mut SizeCache) -> R) -> R {
-    SIZE_CACHE.with(|cell| {
-        // `take` leaves an empty cache behind, so a re-entrant encode (from a
-        // `Debug` impl, say) works too; it just doesn't reuse the allocation.
-        let mut cache = cell.take();
-        cache.clear();
-        let r = f(&mut cache);
-        cell.set(cache);
-        r
+    SIZE_CACHE.with(|cell| match cell.try_borrow_mut() {
+        // Borrowed in place: nothing moves in and out of the thread-local.
+        Ok(mut cache) => {
+            cache.clear();
+            f(&mut cache)
+        }
+        // A re-entrant encode (from a `Debug` impl, say) works too; it just
+        // doesn't reuse the allocation.
+        Err(_) => f(&mut SizeCache::new()),
     })
 }
 
@@ -36,6 +48,11 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     /// The message's full protobuf name, e.g. `google.protobuf.Timestamp`.
     const NAME: &'static str;
 
+    /// Whether [`Message::compute_size`] may record lengths in its
+    /// [`SizeCache`] (it has message, map or packed varint fields). When
+    /// false, encoding skips the per-thread cache.
+    const USES_SIZE_CACHE: bool = true;
+
     /// Computes the encoded length, recording the length of every nested
     /// value in `sizes` in pre-order for [`Message::write_to`].
     fn compute_size(&self, sizes: &mut SizeCache) -> usize;
@@ -47,6 +64,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     /// Decodes one field whose tag `key` was just read. Returns `Ok(false)`,
     /// reading nothing, for fields the message does not declare (or declares
     /// with another wire type); the caller keeps those as unknown fields.
+    /// End-group tags are passed in too, and must get `Ok(false)`.
     fn merge_field(&mut self, key: u32, d: &mut Decoder<'_>) -> Result<bool, DecodeError>;
 
     /// Fields read from the wire that the schema does not declare.
@@ -63,12 +81,12 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
 
     /// Number of bytes [`Message::encode`] writes.
     fn encoded_len(&self) -> usize {
-        with_size_cache(|sizes| self.compute_size(sizes))
+        sizes_for::<Self, _>(|sizes| self.compute_size(sizes))
     }
 
     /// Encodes the message into `buf`, failing if `buf` has too little room.
     fn encode(&self, buf: &mut impl BufMut) -> Result<(), EncodeError> {
-        with_size_cache(|sizes| {
+        sizes_for::<Self, _>(|sizes| {
             let len = self.compute_size(sizes);
             if buf.remaining_mut() < len {
                 return Err(EncodeError::new(len, buf.remaining_mut()));
@@ -80,7 +98,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
 
     /// Encodes the message into a new `Vec` of exactly the encoded length.
     fn encode_to_vec(&self) -> Vec<u8> {
-        with_size_cache(|sizes| {
+        sizes_for::<Self, _>(|sizes| {
             let len = self.compute_size(sizes);
             let mut out = Vec::with_capacity(len);
             self.write_to(&mut Encoder::new(&mut out, sizes));
@@ -90,7 +108,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
 
     /// Encodes the message prefixed with its length as a varint.
     fn encode_length_delimited(&self, buf: &mut impl BufMut) -> Result<(), EncodeError> {
-        with_size_cache(|sizes| {
+        sizes_for::<Self, _>(|sizes| {
             let len = self.compute_size(sizes);
             let total = delimited_len(len);
             if buf.remaining_mut() < total {

@@ -9,7 +9,10 @@ use crate::error::DecodeError;
 /// They are written back verbatim after the known fields when the message is
 /// encoded, so a message passes through a process built against an older
 /// schema without losing data.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+///
+/// Ordered by their raw bytes, so that `type_attribute` can derive `Ord` on
+/// a message (for `BTreeMap` keys, say).
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnknownFields {
     raw: Vec<u8>,
 }
@@ -54,7 +57,9 @@ impl UnknownFields {
     /// For length-delimited fields the bytes exclude the length prefix; for
     /// groups they are the group's contents up to its end tag.
     pub fn iter(&self) -> UnknownFieldsIter<'_> {
-        UnknownFieldsIter { decoder: Decoder::new(&self.raw) }
+        UnknownFieldsIter {
+            decoder: Decoder::new(&self.raw),
+        }
     }
 }
 

@@ -93,7 +93,9 @@ pub fn wire_type(ty: &ValueType) -> u32 {
         ValueType::Scalar(Scalar::Double | Scalar::Fixed64 | Scalar::Sfixed64) => FIXED64,
         ValueType::Scalar(Scalar::Float | Scalar::Fixed32 | Scalar::Sfixed32) => FIXED32,
         ValueType::Scalar(_) | ValueType::Enum { .. } => VARINT,
-        ValueType::Message { delimited: true, .. } => SGROUP,
+        ValueType::Message {
+            delimited: true, ..
+        } => SGROUP,
         ValueType::String { .. } | ValueType::Bytes | ValueType::Message { .. } => LEN,
     }
 }
@@ -111,7 +113,10 @@ pub fn key(number: u32, wire_type: u32) -> TokenStream {
 
 /// Statement writing the precomputed tag of `number` / `wire_type`.
 pub fn put_key(number: u32, wire_type: u32) -> TokenStream {
-    let bytes: Vec<_> = key_bytes(number, wire_type).into_iter().map(Literal::u8_unsuffixed).collect();
+    let bytes: Vec<_> = key_bytes(number, wire_type)
+        .into_iter()
+        .map(Literal::u8_unsuffixed)
+        .collect();
     if let [b] = &bytes[..] {
         quote!(w.put_u8(#b);)
     } else {
@@ -165,8 +170,12 @@ pub fn write_value(cx: &Cx<'_>, ty: &ValueType, number: u32, v: &TokenStream) ->
             let n = enum_number(cx, v, *closed);
             quote!(w.put_varint(#n as i64 as u64);)
         }
-        ValueType::Message { delimited: false, .. } => quote!(w.put_message(#v);),
-        ValueType::Message { delimited: true, .. } => {
+        ValueType::Message {
+            delimited: false, ..
+        } => quote!(w.put_message(#v);),
+        ValueType::Message {
+            delimited: true, ..
+        } => {
             let end = put_key(number, EGROUP);
             quote!(#rt::Message::write_to(#v, w); #end)
         }
@@ -194,10 +203,14 @@ pub fn value_len(cx: &Cx<'_>, ty: &ValueType, number: u32, v: &TokenStream) -> T
             let n = enum_number(cx, v, *closed);
             quote!(#rt::int32_len(#n))
         }
-        ValueType::Message { delimited: false, .. } => {
+        ValueType::Message {
+            delimited: false, ..
+        } => {
             quote!(sizes.nested(|sizes| #rt::Message::compute_size(#v, sizes)))
         }
-        ValueType::Message { delimited: true, .. } => {
+        ValueType::Message {
+            delimited: true, ..
+        } => {
             let end = key_len(number);
             quote!(#rt::Message::compute_size(#v, sizes) + #end)
         }
@@ -252,15 +265,20 @@ pub fn packed_reader(cx: &Cx<'_>, s: Scalar) -> (TokenStream, TokenStream) {
         Scalar::Int64 => (quote!(read_packed_varints), quote!(raw as i64)),
         Scalar::Uint32 => (quote!(read_packed_varints), quote!(raw as u32)),
         Scalar::Uint64 => (quote!(read_packed_varints), quote!(raw)),
-        Scalar::Sint32 => (quote!(read_packed_varints), quote!(#rt::unzigzag32(raw as u32))),
+        Scalar::Sint32 => (
+            quote!(read_packed_varints),
+            quote!(#rt::unzigzag32(raw as u32)),
+        ),
         Scalar::Sint64 => (quote!(read_packed_varints), quote!(#rt::unzigzag64(raw))),
         Scalar::Bool => (quote!(read_packed_varints), quote!(raw != 0)),
     }
 }
 
-/// Fixed element width of a packed scalar, or `None` for varints.
+/// Encoded width of every value of a scalar, or `None` when it varies
+/// (bools are always the one-byte varint 0 or 1).
 pub fn fixed_width(ty: &ValueType) -> Option<usize> {
     match ty {
+        ValueType::Scalar(Scalar::Bool) => Some(1),
         ValueType::Scalar(Scalar::Double | Scalar::Fixed64 | Scalar::Sfixed64) => Some(8),
         ValueType::Scalar(Scalar::Float | Scalar::Fixed32 | Scalar::Sfixed32) => Some(4),
         _ => None,
@@ -280,7 +298,9 @@ pub fn read_owned(cx: &Cx<'_>, ty: &ValueType) -> TokenStream {
 /// Statement merging a message value into `target` (a `&mut M` expression).
 pub fn merge_message(ty: &ValueType, number: u32, target: &TokenStream) -> TokenStream {
     match ty {
-        ValueType::Message { delimited: true, .. } => {
+        ValueType::Message {
+            delimited: true, ..
+        } => {
             let n = u32_lit(number);
             quote!(d.merge_group(#n, #target)?;)
         }

@@ -18,7 +18,11 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
         let vname = ident(&v.rust_name);
         let vdoc = docs(&v.docs);
         let vdep = deprecated(v.deprecated);
-        let default = if i == 0 { quote!(#[default]) } else { TokenStream::new() };
+        let default = if i == 0 {
+            quote!(#[default])
+        } else {
+            TokenStream::new()
+        };
         let n = Literal::i32_unsuffixed(v.number);
         let n = if v.number < 0 {
             let abs = Literal::i64_unsuffixed(i64::from(v.number).abs());
@@ -80,7 +84,7 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         #[repr(i32)]
         #attrs
-        #[allow(deprecated)]
+        #[allow(deprecated, clippy::enum_variant_names)]
         pub enum #name {
             #(#variants)*
         }

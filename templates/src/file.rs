@@ -9,7 +9,10 @@ use crate::{enumeration, message};
 
 /// Tokens for everything in `package` (messages, enums).
 pub fn emit(config: &Config, package: &Package) -> TokenStream {
-    let cx = Cx { config, module: package.module_path.clone() };
+    let cx = Cx {
+        config,
+        module: package.module_path.clone(),
+    };
     let rt = cx.rt();
     let messages = package.messages.iter().map(|m| message::emit(&cx, m));
     let enums = package.enums.iter().map(|e| enumeration::emit(&cx, e));

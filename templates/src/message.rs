@@ -7,7 +7,9 @@ use crate::codec::{
     self, Cx, LEN, fixed_width, is_packable, is_set, key, key_len, merge_message, packed_reader,
     put_key, read_owned, read_scalar, value_len, wire_type, write_value,
 };
-use crate::model::{DefaultValue, Field, FieldShape, Message, Oneof, Presence, Scalar, ValueType};
+use crate::model::{
+    DefaultValue, Field, FieldShape, Message, Oneof, OneofVariant, Presence, Scalar, ValueType,
+};
 use crate::util::{attributes, deprecated, docs, ident, u32_lit};
 use crate::{enumeration, oneof};
 
@@ -22,7 +24,10 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
     let unknown = ident(&message.unknown_fields_name);
 
     // Code inside the message's module (oneof enums, nested types) is one level down.
-    let mut inner = Cx { config: cx.config, module: cx.module.clone() };
+    let mut inner = Cx {
+        config: cx.config,
+        module: cx.module.clone(),
+    };
     inner.module.push(message.module_name.clone());
     let module = ident(&message.module_name);
 
@@ -41,22 +46,24 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
         quote!(#odoc pub #fname: ::core::option::Option<#module::#ename>,)
     });
 
-    // Encode in field-number order, oneofs at the place of their lowest member.
-    let mut members: Vec<(u32, Member<'_>)> =
-        message.fields.iter().map(|f| (f.number, Member::Field(f))).collect();
+    // Encode in field-number order; each oneof member at its own number.
+    let mut members: Vec<(u32, Member<'_>)> = message
+        .fields
+        .iter()
+        .map(|f| (f.number, Member::Field(f)))
+        .collect();
     for o in &message.oneofs {
-        let first = o.variants.iter().map(|v| v.number).min().unwrap_or(0);
-        members.push((first, Member::Oneof(o)));
+        members.extend(o.variants.iter().map(|v| (v.number, Member::Oneof(o, v))));
     }
     members.sort_by_key(|(n, _)| *n);
 
     let sizes = members.iter().map(|(_, m)| match m {
         Member::Field(f) => field_size(cx, f),
-        Member::Oneof(o) => oneof::size(cx, &message.module_name, o),
+        Member::Oneof(o, v) => oneof::size(cx, &message.module_name, o, v),
     });
     let writes = members.iter().map(|(_, m)| match m {
         Member::Field(f) => field_write(cx, f),
-        Member::Oneof(o) => oneof::write(cx, &message.module_name, o),
+        Member::Oneof(o, v) => oneof::write(cx, &message.module_name, o, v),
     });
     let mut arms = Vec::new();
     for f in &message.fields {
@@ -66,8 +73,24 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
         arms.extend(oneof::merge(cx, &message.module_name, o, &unknown));
     }
     let has_sizes = members.iter().any(|(_, m)| uses_size_cache(m));
-    let len_decl = if members.is_empty() { quote!(let len = 0usize;) } else { quote!(let mut len = 0usize;) };
-    let sizes_param = if has_sizes { quote!(sizes) } else { quote!(_sizes) };
+    let len_decl = if members.is_empty() {
+        quote!(let len = 0usize;)
+    } else {
+        quote!(let mut len = 0usize;)
+    };
+    let sizes_param = if has_sizes {
+        quote!(sizes)
+    } else {
+        quote!(_sizes)
+    };
+    // Lets encoding skip the per-thread size cache.
+    let size_cache_const = if has_sizes {
+        TokenStream::new()
+    } else {
+        quote!(
+            const USES_SIZE_CACHE: bool = false;
+        )
+    };
     let has_arms = !arms.is_empty();
     let merge_body = if has_arms {
         quote! {
@@ -80,13 +103,18 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
     } else {
         quote!(let _ = (key, d); ::core::result::Result::Ok(false))
     };
-    let init_check = if message.needs_init_check { init_check(cx, message) } else { TokenStream::new() };
+    let init_check = if message.needs_init_check {
+        init_check(cx, message)
+    } else {
+        TokenStream::new()
+    };
     let getters = getters(cx, message);
 
     let nested_messages = message.messages.iter().map(|m| emit(&inner, m));
     let nested_enums = message.enums.iter().map(|e| enumeration::emit(&inner, e));
     let oneof_enums = message.oneofs.iter().map(|o| oneof::emit_enum(&inner, o));
-    let has_module = !message.messages.is_empty() || !message.enums.is_empty() || !message.oneofs.is_empty();
+    let has_module =
+        !message.messages.is_empty() || !message.enums.is_empty() || !message.oneofs.is_empty();
     let module_tokens = if has_module {
         let mod_doc = format!(" Nested types and oneofs of [`{}`].", message.rust_name);
         quote! {
@@ -120,6 +148,7 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
         #[allow(deprecated)]
         impl #rt::Message for #name {
             const NAME: &'static str = #proto_name;
+            #size_cache_const
 
             #[inline]
             fn compute_size(&self, #sizes_param: &mut #rt::SizeCache) -> usize {
@@ -160,7 +189,7 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
 
 enum Member<'a> {
     Field(&'a Field),
-    Oneof(&'a Oneof),
+    Oneof(&'a Oneof, &'a OneofVariant),
 }
 
 fn uses_size_cache(m: &Member<'_>) -> bool {
@@ -175,7 +204,7 @@ fn uses_size_cache(m: &Member<'_>) -> bool {
             }
             FieldShape::Map { .. } => true,
         },
-        Member::Oneof(o) => o.variants.iter().any(|v| nested(&v.ty)),
+        Member::Oneof(_, v) => nested(&v.ty),
     }
 }
 
@@ -191,7 +220,11 @@ fn map_type(cx: &Cx<'_>, key: &ValueType, value: &ValueType) -> TokenStream {
 
 fn field_type(cx: &Cx<'_>, f: &Field) -> TokenStream {
     match &f.shape {
-        FieldShape::Singular { ty, presence: Presence::Implicit, .. } => cx.stored_type(ty),
+        FieldShape::Singular {
+            ty,
+            presence: Presence::Implicit,
+            ..
+        } => cx.stored_type(ty),
         FieldShape::Singular { ty, .. } => {
             let t = cx.stored_type(ty);
             quote!(::core::option::Option<#t>)
@@ -217,7 +250,11 @@ fn field_size(cx: &Cx<'_>, f: &Field) -> TokenStream {
     let klen = key_len(f.number);
     let v = quote!(v);
     match &f.shape {
-        FieldShape::Singular { ty, presence: Presence::Implicit, .. } => {
+        FieldShape::Singular {
+            ty,
+            presence: Presence::Implicit,
+            ..
+        } => {
             let set = is_set(ty, &v);
             let vlen = value_len(cx, ty, f.number, &v);
             quote! {
@@ -249,12 +286,12 @@ fn field_size(cx: &Cx<'_>, f: &Field) -> TokenStream {
             let rt = cx.rt();
             match fixed_width(ty) {
                 Some(width) => {
-                    let width = proc_macro2::Literal::usize_unsuffixed(width);
+                    let payload = packed_fixed_len(&name, width);
                     quote! {
-                    if !self.#name.is_empty() {
-                        len += #klen + #rt::delimited_len(self.#name.len() * #width);
+                        if !self.#name.is_empty() {
+                            len += #klen + #rt::delimited_len(#payload);
+                        }
                     }
-                }
                 }
                 None => {
                     let vlen = value_len(cx, ty, f.number, &v);
@@ -285,10 +322,15 @@ fn field_size(cx: &Cx<'_>, f: &Field) -> TokenStream {
             let k = quote!(k);
             let klen_entry = value_len(cx, kt, 1, &k);
             let vlen_entry = value_len(cx, vt, 2, &v);
-            let kp = codec::binding(codec::len_reads_value(kt), "k");
-            let vp = codec::binding(codec::len_reads_value(vt), "v");
+            // Iterate over only what the sizes read (clippy's `for_kv_map`).
+            let entries = match (codec::len_reads_value(kt), codec::len_reads_value(vt)) {
+                (true, true) => quote!((k, v) in &self.#name),
+                (true, false) => quote!(k in self.#name.keys()),
+                (false, true) => quote!(v in self.#name.values()),
+                (false, false) => quote!(_ in &self.#name),
+            };
             quote! {
-                for (#kp, #vp) in &self.#name {
+                for #entries {
                     len += #klen + sizes.nested(|sizes| {
                         let _ = &sizes;
                         2 + #klen_entry + #vlen_entry
@@ -303,7 +345,11 @@ fn field_write(cx: &Cx<'_>, f: &Field) -> TokenStream {
     let name = ident(&f.rust_name);
     let v = quote!(v);
     match &f.shape {
-        FieldShape::Singular { ty, presence: Presence::Implicit, .. } => {
+        FieldShape::Singular {
+            ty,
+            presence: Presence::Implicit,
+            ..
+        } => {
             let set = is_set(ty, &v);
             let key = put_key(f.number, wire_type(ty));
             let write = write_value(cx, ty, f.number, &v);
@@ -330,8 +376,12 @@ fn field_write(cx: &Cx<'_>, f: &Field) -> TokenStream {
         FieldShape::Repeated { ty, packed: true } if is_packable(ty) => {
             let key = put_key(f.number, LEN);
             let write = write_value(cx, ty, f.number, &v);
-            let len = match fixed_width(ty).map(proc_macro2::Literal::usize_unsuffixed) {
-                Some(width) => quote!(w.put_varint((self.#name.len() * #width) as u64);),
+            let len = match fixed_width(ty) {
+                Some(1) => quote!(w.put_varint(self.#name.len() as u64);),
+                Some(width) => {
+                    let payload = packed_fixed_len(&name, width);
+                    quote!(w.put_varint((#payload) as u64);)
+                }
                 None => quote!(w.put_next_len();),
             };
             quote! {
@@ -375,6 +425,17 @@ fn field_write(cx: &Cx<'_>, f: &Field) -> TokenStream {
     }
 }
 
+/// Payload length of a packed run of `width`-byte values in field `name`
+/// (no `* 1`, which clippy flags as `identity_op`).
+fn packed_fixed_len(name: &proc_macro2::Ident, width: usize) -> TokenStream {
+    if width == 1 {
+        quote!(self.#name.len())
+    } else {
+        let width = proc_macro2::Literal::usize_unsuffixed(width);
+        quote!(self.#name.len() * #width)
+    }
+}
+
 /// Statement storing a decoded closed-enum number `n` via `store` (which
 /// receives the enum value as `e`), or keeping it as an unknown varint field.
 pub(crate) fn closed_enum_store(
@@ -400,7 +461,9 @@ pub(crate) fn read_copy_value(cx: &Cx<'_>, ty: &ValueType) -> TokenStream {
     let rt = cx.rt();
     match ty {
         ValueType::Scalar(s) => read_scalar(cx, *s),
-        ValueType::Enum { closed: false, .. } => quote!(#rt::OpenEnum::from_i32(d.read_varint()? as i32)),
+        ValueType::Enum { closed: false, .. } => {
+            quote!(#rt::OpenEnum::from_i32(d.read_varint()? as i32))
+        }
         _ => TokenStream::new(),
     }
 }
@@ -475,21 +538,36 @@ fn field_merge(cx: &Cx<'_>, f: &Field, unknown: &proc_macro2::Ident) -> Vec<Toke
                     let read = read_scalar(cx, *s);
                     let (reader, conv) = packed_reader(cx, *s);
                     let kp = key(number, LEN);
+                    // Size the field once from the run's length.
+                    let count = match fixed_width(ty) {
+                        Some(w) if *s != Scalar::Bool => {
+                            let w = proc_macro2::Literal::usize_unsuffixed(w);
+                            quote!(d.count_packed_fixed(#w))
+                        }
+                        _ => quote!(d.count_packed_varints()),
+                    };
                     vec![
                         quote!(#k => self.#name.push(#read),),
-                        quote!(#kp => d.#reader(|raw| self.#name.push(#conv))?,),
+                        quote!(#kp => {
+                            self.#name.reserve(#count);
+                            d.#reader(|raw| self.#name.push(#conv))?;
+                        }),
                     ]
                 }
                 ValueType::Enum { closed: false, .. } => {
                     let kp = key(number, LEN);
                     vec![
                         quote!(#k => self.#name.push(#rt::OpenEnum::from_i32(d.read_varint()? as i32)),),
-                        quote!(#kp => d.read_packed_varints(|raw| self.#name.push(#rt::OpenEnum::from_i32(raw as i32)))?,),
+                        quote!(#kp => {
+                            self.#name.reserve(d.count_packed_varints());
+                            d.read_packed_varints(|raw| self.#name.push(#rt::OpenEnum::from_i32(raw as i32)))?;
+                        }),
                     ]
                 }
                 ValueType::Enum { closed: true, .. } => {
                     let kp = key(number, LEN);
-                    let st = closed_enum_store(cx, ty, number, unknown, quote!(self.#name.push(e);));
+                    let st =
+                        closed_enum_store(cx, ty, number, unknown, quote!(self.#name.push(e);));
                     vec![
                         quote!(#k => {
                             let n = d.read_varint()? as i32;
@@ -503,7 +581,25 @@ fn field_merge(cx: &Cx<'_>, f: &Field, unknown: &proc_macro2::Ident) -> Vec<Toke
                 }
                 ValueType::String { .. } | ValueType::Bytes => {
                     let read = read_owned(cx, ty);
-                    vec![quote!(#k => self.#name.push(#read),)]
+                    vec![quote!(#k => {
+                        if self.#name.is_empty() {
+                            self.#name.reserve(d.count_run(#k));
+                        }
+                        self.#name.push(#read);
+                    })]
+                }
+                ValueType::Message {
+                    delimited: false, ..
+                } => {
+                    let merge = merge_message(ty, number, &quote!(&mut m));
+                    vec![quote!(#k => {
+                        if self.#name.is_empty() {
+                            self.#name.reserve(d.count_run(#k));
+                        }
+                        let mut m = ::core::default::Default::default();
+                        #merge
+                        self.#name.push(m);
+                    })]
                 }
                 ValueType::Message { .. } => {
                     let merge = merge_message(ty, number, &quote!(&mut m));
@@ -551,7 +647,16 @@ fn field_merge(cx: &Cx<'_>, f: &Field, unknown: &proc_macro2::Ident) -> Vec<Toke
             } else {
                 let read_value = map_slot_read(cx, vt, &quote!(v));
                 let vty = cx.value_type(vt);
+                // A HashMap sized once for the run of entries is not rehashed.
+                let reserve = if cx.config.btree_map {
+                    TokenStream::new()
+                } else {
+                    quote!(if self.#name.is_empty() {
+                        self.#name.reserve(d.count_run(#k));
+                    })
+                };
                 vec![quote!(#k => {
+                    #reserve
                     let (k, v) = d.read_map_entry::<#kty, #vty>(|d, key, k, v| {
                         match key {
                             #kk => { #read_key }
@@ -583,7 +688,13 @@ fn map_slot_read(cx: &Cx<'_>, ty: &ValueType, slot: &TokenStream) -> TokenStream
 }
 
 fn needs_check(ty: &ValueType) -> bool {
-    matches!(ty, ValueType::Message { needs_init_check: true, .. })
+    matches!(
+        ty,
+        ValueType::Message {
+            needs_init_check: true,
+            ..
+        }
+    )
 }
 
 fn init_check(cx: &Cx<'_>, message: &Message) -> TokenStream {
@@ -602,9 +713,11 @@ fn init_check(cx: &Cx<'_>, message: &Message) -> TokenStream {
                     });
                 }
                 if needs_check(ty) {
+                    let ub = unbox(ty);
                     checks.push(quote! {
                         if let ::core::option::Option::Some(v) = &self.#name {
-                            #rt::Message::check_initialized(&**v)?;
+                            #ub
+                            #rt::Message::check_initialized(v)?;
                         }
                     });
                 }
@@ -628,9 +741,11 @@ fn init_check(cx: &Cx<'_>, message: &Message) -> TokenStream {
         let ename = ident(&o.enum_name);
         for v in o.variants.iter().filter(|v| needs_check(&v.ty)) {
             let var = ident(&v.rust_name);
+            let ub = unbox(&v.ty);
             checks.push(quote! {
                 if let ::core::option::Option::Some(#module::#ename::#var(v)) = &self.#fname {
-                    #rt::Message::check_initialized(&**v)?;
+                    #ub
+                    #rt::Message::check_initialized(v)?;
                 }
             });
         }
@@ -646,25 +761,48 @@ fn init_check(cx: &Cx<'_>, message: &Message) -> TokenStream {
 /// Getters that apply the proto2 default for explicit-presence scalar fields.
 fn getters(cx: &Cx<'_>, message: &Message) -> TokenStream {
     let mut out = Vec::new();
+    // Getters keep their field's name where they can; those renamed away
+    // from a trait method (`merge` -> `get_merge`) must not take another's.
+    let mut taken: std::collections::HashSet<String> = message
+        .fields
+        .iter()
+        .map(|f| f.rust_name.trim_start_matches("r#").to_owned())
+        .collect();
     for f in &message.fields {
-        let FieldShape::Singular { ty, presence, default } = &f.shape else { continue };
+        let FieldShape::Singular {
+            ty,
+            presence,
+            default,
+        } = &f.shape
+        else {
+            continue;
+        };
         if *presence == Presence::Implicit || matches!(ty, ValueType::Message { .. }) {
             continue;
         }
         let name = ident(&f.rust_name);
-        let getter = ident(&getter_name(&f.rust_name));
+        let getter = ident(&getter_name(&f.rust_name, &mut taken));
         let doc = match default {
             Some(_) => format!(
                 " Value of `{}`, or its declared default when unset.",
                 f.proto_name
             ),
-            None => format!(" Value of `{}`, or the type's default when unset.", f.proto_name),
+            None => format!(
+                " Value of `{}`, or the type's default when unset.",
+                f.proto_name
+            ),
         };
         let (ret, body) = match ty {
             ValueType::Scalar(s) => {
                 let t = codec::scalar_type(*s);
-                let d = default.as_ref().map(|d| scalar_default(*s, d)).unwrap_or_else(|| quote!(::core::default::Default::default()));
-                (t, quote!(self.#name.unwrap_or(#d)))
+                let body = match default {
+                    Some(d) => {
+                        let d = scalar_default(*s, d);
+                        quote!(self.#name.unwrap_or(#d))
+                    }
+                    None => quote!(self.#name.unwrap_or_default()),
+                };
+                (t, body)
             }
             ValueType::String { .. } => {
                 let d = match default {
@@ -685,15 +823,22 @@ fn getters(cx: &Cx<'_>, message: &Message) -> TokenStream {
             }
             ValueType::Enum { closed, .. } => {
                 let t = cx.value_type(ty);
-                let d = match default {
+                let body = match default {
                     Some(DefaultValue::Enum(variant)) => {
-                        let e = cx.value_type(&ValueType::Enum { path: enum_path(ty), closed: true });
+                        let e = cx.value_type(&ValueType::Enum {
+                            path: enum_path(ty),
+                            closed: true,
+                        });
                         let v = ident(variant);
-                        if *closed { quote!(#e::#v) } else { quote!(#e::#v.into()) }
+                        if *closed {
+                            quote!(self.#name.unwrap_or(#e::#v))
+                        } else {
+                            quote!(self.#name.unwrap_or(#e::#v.into()))
+                        }
                     }
-                    _ => quote!(::core::default::Default::default()),
+                    _ => quote!(self.#name.unwrap_or_default()),
                 };
-                (t, quote!(self.#name.unwrap_or(#d)))
+                (t, body)
             }
             ValueType::Message { .. } => continue,
         };
@@ -720,23 +865,61 @@ fn getters(cx: &Cx<'_>, message: &Message) -> TokenStream {
 fn enum_path(ty: &ValueType) -> crate::model::TypePath {
     match ty {
         ValueType::Enum { path, .. } => path.clone(),
-        _ => crate::model::TypePath { modules: Vec::new(), name: String::new(), external: None },
+        _ => crate::model::TypePath {
+            modules: Vec::new(),
+            name: String::new(),
+            external: None,
+        },
     }
 }
 
 /// Names that must not become inherent methods: they would shadow the
 /// methods of traits every message implements.
 const TRAIT_METHODS: &[&str] = &[
-    "clone", "clone_from", "eq", "ne", "fmt", "default", "compute_size", "write_to", "merge_field",
-    "unknown_fields", "unknown_fields_mut", "check_initialized", "encoded_len", "encode",
-    "encode_to_vec", "encode_length_delimited", "encode_with_cache", "decode", "decode_bytes",
-    "decode_slice", "decode_length_delimited", "merge", "merge_slice", "merge_partial",
-    "check_required", "clear", "to_owned", "into", "try_into", "borrow", "borrow_mut", "type_id",
+    "clone",
+    "clone_from",
+    "eq",
+    "ne",
+    "fmt",
+    "default",
+    "compute_size",
+    "write_to",
+    "merge_field",
+    "unknown_fields",
+    "unknown_fields_mut",
+    "check_initialized",
+    "encoded_len",
+    "encode",
+    "encode_to_vec",
+    "encode_length_delimited",
+    "encode_with_cache",
+    "decode",
+    "decode_bytes",
+    "decode_slice",
+    "decode_length_delimited",
+    "merge",
+    "merge_slice",
+    "merge_partial",
+    "check_required",
+    "clear",
+    "to_owned",
+    "into",
+    "try_into",
+    "borrow",
+    "borrow_mut",
+    "type_id",
 ];
 
-fn getter_name(field: &str) -> String {
+fn getter_name(field: &str, taken: &mut std::collections::HashSet<String>) -> String {
     let bare = field.strip_prefix("r#").unwrap_or(field);
-    if TRAIT_METHODS.contains(&bare) { format!("get_{bare}") } else { field.to_owned() }
+    if !TRAIT_METHODS.contains(&bare) {
+        return field.to_owned();
+    }
+    let mut name = format!("get_{bare}");
+    while !taken.insert(name.clone()) {
+        name.push('_');
+    }
+    name
 }
 
 fn scalar_default(s: Scalar, d: &DefaultValue) -> TokenStream {
@@ -772,7 +955,11 @@ fn float_lit(f: f64, double: bool) -> TokenStream {
         quote!(#ty::NEG_INFINITY)
     } else {
         // Negative numbers are a `-` token and a positive literal in Rust's grammar.
-        let sign = if f.is_sign_negative() { quote!(-) } else { TokenStream::new() };
+        let sign = if f.is_sign_negative() {
+            quote!(-)
+        } else {
+            TokenStream::new()
+        };
         let l = if double {
             proc_macro2::Literal::f64_suffixed(f.abs())
         } else {

@@ -16,7 +16,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { runtime: "::rust_rpc".to_owned(), bytes_as_bytes: false, btree_map: false }
+        Self {
+            runtime: "::rust_rpc".to_owned(),
+            bytes_as_bytes: false,
+            btree_map: false,
+        }
     }
 }
 

@@ -4,9 +4,12 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use crate::codec::{Cx, binding, key, key_len, len_reads_value, merge_message, put_key, read_owned, value_len, wire_type, write_value};
+use crate::codec::{
+    Cx, key, key_len, len_reads_value, merge_message, put_key, read_owned, value_len, wire_type,
+    write_value,
+};
 use crate::message::{closed_enum_store, read_copy_value};
-use crate::model::{Oneof, ValueType};
+use crate::model::{Oneof, OneofVariant, ValueType};
 use crate::util::{deprecated, docs, ident};
 
 /// The oneof's enum, emitted inside the message's module.
@@ -23,7 +26,9 @@ pub fn emit_enum(cx: &Cx<'_>, oneof: &Oneof) -> TokenStream {
     quote! {
         #doc
         #[derive(Clone, PartialEq, Debug)]
-        #[allow(deprecated)]
+        // Variant names and sizes come from the .proto, not from a choice
+        // the user can act on where the code is generated.
+        #[allow(deprecated, clippy::large_enum_variant, clippy::enum_variant_names)]
         pub enum #name {
             #(#variants)*
         }
@@ -44,45 +49,48 @@ fn unbox(ty: &ValueType) -> TokenStream {
     }
 }
 
-/// Adds the encoded size of the set member to `len`.
-pub fn size(cx: &Cx<'_>, module: &str, oneof: &Oneof) -> TokenStream {
+/// Adds the encoded size of member `var` to `len` when it is the one set.
+///
+/// Each member is sized and written at the place of its own field number,
+/// so a message's fields come out in number order, as protobuf's reference
+/// implementation writes them.
+pub fn size(cx: &Cx<'_>, module: &str, oneof: &Oneof, var: &OneofVariant) -> TokenStream {
     let field = ident(&oneof.rust_name);
     let p = path(module, oneof);
     let v = quote!(v);
-    let arms = oneof.variants.iter().map(|var| {
-        let vname = ident(&var.rust_name);
-        let klen = key_len(var.number);
-        let ub = unbox(&var.ty);
-        let vlen = value_len(cx, &var.ty, var.number, &v);
-        let pat = binding(len_reads_value(&var.ty), "v");
-        quote!(#p::#vname(#pat) => { #ub len += #klen + #vlen; })
-    });
-    quote! {
-        if let ::core::option::Option::Some(o) = &self.#field {
-            match o {
-                #(#arms)*
+    let vname = ident(&var.rust_name);
+    let klen = key_len(var.number);
+    let vlen = value_len(cx, &var.ty, var.number, &v);
+    if !len_reads_value(&var.ty) {
+        return quote! {
+            if let ::core::option::Option::Some(#p::#vname(_)) = &self.#field {
+                len += #klen + #vlen;
             }
+        };
+    }
+    let ub = unbox(&var.ty);
+    quote! {
+        if let ::core::option::Option::Some(#p::#vname(v)) = &self.#field {
+            #ub
+            len += #klen + #vlen;
         }
     }
 }
 
-/// Writes the set member, whatever its value.
-pub fn write(cx: &Cx<'_>, module: &str, oneof: &Oneof) -> TokenStream {
+/// Writes member `var` when it is the one set, whatever its value.
+pub fn write(cx: &Cx<'_>, module: &str, oneof: &Oneof, var: &OneofVariant) -> TokenStream {
     let field = ident(&oneof.rust_name);
     let p = path(module, oneof);
     let v = quote!(v);
-    let arms = oneof.variants.iter().map(|var| {
-        let vname = ident(&var.rust_name);
-        let ub = unbox(&var.ty);
-        let key = put_key(var.number, wire_type(&var.ty));
-        let w = write_value(cx, &var.ty, var.number, &v);
-        quote!(#p::#vname(v) => { #ub #key #w })
-    });
+    let vname = ident(&var.rust_name);
+    let ub = unbox(&var.ty);
+    let key = put_key(var.number, wire_type(&var.ty));
+    let w = write_value(cx, &var.ty, var.number, &v);
     quote! {
-        if let ::core::option::Option::Some(o) = &self.#field {
-            match o {
-                #(#arms)*
-            }
+        if let ::core::option::Option::Some(#p::#vname(v)) = &self.#field {
+            #ub
+            #key
+            #w
         }
     }
 }
@@ -119,14 +127,19 @@ pub fn merge(cx: &Cx<'_>, module: &str, oneof: &Oneof, unknown: &Ident) -> Vec<T
                 }
                 ValueType::Message { boxed, .. } => {
                     let existing = if *boxed { quote!(&mut **m) } else { quote!(m) };
-                    let fresh = if *boxed { quote!(&mut *m) } else { quote!(&mut m) };
+                    let fresh = if *boxed {
+                        quote!(&mut *m)
+                    } else {
+                        quote!(&mut m)
+                    };
                     let merge_existing = merge_message(&var.ty, var.number, &existing);
                     let merge_fresh = merge_message(&var.ty, var.number, &fresh);
+                    let stored = cx.stored_type(&var.ty);
                     quote! {
                         if let ::core::option::Option::Some(#p::#vname(m)) = &mut self.#field {
                             #merge_existing
                         } else {
-                            let mut m = ::core::default::Default::default();
+                            let mut m = <#stored as ::core::default::Default>::default();
                             #merge_fresh
                             self.#field = ::core::option::Option::Some(#p::#vname(m));
                         }

@@ -16,7 +16,11 @@ pub fn ident(name: &str) -> Ident {
 /// `#[doc = "..."]` attributes, one per line of `docs`.
 pub fn docs(docs: &[String]) -> TokenStream {
     let lines = docs.iter().map(|line| {
-        let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
         quote!(#[doc = #line])
     });
     quote!(#(#lines)*)
@@ -24,12 +28,19 @@ pub fn docs(docs: &[String]) -> TokenStream {
 
 /// `#[deprecated]` when `deprecated`.
 pub fn deprecated(deprecated: bool) -> TokenStream {
-    if deprecated { quote!(#[deprecated]) } else { TokenStream::new() }
+    if deprecated {
+        quote!(#[deprecated])
+    } else {
+        TokenStream::new()
+    }
 }
 
 /// Extra attributes given as Rust source; the generator validated them.
 pub fn attributes(attrs: &[String]) -> TokenStream {
-    attrs.iter().filter_map(|a| a.parse::<TokenStream>().ok()).collect()
+    attrs
+        .iter()
+        .filter_map(|a| a.parse::<TokenStream>().ok())
+        .collect()
 }
 
 /// Tokens for a path written as Rust source, e.g. `::rust_rpc` or `crate`.
@@ -49,7 +60,11 @@ pub fn relative_path(from: &[String], target: &TypePath) -> TokenStream {
         let mods = target.modules.iter().map(|m| ident(m));
         return quote!(#base #(:: #mods)* :: #name);
     }
-    let common = from.iter().zip(&target.modules).take_while(|(a, b)| a == b).count();
+    let common = from
+        .iter()
+        .zip(&target.modules)
+        .take_while(|(a, b)| a == b)
+        .count();
     let supers = (common..from.len()).map(|_| quote!(super::));
     let mods = target.modules[common..].iter().map(|m| ident(m));
     quote!(#(#supers)* #(#mods ::)* #name)

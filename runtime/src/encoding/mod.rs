@@ -153,7 +153,11 @@ pub struct Encoder<'a, B: BufMut + ?Sized> {
 impl<'a, B: BufMut + ?Sized> Encoder<'a, B> {
     /// An encoder writing into `buf` with lengths from `sizes`.
     pub fn new(buf: &'a mut B, sizes: &'a SizeCache) -> Self {
-        Self { buf, sizes: sizes.as_slice(), next: 0 }
+        Self {
+            buf,
+            sizes: sizes.as_slice(),
+            next: 0,
+        }
     }
 
     /// Writes raw bytes: a precomputed tag, or unknown fields.
@@ -231,12 +235,22 @@ pub struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     /// A decoder over `buf` with the default recursion limit.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, end: buf.len(), depth_left: DEFAULT_RECURSION_LIMIT, source: None }
+        Self {
+            buf,
+            end: buf.len(),
+            depth_left: DEFAULT_RECURSION_LIMIT,
+            source: None,
+        }
     }
 
     /// A decoder over `bytes` that lets `bytes` fields share its storage.
     pub fn from_bytes(bytes: &'a Bytes) -> Self {
-        Self { buf: bytes, end: bytes.len(), depth_left: DEFAULT_RECURSION_LIMIT, source: Some(bytes) }
+        Self {
+            buf: bytes,
+            end: bytes.len(),
+            depth_left: DEFAULT_RECURSION_LIMIT,
+            source: Some(bytes),
+        }
     }
 
     /// Sets how many levels of nested messages may still be entered.
@@ -305,12 +319,21 @@ impl<'a> Decoder<'a> {
     /// Reads a tag, rejecting field number 0, numbers past 2^29 - 1 and wire types 6 and 7.
     #[inline(always)]
     pub fn read_key(&mut self) -> Result<u32, DecodeError> {
-        // Fast path: a one-byte tag (fields 1..=15).
-        if let Some(&b) = self.buf.first() {
-            if b < 0x80 && b >= 8 && (b & 7) < 6 {
+        // Fast paths: a one-byte tag (fields 1..=15) and a two-byte tag
+        // (fields 16..=2047; an overlong one may still say field 0).
+        match *self.buf {
+            [b, ..] if (8..0x80).contains(&b) && (b & 7) < 6 => {
                 self.buf = &self.buf[1..];
                 return Ok(u32::from(b));
             }
+            [b0, b1, ..] if b0 >= 0x80 && b1 < 0x80 && (b0 & 7) < 6 => {
+                let key = u32::from(b0 & 0x7f) | (u32::from(b1) << 7);
+                if key >= 8 {
+                    self.buf = &self.buf[2..];
+                    return Ok(key);
+                }
+            }
+            _ => {}
         }
         self.read_key_slow()
     }
@@ -393,24 +416,39 @@ impl<'a> Decoder<'a> {
     /// Reads a `string` field into `out`, replacing its contents and reusing its allocation.
     #[inline(always)]
     pub fn read_string_into(&mut self, out: &mut String) -> Result<(), DecodeError> {
-        let s = self.read_str()?;
-        out.clear();
-        out.push_str(s);
+        let at = self.offset();
+        let bytes = self.read_slice()?;
+        if out.capacity() == 0 {
+            // A fresh field: one exact allocation, no growth path.
+            *out = utf8_string(bytes.to_vec(), at)?;
+        } else {
+            let mut v = core::mem::take(out).into_bytes();
+            v.clear();
+            v.extend_from_slice(bytes);
+            *out = utf8_string(v, at)?;
+        }
         Ok(())
     }
 
     /// Reads a `string` field.
     #[inline(always)]
     pub fn read_string(&mut self) -> Result<String, DecodeError> {
-        self.read_str().map(String::from)
+        let at = self.offset();
+        let bytes = self.read_slice()?;
+        utf8_string(bytes.to_vec(), at)
     }
 
     /// Reads a `bytes` field into `out`, replacing its contents.
     #[inline(always)]
     pub fn read_bytes_into(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         let s = self.read_slice()?;
-        out.clear();
-        out.extend_from_slice(s);
+        if out.capacity() == 0 {
+            // A fresh field: one exact allocation, no growth path.
+            *out = s.to_vec();
+        } else {
+            out.clear();
+            out.extend_from_slice(s);
+        }
         Ok(())
     }
 
@@ -458,7 +496,11 @@ impl<'a> Decoder<'a> {
 
     /// Merges a group (the start tag for `field` was just read) into `message`.
     #[inline]
-    pub fn merge_group<M: Message>(&mut self, field: u32, message: &mut M) -> Result<(), DecodeError> {
+    pub fn merge_group<M: Message>(
+        &mut self,
+        field: u32,
+        message: &mut M,
+    ) -> Result<(), DecodeError> {
         if self.depth_left == 0 {
             return Err(self.error(DecodeErrorKind::RecursionLimitExceeded));
         }
@@ -470,10 +512,7 @@ impl<'a> Decoder<'a> {
 
     /// Reads a packed run of varints (the tag was just read), calling `each` per value.
     #[inline]
-    pub fn read_packed_varints(
-        &mut self,
-        mut each: impl FnMut(u64),
-    ) -> Result<(), DecodeError> {
+    pub fn read_packed_varints(&mut self, mut each: impl FnMut(u64)) -> Result<(), DecodeError> {
         let mut sub = self.nested_unbounded()?;
         while !sub.buf.is_empty() {
             each(sub.read_varint()?);
@@ -513,13 +552,92 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// How many length-delimited records tagged `key` come back to back from
+    /// here, counting the one whose tag was just read (its length prefix is
+    /// next). Reads nothing; stops at the first record that is not whole.
+    /// Generated code sizes a repeated field or map with it once, before the
+    /// first element, so that decoding the run allocates only once.
+    pub fn count_run(&self, key: u32) -> usize {
+        // The bytes after the next tag, if it is `key` (tags of fields 1..=2047
+        // are compared as bytes).
+        let two = [(key as u8) | 0x80, (key >> 7) as u8];
+        let after_tag = |s: &'a [u8]| -> Option<&'a [u8]> {
+            match s {
+                [b, rest @ ..] if key < 0x80 && u32::from(*b) == key => Some(rest),
+                [b0, b1, rest @ ..] if (0x80..0x4000).contains(&key) && [*b0, *b1] == two => {
+                    Some(rest)
+                }
+                _ if key < 0x4000 => None,
+                _ => match read_varint(s) {
+                    Some((k, n)) if k == u64::from(key) => Some(&s[n..]),
+                    _ => None,
+                },
+            }
+        };
+        let mut rest = self.buf;
+        let mut n = 0;
+        while let Some((len, k)) = read_varint(rest) {
+            let Some(after) = usize::try_from(len)
+                .ok()
+                .and_then(|len| rest.get(k.checked_add(len)?..))
+            else {
+                break;
+            };
+            n += 1;
+            match after_tag(after) {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// How many values the packed run of varints whose length prefix is next
+    /// holds (0 if the prefix is bad). Reads nothing; used to size the field.
+    pub fn count_packed_varints(&self) -> usize {
+        let Some(run) = self.peek_delimited() else {
+            return 0;
+        };
+        // Count bytes without the continuation bit, eight at a time: each
+        // such byte contributes 1 in its lane, and the multiply sums the lanes.
+        let mut chunks = run.chunks_exact(8);
+        let mut n = 0;
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            let ends = (!u64::from_le_bytes(a) & 0x8080_8080_8080_8080) >> 7;
+            n += (ends.wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
+        }
+        n + chunks.remainder().iter().filter(|&&b| b < 0x80).count()
+    }
+
+    /// How many `width`-byte values the packed run whose length prefix is next
+    /// holds (0 if the prefix is bad). Reads nothing; used to size the field.
+    #[inline]
+    pub fn count_packed_fixed(&self, width: usize) -> usize {
+        self.peek_delimited().map_or(0, |run| run.len() / width)
+    }
+
+    // The bytes of the length-delimited value whose prefix is next, if whole.
+    #[inline]
+    fn peek_delimited(&self) -> Option<&'a [u8]> {
+        let (len, k) = read_varint(self.buf)?;
+        let len = usize::try_from(len).ok()?;
+        self.buf.get(k..k.checked_add(len)?)
+    }
+
     // A sub-decoder for a length-delimited run that holds no messages.
     #[inline(always)]
     fn nested_unbounded(&mut self) -> Result<Decoder<'a>, DecodeError> {
         let len = self.read_len()?;
         let (head, rest) = self.buf.split_at(len);
         self.buf = rest;
-        Ok(Decoder { buf: head, end: self.end - rest.len(), depth_left: self.depth_left, source: self.source })
+        Ok(Decoder {
+            buf: head,
+            end: self.end - rest.len(),
+            depth_left: self.depth_left,
+            source: self.source,
+        })
     }
 
     /// Reads one map entry (the entry's tag was just read): `field` is called
@@ -583,6 +701,14 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// Checks a copied `string` value. Copying first and validating the copy is
+/// faster than validating the input in place: the heap copy is word-aligned,
+/// and `core::str::from_utf8` checks aligned ASCII a word at a time.
+#[inline(always)]
+fn utf8_string(bytes: Vec<u8>, at: usize) -> Result<String, DecodeError> {
+    String::from_utf8(bytes).map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, at))
+}
+
 /// Decodes fields into `message` until the input ends, or, for a group, until
 /// the end-group tag of `group`. Fields the message does not know are kept in
 /// its unknown fields, byte for byte.
@@ -594,15 +720,23 @@ pub fn merge_fields<M: Message>(
     while !d.buf.is_empty() {
         let start = d.buf;
         let key = d.read_key()?;
-        if key & 7 == WireType::EndGroup as u32 {
-            return match group {
-                Some(f) if key_field(key) == f => Ok(()),
-                Some(_) => Err(DecodeError::new(DecodeErrorKind::MismatchedEndGroup, d.offset())),
-                None => Err(DecodeError::new(DecodeErrorKind::InvalidWireType, d.offset())),
-            };
-        }
+        // Generated `merge_field`s match whole tags and never one with the
+        // end-group wire type, so that check waits for the unknown path.
         match message.merge_field(key, d) {
             Ok(true) => {}
+            Ok(false) if key & 7 == WireType::EndGroup as u32 => {
+                return match group {
+                    Some(f) if key_field(key) == f => Ok(()),
+                    Some(_) => Err(DecodeError::new(
+                        DecodeErrorKind::MismatchedEndGroup,
+                        d.offset(),
+                    )),
+                    None => Err(DecodeError::new(
+                        DecodeErrorKind::InvalidWireType,
+                        d.offset(),
+                    )),
+                };
+            }
             Ok(false) => {
                 if let Err(e) = d.skip_value(key) {
                     return Err(e.push_field(M::NAME, key_field(key)));
@@ -614,7 +748,10 @@ pub fn merge_fields<M: Message>(
         }
     }
     match group {
-        Some(_) => Err(DecodeError::new(DecodeErrorKind::UnterminatedGroup, d.offset())),
+        Some(_) => Err(DecodeError::new(
+            DecodeErrorKind::UnterminatedGroup,
+            d.offset(),
+        )),
         None => Ok(()),
     }
 }
@@ -627,4 +764,69 @@ pub fn push_unknown_varint(unknown: &mut UnknownFields, field: u32, value: u64) 
     unknown.push_raw(&tmp[..n]);
     let n = write_varint(value, &mut tmp);
     unknown.push_raw(&tmp[..n]);
+}
+
+#[cfg(test)]
+mod run_count_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // Records tagged `key` with payloads of `lens` bytes, then `tail`.
+    fn run(key: u32, lens: &[usize], tail: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut tmp = [0u8; MAX_VARINT_LEN];
+        for &len in lens {
+            let n = write_varint(u64::from(key), &mut tmp);
+            out.extend_from_slice(&tmp[..n]);
+            let n = write_varint(len as u64, &mut tmp);
+            out.extend_from_slice(&tmp[..n]);
+            out.extend(std::iter::repeat_n(0x80, len));
+        }
+        out.extend_from_slice(tail);
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn count_run_counts_whole_records_of_the_key(
+            field in 1u32..5000,
+            lens in proptest::collection::vec(0usize..200, 1..20),
+            tail in proptest::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let key = make_key(field, WireType::LengthDelimited);
+            let bytes = run(key, &lens, &tail);
+            // As after the first record's tag.
+            let skip = varint_len(u64::from(key));
+            let d = Decoder::new(&bytes[skip..]);
+            let n = d.count_run(key);
+            // The tail may look like more records, never fewer.
+            prop_assert!(n >= lens.len());
+            if tail.is_empty() {
+                prop_assert_eq!(n, lens.len());
+            }
+            // A truncated last record is not counted.
+            let cut = Decoder::new(&bytes[skip..bytes.len() - tail.len() - 1]);
+            prop_assert_eq!(cut.count_run(key), lens.len() - 1);
+        }
+
+        #[test]
+        fn packed_counts_match_decoded_values(values in proptest::collection::vec(any::<u64>(), 0..60)) {
+            let mut payload = Vec::new();
+            let mut tmp = [0u8; MAX_VARINT_LEN];
+            for &v in &values {
+                let n = write_varint(v, &mut tmp);
+                payload.extend_from_slice(&tmp[..n]);
+            }
+            let mut bytes = Vec::new();
+            let n = write_varint(payload.len() as u64, &mut tmp);
+            bytes.extend_from_slice(&tmp[..n]);
+            bytes.extend_from_slice(&payload);
+            let d = Decoder::new(&bytes);
+            prop_assert_eq!(d.count_packed_varints(), values.len());
+            prop_assert_eq!(d.count_packed_fixed(1), payload.len());
+            // A length past the end counts nothing.
+            let cut = Decoder::new(&bytes[..bytes.len() - 1]);
+            prop_assert_eq!(cut.count_packed_varints(), 0);
+        }
+    }
 }

@@ -25,13 +25,13 @@ const _: () = crate::codegen::RUNTIME_VERSION_1;
 ///   representation of the `Any` is the same as that of the message, with an
 ///   additional `@type` field which contains the type URL.
 /// - For types with special-cased JSON encodings (typically called 'well-known'
-///   types, listed in https://protobuf.dev/programming-guides/json/#any), the
+///   types, listed in <https://protobuf.dev/programming-guides/json/#any>), the
 ///   JSON format representation has a key `@type` which contains the type URL
 ///   and a key `value` which contains the JSON-serialized value.
 ///
 /// The text format representation of an `Any` is like a message with one field
 /// whose name is the type URL in brackets. For example, an `Any` containing a
-/// `foo.Bar` message may be written `\[type.googleapis.com/foo.Bar\] { a: 2 }`.
+/// `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Any {
@@ -73,6 +73,7 @@ pub struct Any {
 #[allow(deprecated)]
 impl crate::codegen::Message for Any {
     const NAME: &'static str = "google.protobuf.Any";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -134,7 +135,7 @@ impl crate::codegen::Message for Any {
 /// from API Services, which represent a concrete implementation of an interface
 /// as opposed to simply a description of methods and bindings. They are also
 /// sometimes simply referred to as "APIs" in other contexts, such as the name of
-/// this message itself. See https://cloud.google.com/apis/design/glossary for
+/// this message itself. See <https://cloud.google.com/apis/design/glossary> for
 /// detailed terminology.
 ///
 /// New usages of this message as an alternative to ServiceDescriptorProto are
@@ -158,8 +159,8 @@ pub struct Api {
     /// field is not empty, the version in the package name will be verified to be
     /// consistent with what is provided here.
     ///
-    /// The versioning schema uses \[semantic
-    /// versioning\](http://semver.org) where the major version number
+    /// The versioning schema uses [semantic
+    /// versioning](http://semver.org) where the major version number
     /// indicates a breaking change and the minor version an additive,
     /// non-breaking change. Both version numbers are signals to users
     /// what to expect from different versions, and should be carefully
@@ -285,11 +286,17 @@ impl crate::codegen::Message for Api {
                 d.read_string_into(&mut self.name)?;
             }
             18 => {
+                if self.methods.is_empty() {
+                    self.methods.reserve(d.count_run(18));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.methods.push(m);
             }
             26 => {
+                if self.options.is_empty() {
+                    self.options.reserve(d.count_run(26));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.options.push(m);
@@ -305,6 +312,9 @@ impl crate::codegen::Message for Api {
                 )?;
             }
             50 => {
+                if self.mixins.is_empty() {
+                    self.mixins.reserve(d.count_run(50));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.mixins.push(m);
@@ -475,6 +485,9 @@ impl crate::codegen::Message for Method {
                 self.response_streaming = d.read_bool()?;
             }
             50 => {
+                if self.options.is_empty() {
+                    self.options.reserve(d.count_run(50));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.options.push(m);
@@ -600,6 +613,7 @@ pub struct Mixin {
 #[allow(deprecated)]
 impl crate::codegen::Message for Mixin {
     const NAME: &'static str = "google.protobuf.Mixin";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -738,6 +752,7 @@ pub struct Duration {
 #[allow(deprecated)]
 impl crate::codegen::Message for Duration {
     const NAME: &'static str = "google.protobuf.Duration";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -810,6 +825,7 @@ pub struct Empty {
 #[allow(deprecated)]
 impl crate::codegen::Message for Empty {
     const NAME: &'static str = "google.protobuf.Empty";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let len = 0usize;
@@ -970,14 +986,14 @@ impl crate::codegen::Message for Empty {
 /// the underlying field mask library behavior differs from your intended
 /// service semantics.
 ///
-/// Update methods implementing https://google.aip.dev/134
+/// Update methods implementing <https://google.aip.dev/134>
 /// - MUST support the special value * meaning "full replace"
 /// - MUST treat an omitted field mask as "replace fields which are present".
 ///
-/// Other methods implementing https://google.aip.dev/157
+/// Other methods implementing <https://google.aip.dev/157>
 /// - SHOULD support the special value "*" to mean "get all".
 /// - MUST treat an omitted field mask to mean "get all", unless otherwise
-/// documented.
+///   documented.
 ///
 /// ## Considerations for HTTP REST
 ///
@@ -1070,6 +1086,7 @@ pub struct FieldMask {
 #[allow(deprecated)]
 impl crate::codegen::Message for FieldMask {
     const NAME: &'static str = "google.protobuf.FieldMask";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -1096,7 +1113,12 @@ impl crate::codegen::Message for FieldMask {
         d: &mut crate::codegen::Decoder<'_>,
     ) -> ::core::result::Result<bool, crate::codegen::DecodeError> {
         match key {
-            10 => self.paths.push(d.read_string()?),
+            10 => {
+                if self.paths.is_empty() {
+                    self.paths.reserve(d.count_run(10));
+                }
+                self.paths.push(d.read_string()?);
+            }
             _ => return ::core::result::Result::Ok(false),
         }
         ::core::result::Result::Ok(true)
@@ -1122,6 +1144,7 @@ pub struct SourceContext {
 #[allow(deprecated)]
 impl crate::codegen::Message for SourceContext {
     const NAME: &'static str = "google.protobuf.SourceContext";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -1230,6 +1253,9 @@ impl crate::codegen::Message for Struct {
     ) -> ::core::result::Result<bool, crate::codegen::DecodeError> {
         match key {
             10 => {
+                if self.fields.is_empty() {
+                    self.fields.reserve(d.count_run(10));
+                }
                 let (k, v) = d
                     .read_map_entry::<
                         ::std::string::String,
@@ -1279,39 +1305,29 @@ impl crate::codegen::Message for Value {
     #[inline]
     fn compute_size(&self, sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
-        if let ::core::option::Option::Some(o) = &self.kind {
-            match o {
-                value::Kind::NullValue(v) => {
-                    len += 1 + crate::codegen::int32_len(v.to_i32());
-                }
-                value::Kind::NumberValue(_) => {
-                    len += 1 + 8;
-                }
-                value::Kind::StringValue(v) => {
-                    len += 1 + crate::codegen::delimited_len(v.len());
-                }
-                value::Kind::BoolValue(_) => {
-                    len += 1 + 1;
-                }
-                value::Kind::StructValue(v) => {
-                    len
-                        += 1
-                            + sizes
-                                .nested(|sizes| crate::codegen::Message::compute_size(
-                                    v,
-                                    sizes,
-                                ));
-                }
-                value::Kind::ListValue(v) => {
-                    len
-                        += 1
-                            + sizes
-                                .nested(|sizes| crate::codegen::Message::compute_size(
-                                    v,
-                                    sizes,
-                                ));
-                }
-            }
+        if let ::core::option::Option::Some(value::Kind::NullValue(v)) = &self.kind {
+            len += 1 + crate::codegen::int32_len(v.to_i32());
+        }
+        if let ::core::option::Option::Some(value::Kind::NumberValue(_)) = &self.kind {
+            len += 1 + 8;
+        }
+        if let ::core::option::Option::Some(value::Kind::StringValue(v)) = &self.kind {
+            len += 1 + crate::codegen::delimited_len(v.len());
+        }
+        if let ::core::option::Option::Some(value::Kind::BoolValue(_)) = &self.kind {
+            len += 1 + 1;
+        }
+        if let ::core::option::Option::Some(value::Kind::StructValue(v)) = &self.kind {
+            len
+                += 1
+                    + sizes
+                        .nested(|sizes| crate::codegen::Message::compute_size(v, sizes));
+        }
+        if let ::core::option::Option::Some(value::Kind::ListValue(v)) = &self.kind {
+            len
+                += 1
+                    + sizes
+                        .nested(|sizes| crate::codegen::Message::compute_size(v, sizes));
         }
         len + self.unknown_fields.encoded_len()
     }
@@ -1320,33 +1336,29 @@ impl crate::codegen::Message for Value {
         &self,
         w: &mut crate::codegen::Encoder<'_, B>,
     ) {
-        if let ::core::option::Option::Some(o) = &self.kind {
-            match o {
-                value::Kind::NullValue(v) => {
-                    w.put_u8(8);
-                    w.put_varint(v.to_i32() as i64 as u64);
-                }
-                value::Kind::NumberValue(v) => {
-                    w.put_u8(17);
-                    w.put_fixed64(v.to_bits());
-                }
-                value::Kind::StringValue(v) => {
-                    w.put_u8(26);
-                    w.put_bytes(v.as_bytes());
-                }
-                value::Kind::BoolValue(v) => {
-                    w.put_u8(32);
-                    w.put_u8(u8::from(*v));
-                }
-                value::Kind::StructValue(v) => {
-                    w.put_u8(42);
-                    w.put_message(v);
-                }
-                value::Kind::ListValue(v) => {
-                    w.put_u8(50);
-                    w.put_message(v);
-                }
-            }
+        if let ::core::option::Option::Some(value::Kind::NullValue(v)) = &self.kind {
+            w.put_u8(8);
+            w.put_varint(v.to_i32() as i64 as u64);
+        }
+        if let ::core::option::Option::Some(value::Kind::NumberValue(v)) = &self.kind {
+            w.put_u8(17);
+            w.put_fixed64(v.to_bits());
+        }
+        if let ::core::option::Option::Some(value::Kind::StringValue(v)) = &self.kind {
+            w.put_u8(26);
+            w.put_bytes(v.as_bytes());
+        }
+        if let ::core::option::Option::Some(value::Kind::BoolValue(v)) = &self.kind {
+            w.put_u8(32);
+            w.put_u8(u8::from(*v));
+        }
+        if let ::core::option::Option::Some(value::Kind::StructValue(v)) = &self.kind {
+            w.put_u8(42);
+            w.put_message(v);
+        }
+        if let ::core::option::Option::Some(value::Kind::ListValue(v)) = &self.kind {
+            w.put_u8(50);
+            w.put_message(v);
         }
         w.put_raw(self.unknown_fields.as_bytes());
     }
@@ -1385,7 +1397,7 @@ impl crate::codegen::Message for Value {
                 {
                     d.merge_message(m)?;
                 } else {
-                    let mut m = ::core::default::Default::default();
+                    let mut m = <Struct as ::core::default::Default>::default();
                     d.merge_message(&mut m)?;
                     self.kind = ::core::option::Option::Some(
                         value::Kind::StructValue(m),
@@ -1398,7 +1410,7 @@ impl crate::codegen::Message for Value {
                 {
                     d.merge_message(m)?;
                 } else {
-                    let mut m = ::core::default::Default::default();
+                    let mut m = <ListValue as ::core::default::Default>::default();
                     d.merge_message(&mut m)?;
                     self.kind = ::core::option::Option::Some(value::Kind::ListValue(m));
                 }
@@ -1419,7 +1431,7 @@ impl crate::codegen::Message for Value {
 pub mod value {
     /// The kind of value.
     #[derive(Clone, PartialEq, Debug)]
-    #[allow(deprecated)]
+    #[allow(deprecated, clippy::large_enum_variant, clippy::enum_variant_names)]
     pub enum Kind {
         /// Represents a JSON `null`.
         NullValue(crate::codegen::OpenEnum<super::NullValue>),
@@ -1480,6 +1492,9 @@ impl crate::codegen::Message for ListValue {
     ) -> ::core::result::Result<bool, crate::codegen::DecodeError> {
         match key {
             10 => {
+                if self.values.is_empty() {
+                    self.values.reserve(d.count_run(10));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.values.push(m);
@@ -1502,12 +1517,12 @@ impl crate::codegen::Message for ListValue {
 /// Gregorian calendar backwards to year one.
 ///
 /// All minutes are 60 seconds long. Leap seconds are "smeared" so that no leap
-/// second table is needed for interpretation, using a \[24-hour linear
-/// smear\](https://developers.google.com/time/smear).
+/// second table is needed for interpretation, using a [24-hour linear
+/// smear](https://developers.google.com/time/smear).
 ///
 /// The range is from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. By
-/// restricting to that range, we ensure that we can convert to and from \[RFC
-/// 3339\](https://www.ietf.org/rfc/rfc3339.txt) date strings.
+/// restricting to that range, we ensure that we can convert to and from [RFC
+/// 3339](https://www.ietf.org/rfc/rfc3339.txt) date strings.
 ///
 /// # Examples
 ///
@@ -1573,7 +1588,7 @@ impl crate::codegen::Message for ListValue {
 /// # JSON Mapping
 ///
 /// In JSON format, the Timestamp type is encoded as a string in the
-/// \[RFC 3339\](https://www.ietf.org/rfc/rfc3339.txt) format. That is, the
+/// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format. That is, the
 /// format is "{year}-{month}-{day}T{hour}:{min}:{sec}\[.{frac_sec}\]Z"
 /// where {year} is always expressed using four digits while {month}, {day},
 /// {hour}, {min}, and {sec} are zero-padded to two digits each. The fractional
@@ -1588,13 +1603,13 @@ impl crate::codegen::Message for ListValue {
 ///
 /// In JavaScript, one can convert a Date object to this format using the
 /// standard
-/// \[toISOString()\](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/toISOString)
+/// [toISOString()](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/toISOString)
 /// method. In Python, a standard `datetime.datetime` object can be converted
 /// to this format using
-/// \[`strftime`\](https://docs.python.org/2/library/time.html#time.strftime) with
+/// [`strftime`](https://docs.python.org/2/library/time.html#time.strftime) with
 /// the time format spec '%Y-%m-%dT%H:%M:%S.%fZ'. Likewise, in Java, one can use
 /// the Joda Time's \[`ISODateTimeFormat.dateTime()`\](
-/// http://joda-time.sourceforge.net/apidocs/org/joda/time/format/ISODateTimeFormat.html#dateTime()
+/// <http://joda-time.sourceforge.net/apidocs/org/joda/time/format/ISODateTimeFormat.html#dateTime()>
 /// ) to obtain a formatter capable of generating timestamps in this format.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1615,6 +1630,7 @@ pub struct Timestamp {
 #[allow(deprecated)]
 impl crate::codegen::Message for Timestamp {
     const NAME: &'static str = "google.protobuf.Timestamp";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -1785,12 +1801,23 @@ impl crate::codegen::Message for Type {
                 d.read_string_into(&mut self.name)?;
             }
             18 => {
+                if self.fields.is_empty() {
+                    self.fields.reserve(d.count_run(18));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.fields.push(m);
             }
-            26 => self.oneofs.push(d.read_string()?),
+            26 => {
+                if self.oneofs.is_empty() {
+                    self.oneofs.reserve(d.count_run(26));
+                }
+                self.oneofs.push(d.read_string()?);
+            }
             34 => {
+                if self.options.is_empty() {
+                    self.options.reserve(d.count_run(34));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.options.push(m);
@@ -1992,6 +2019,9 @@ impl crate::codegen::Message for Field {
                 self.packed = d.read_bool()?;
             }
             74 => {
+                if self.options.is_empty() {
+                    self.options.reserve(d.count_run(74));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.options.push(m);
@@ -2019,7 +2049,7 @@ pub mod field {
     /// Basic field types.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
-    #[allow(deprecated)]
+    #[allow(deprecated, clippy::enum_variant_names)]
     pub enum Kind {
         /// Field type unknown.
         #[default]
@@ -2141,7 +2171,7 @@ pub mod field {
     /// Whether a field is optional, required, or repeated.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
-    #[allow(deprecated)]
+    #[allow(deprecated, clippy::enum_variant_names)]
     pub enum Cardinality {
         /// For fields with unknown cardinality.
         #[default]
@@ -2293,11 +2323,17 @@ impl crate::codegen::Message for Enum {
                 d.read_string_into(&mut self.name)?;
             }
             18 => {
+                if self.enumvalue.is_empty() {
+                    self.enumvalue.reserve(d.count_run(18));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.enumvalue.push(m);
             }
             26 => {
+                if self.options.is_empty() {
+                    self.options.reserve(d.count_run(26));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.options.push(m);
@@ -2403,6 +2439,9 @@ impl crate::codegen::Message for EnumValue {
                 self.number = d.read_varint()? as i32;
             }
             26 => {
+                if self.options.is_empty() {
+                    self.options.reserve(d.count_run(26));
+                }
                 let mut m = ::core::default::Default::default();
                 d.merge_message(&mut m)?;
                 self.options.push(m);
@@ -2517,6 +2556,7 @@ pub struct DoubleValue {
 #[allow(deprecated)]
 impl crate::codegen::Message for DoubleValue {
     const NAME: &'static str = "google.protobuf.DoubleValue";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2576,6 +2616,7 @@ pub struct FloatValue {
 #[allow(deprecated)]
 impl crate::codegen::Message for FloatValue {
     const NAME: &'static str = "google.protobuf.FloatValue";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2635,6 +2676,7 @@ pub struct Int64Value {
 #[allow(deprecated)]
 impl crate::codegen::Message for Int64Value {
     const NAME: &'static str = "google.protobuf.Int64Value";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2694,6 +2736,7 @@ pub struct UInt64Value {
 #[allow(deprecated)]
 impl crate::codegen::Message for UInt64Value {
     const NAME: &'static str = "google.protobuf.UInt64Value";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2753,6 +2796,7 @@ pub struct Int32Value {
 #[allow(deprecated)]
 impl crate::codegen::Message for Int32Value {
     const NAME: &'static str = "google.protobuf.Int32Value";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2812,6 +2856,7 @@ pub struct UInt32Value {
 #[allow(deprecated)]
 impl crate::codegen::Message for UInt32Value {
     const NAME: &'static str = "google.protobuf.UInt32Value";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2871,6 +2916,7 @@ pub struct BoolValue {
 #[allow(deprecated)]
 impl crate::codegen::Message for BoolValue {
     const NAME: &'static str = "google.protobuf.BoolValue";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2930,6 +2976,7 @@ pub struct StringValue {
 #[allow(deprecated)]
 impl crate::codegen::Message for StringValue {
     const NAME: &'static str = "google.protobuf.StringValue";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -2989,6 +3036,7 @@ pub struct BytesValue {
 #[allow(deprecated)]
 impl crate::codegen::Message for BytesValue {
     const NAME: &'static str = "google.protobuf.BytesValue";
+    const USES_SIZE_CACHE: bool = false;
     #[inline]
     fn compute_size(&self, _sizes: &mut crate::codegen::SizeCache) -> usize {
         let mut len = 0usize;
@@ -3042,7 +3090,7 @@ impl crate::codegen::Message for BytesValue {
 /// to a `0` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
-#[allow(deprecated)]
+#[allow(deprecated, clippy::enum_variant_names)]
 pub enum NullValue {
     /// Null value.
     #[default]
@@ -3074,7 +3122,7 @@ impl crate::codegen::Enumeration for NullValue {
 /// The syntax in which a protocol buffer element is defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
-#[allow(deprecated)]
+#[allow(deprecated, clippy::enum_variant_names)]
 pub enum Syntax {
     /// Syntax `proto2`.
     #[default]

@@ -77,25 +77,21 @@ impl ::rust_rpc::codegen::Message for Person {
                             sizes,
                         ));
         }
-        if let ::core::option::Option::Some(o) = &self.kind {
-            match o {
-                person::Kind::A(v) => {
-                    len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
-                }
-                person::Kind::B(v) => {
-                    let v = &**v;
-                    len
-                        += 1
-                            + sizes
-                                .nested(|sizes| ::rust_rpc::codegen::Message::compute_size(
-                                    v,
-                                    sizes,
-                                ));
-                }
-                person::Kind::C(v) => {
-                    len += 1 + ::rust_rpc::codegen::int32_len(v.to_i32());
-                }
-            }
+        if let ::core::option::Option::Some(person::Kind::A(v)) = &self.kind {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        if let ::core::option::Option::Some(person::Kind::B(v)) = &self.kind {
+            let v = &**v;
+            len
+                += 1
+                    + sizes
+                        .nested(|sizes| ::rust_rpc::codegen::Message::compute_size(
+                            v,
+                            sizes,
+                        ));
+        }
+        if let ::core::option::Option::Some(person::Kind::C(v)) = &self.kind {
+            len += 1 + ::rust_rpc::codegen::int32_len(v.to_i32());
         }
         let v = &self.color;
         if !v.is_default() {
@@ -160,22 +156,18 @@ impl ::rust_rpc::codegen::Message for Person {
             w.put_u8(50);
             w.put_message(v);
         }
-        if let ::core::option::Option::Some(o) = &self.kind {
-            match o {
-                person::Kind::A(v) => {
-                    w.put_u8(58);
-                    w.put_bytes(v.as_bytes());
-                }
-                person::Kind::B(v) => {
-                    let v = &**v;
-                    w.put_u8(66);
-                    w.put_message(v);
-                }
-                person::Kind::C(v) => {
-                    w.put_u8(72);
-                    w.put_varint(v.to_i32() as i64 as u64);
-                }
-            }
+        if let ::core::option::Option::Some(person::Kind::A(v)) = &self.kind {
+            w.put_u8(58);
+            w.put_bytes(v.as_bytes());
+        }
+        if let ::core::option::Option::Some(person::Kind::B(v)) = &self.kind {
+            let v = &**v;
+            w.put_u8(66);
+            w.put_message(v);
+        }
+        if let ::core::option::Option::Some(person::Kind::C(v)) = &self.kind {
+            w.put_u8(72);
+            w.put_varint(v.to_i32() as i64 as u64);
         }
         let v = &self.color;
         if !v.is_default() {
@@ -215,8 +207,14 @@ impl ::rust_rpc::codegen::Message for Person {
                 self.age = d.read_varint()? as i32;
             }
             24 => self.ids.push(d.read_varint()? as i64),
-            26 => d.read_packed_varints(|raw| self.ids.push(raw as i64))?,
+            26 => {
+                self.ids.reserve(d.count_packed_varints());
+                d.read_packed_varints(|raw| self.ids.push(raw as i64))?;
+            }
             34 => {
+                if self.friends.is_empty() {
+                    self.friends.reserve(d.count_run(34));
+                }
                 let (k, v) = d
                     .read_map_entry::<
                         ::std::string::String,
@@ -259,9 +257,10 @@ impl ::rust_rpc::codegen::Message for Person {
                     )
             }
             90 => {
+                self.colors.reserve(d.count_packed_varints());
                 d.read_packed_varints(|raw| {
                     self.colors.push(::rust_rpc::codegen::OpenEnum::from_i32(raw as i32))
-                })?
+                })?;
             }
             97 => {
                 self.d = d.read_f64()?;
@@ -279,7 +278,9 @@ impl ::rust_rpc::codegen::Message for Person {
                 {
                     d.merge_message(&mut **m)?;
                 } else {
-                    let mut m = ::core::default::Default::default();
+                    let mut m = <::std::boxed::Box<
+                        Person,
+                    > as ::core::default::Default>::default();
                     d.merge_message(&mut *m)?;
                     self.kind = ::core::option::Option::Some(person::Kind::B(m));
                 }
@@ -306,7 +307,7 @@ impl ::rust_rpc::codegen::Message for Person {
 #[allow(deprecated)]
 pub mod person {
     #[derive(Clone, PartialEq, Debug)]
-    #[allow(deprecated)]
+    #[allow(deprecated, clippy::large_enum_variant, clippy::enum_variant_names)]
     pub enum Kind {
         A(::std::string::String),
         B(::std::boxed::Box<super::Person>),
@@ -314,7 +315,7 @@ pub mod person {
     }
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
-    #[allow(deprecated)]
+    #[allow(deprecated, clippy::enum_variant_names)]
     pub enum Color {
         #[default]
         Unspecified = 0,
