@@ -89,6 +89,8 @@ pub fn generate(
         runtime: options.runtime.clone(),
         bytes_as_bytes: options.bytes_as_bytes,
         btree_map: options.btree_map,
+        client: options.client,
+        server: options.server,
     };
     let mut out = Vec::new();
     for p in &packages {

@@ -9,6 +9,10 @@ pub struct Options {
     pub bytes_as_bytes: bool,
     /// `map=btree`: maps as `BTreeMap` (default `map=hash`).
     pub btree_map: bool,
+    /// `client=false`: no service clients (default true).
+    pub client: bool,
+    /// `server=false`: no service server traits (default true).
+    pub server: bool,
     /// `runtime=PATH`: path of the runtime crate (default `::rust_rpc`).
     pub runtime: String,
     /// `extern_path=.proto.pkg=::rust::path`: types of a proto package (or
@@ -31,6 +35,8 @@ impl Default for Options {
         Self {
             bytes_as_bytes: false,
             btree_map: false,
+            client: true,
+            server: true,
             runtime: "::rust_rpc".to_owned(),
             extern_paths: Vec::new(),
             type_attributes: Vec::new(),
@@ -128,6 +134,22 @@ impl Options {
                         }
                     }
                 }
+                "client" | "server" => {
+                    let on = match value {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(OptionError(format!(
+                                "option {key}: expected `true` or `false`, got {value:?}"
+                            )));
+                        }
+                    };
+                    if key == "client" {
+                        o.client = on;
+                    } else {
+                        o.server = on;
+                    }
+                }
                 "map" => {
                     o.btree_map = match value {
                         "btree" => true,
@@ -176,7 +198,7 @@ impl Options {
                 }
                 _ => {
                     return Err(OptionError(format!(
-                        "unknown option {key:?} (known: bytes, map, runtime, extern_path, type_attribute, field_attribute)"
+                        "unknown option {key:?} (known: bytes, map, client, server, runtime, extern_path, type_attribute, field_attribute)"
                     )));
                 }
             }

@@ -9,8 +9,8 @@ use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
 };
 use rust_rpc_templates::model::{
-    DefaultValue, Enum, EnumAlias, EnumValue, Field, FieldShape, Message, Oneof, OneofVariant,
-    Package, Presence, Scalar, TypePath, ValueType,
+    DefaultValue, Enum, EnumAlias, EnumValue, Field, FieldShape, Message, Method, MethodKind,
+    Oneof, OneofVariant, Package, Presence, Scalar, Service, TypePath, ValueType,
 };
 
 use crate::Error;
@@ -20,6 +20,18 @@ use crate::features::{
 };
 use crate::naming::{self, Scope};
 use crate::options::Options;
+
+/// Methods every generated client has; RPCs with these names get a suffix.
+const CLIENT_METHODS: &[&str] = &[
+    "connect",
+    "new",
+    "from_client",
+    "send_compressed",
+    "max_decoding_message_size",
+    "max_encoding_message_size",
+    "clone",
+    "fmt",
+];
 
 /// Name of the struct field holding unknown fields; proto fields of that name get a suffix.
 const UNKNOWN_FIELDS: &str = "unknown_fields";
@@ -420,6 +432,7 @@ impl<'a> Resolver<'a> {
                     .collect(),
                 messages: Vec::new(),
                 enums: Vec::new(),
+                services: Vec::new(),
             };
             let prefix = if package.is_empty() {
                 String::new()
@@ -435,6 +448,10 @@ impl<'a> Resolver<'a> {
                 for e in &file.enum_type {
                     p.enums
                         .push(self.enumeration(&format!("{prefix}.{}", e.name()))?);
+                }
+                for (j, s) in file.service.iter().enumerate() {
+                    let service = self.service(i, &package, &p.module_path, j, s)?;
+                    p.services.push(service);
                 }
             }
             out.push(p);
@@ -582,6 +599,94 @@ impl<'a> Resolver<'a> {
             unknown_fields_name: UNKNOWN_FIELDS.to_owned(),
             needs_init_check: self.needs_init.contains(full),
             attributes: self.options.attributes_for(full, false),
+        })
+    }
+
+    fn service(
+        &mut self,
+        file: usize,
+        package: &str,
+        module: &[String],
+        index: usize,
+        desc: &prost_types::ServiceDescriptorProto,
+    ) -> Result<Service, Error> {
+        let file_name = self.files[file].name().to_owned();
+        let proto_name = if package.is_empty() {
+            desc.name().to_owned()
+        } else {
+            format!("{package}.{}", desc.name())
+        };
+        let scope = self.scope(module, &None);
+        let trait_name = scope.claim(naming::camel(desc.name()));
+        let client_name = scope.claim(format!(
+            "{}Client",
+            trait_name.trim_start_matches("r#").trim_end_matches('_')
+        ));
+        let server_name = scope.claim(format!(
+            "{}Server",
+            trait_name.trim_start_matches("r#").trim_end_matches('_')
+        ));
+        // Method names share the client's namespace with its own helpers, and
+        // the server trait's with the associated stream types.
+        let mut methods_scope = Scope::with_reserved(CLIENT_METHODS);
+        let mut types_scope = Scope::default();
+        let mut methods = Vec::new();
+        for (k, m) in desc.method.iter().enumerate() {
+            let resolve = |name: &str| {
+                self.messages
+                    .get(name)
+                    .map(|info| info.path.clone())
+                    .ok_or_else(|| {
+                        Error::new(
+                            &file_name,
+                            format!(
+                                "method {proto_name}.{}: unknown message type {name}",
+                                m.name()
+                            ),
+                        )
+                    })
+            };
+            let input = resolve(m.input_type())?;
+            let output = resolve(m.output_type())?;
+            let kind = match (m.client_streaming(), m.server_streaming()) {
+                (false, false) => MethodKind::Unary,
+                (false, true) => MethodKind::ServerStreaming,
+                (true, false) => MethodKind::ClientStreaming,
+                (true, true) => MethodKind::BidiStreaming,
+            };
+            let rust_name = methods_scope.claim(naming::snake(m.name()));
+            let stream_type_name = types_scope.claim(format!(
+                "{}Stream",
+                naming::camel(m.name()).trim_start_matches("r#")
+            ));
+            methods.push(Method {
+                proto_name: m.name().to_owned(),
+                rust_name,
+                stream_type_name,
+                path: format!("/{proto_name}/{}", m.name()),
+                kind,
+                input,
+                output,
+                docs: self.comments[file].docs(&[6, index as i32, 2, k as i32]),
+                deprecated: m
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.deprecated)
+                    .unwrap_or(false),
+            });
+        }
+        Ok(Service {
+            docs: self.comments[file].docs(&[6, index as i32]),
+            deprecated: desc
+                .options
+                .as_ref()
+                .and_then(|o| o.deprecated)
+                .unwrap_or(false),
+            proto_name,
+            trait_name,
+            client_name,
+            server_name,
+            methods,
         })
     }
 

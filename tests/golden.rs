@@ -220,3 +220,18 @@ fn runtime_well_known_types_are_fresh() {
     });
     report(failures);
 }
+
+/// The runtime's checked-in `google.rpc.Status` (the message carried in
+/// `grpc-status-details-bin`) matches what the generator makes of
+/// `runtime/proto/google/rpc/status.proto`.
+#[test]
+fn runtime_rpc_status_is_fresh() {
+    let proto = root().join("runtime/proto");
+    let files = vec!["google/rpc/status.proto".to_owned()];
+    let mut generated = generate(&[&proto], &files, "runtime=crate");
+    generated.remove("mod.rs");
+    let failures = check(&root().join("runtime/src/rpc"), &generated, |n| {
+        n.starts_with("google.")
+    });
+    report(failures);
+}

@@ -14,3 +14,9 @@ pub use bytes::{BufMut, Bytes};
 /// Generated code names this constant, so that code generated for another
 /// runtime version fails to compile with a message that points here.
 pub const RUNTIME_VERSION_1: () = ();
+
+#[cfg(feature = "transport")]
+pub use crate::transport::{
+    Call, Channel, Client, CompressionEncoding, Endpoint, IntoRequest, IntoStreamingRequest,
+    Request, Response, Service, Status, Stream, Streaming,
+};

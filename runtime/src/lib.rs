@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod enumeration;
 pub mod error;
 pub mod message;
+pub mod rpc;
 pub mod unknown;
 pub mod wkt;
 
@@ -35,3 +36,6 @@ macro_rules! include_proto {
         include!(concat!(env!("OUT_DIR"), concat!("/", $package, ".rs")));
     };
 }
+
+#[cfg(feature = "transport")]
+pub mod transport;

@@ -5,7 +5,7 @@ use quote::quote;
 
 use crate::codec::Cx;
 use crate::model::{Config, Package};
-use crate::{enumeration, message};
+use crate::{enumeration, message, service};
 
 /// Tokens for everything in `package` (messages, enums).
 pub fn emit(config: &Config, package: &Package) -> TokenStream {
@@ -16,6 +16,16 @@ pub fn emit(config: &Config, package: &Package) -> TokenStream {
     let rt = cx.rt();
     let messages = package.messages.iter().map(|m| message::emit(&cx, m));
     let enums = package.enums.iter().map(|e| enumeration::emit(&cx, e));
+    let clients = package
+        .services
+        .iter()
+        .filter(|_| config.client)
+        .map(|s| service::emit_client(&cx, s));
+    let servers = package
+        .services
+        .iter()
+        .filter(|_| config.server)
+        .map(|s| service::emit_server(&cx, s));
     quote! {
         // Fails to compile, pointing here, if the runtime is not the version
         // this code was generated for.
@@ -23,5 +33,7 @@ pub fn emit(config: &Config, package: &Package) -> TokenStream {
 
         #(#messages)*
         #(#enums)*
+        #(#clients)*
+        #(#servers)*
     }
 }

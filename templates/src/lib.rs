@@ -11,4 +11,5 @@ pub mod file;
 pub mod message;
 pub mod model;
 pub mod oneof;
+pub mod service;
 pub mod util;

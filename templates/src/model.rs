@@ -12,6 +12,10 @@ pub struct Config {
     pub bytes_as_bytes: bool,
     /// Map fields as `BTreeMap` instead of `HashMap`.
     pub btree_map: bool,
+    /// Emit service clients.
+    pub client: bool,
+    /// Emit service server traits.
+    pub server: bool,
 }
 
 impl Default for Config {
@@ -20,6 +24,8 @@ impl Default for Config {
             runtime: "::rust_rpc".to_owned(),
             bytes_as_bytes: false,
             btree_map: false,
+            client: true,
+            server: true,
         }
     }
 }
@@ -37,6 +43,8 @@ pub struct Package {
     pub messages: Vec<Message>,
     /// Top-level enums.
     pub enums: Vec<Enum>,
+    /// Services.
+    pub services: Vec<Service>,
 }
 
 /// A Rust path to a generated type, absolute from the root of the generated
@@ -289,4 +297,59 @@ pub struct EnumAlias {
     pub target: String,
     /// Documentation lines.
     pub docs: Vec<String>,
+}
+
+/// What a method streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodKind {
+    /// One request, one response.
+    Unary,
+    /// One request, a stream of responses.
+    ServerStreaming,
+    /// A stream of requests, one response.
+    ClientStreaming,
+    /// Streams both ways.
+    BidiStreaming,
+}
+
+/// A service: a client struct, a server trait and its server wrapper.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Full proto name, e.g. `helloworld.Greeter`.
+    pub proto_name: String,
+    /// Name of the server trait, e.g. `Greeter`.
+    pub trait_name: String,
+    /// Name of the client struct, e.g. `GreeterClient`.
+    pub client_name: String,
+    /// Name of the server wrapper struct, e.g. `GreeterServer`.
+    pub server_name: String,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// `deprecated = true`.
+    pub deprecated: bool,
+    /// The methods, in declaration order.
+    pub methods: Vec<Method>,
+}
+
+/// One RPC.
+#[derive(Clone, Debug)]
+pub struct Method {
+    /// Name in the .proto, e.g. `SayHello` (the last segment of the path).
+    pub proto_name: String,
+    /// Rust method name on the client and the server trait.
+    pub rust_name: String,
+    /// For streaming responses: the server trait's associated stream type.
+    pub stream_type_name: String,
+    /// The HTTP/2 path, `/package.Service/Method`.
+    pub path: String,
+    /// Streaming shape.
+    pub kind: MethodKind,
+    /// Request message.
+    pub input: TypePath,
+    /// Response message.
+    pub output: TypePath,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// `deprecated = true`.
+    pub deprecated: bool,
 }

@@ -1,0 +1,596 @@
+//! The client side: an [`Endpoint`] describes where to connect, a
+//! [`Channel`] multiplexes calls over one HTTP/2 connection to it, and
+//! [`Client`] runs the four kinds of call that generated clients expose.
+//!
+//! Connection life cycle of a channel:
+//!
+//! ```text
+//!   Idle --first call--> Connecting --ok--> Ready --connection lost--> Idle
+//!                            |                                  (next call reconnects)
+//!                            +--error--> Idle (the call fails UNAVAILABLE)
+//! ```
+//!
+//! The connection is shared by every clone of the channel; a call takes the
+//! lock only when there is no live connection (to connect), never per call.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use h2::client::SendRequest;
+use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Uri};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use super::codec::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame};
+use super::compression::{self, CompressionEncoding};
+use super::metadata::MetadataMap;
+use super::status::Status;
+use super::streaming::{Role, Streaming};
+use super::timeout::encode_timeout;
+use super::{IntoRequest, IntoStreamingRequest, Request, Response};
+use crate::encoding::SizeCache;
+use crate::message::Message;
+
+const USER_AGENT_VALUE: &str = concat!("rust-rpc/", env!("CARGO_PKG_VERSION"));
+
+/// A failure to set up a channel (a bad address); failures of calls are [`Status`]es.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Where and how to connect: `Endpoint::from_static("http://127.0.0.1:50051")`.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    scheme: Scheme,
+    authority: Authority,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    initial_stream_window: u32,
+    initial_connection_window: u32,
+}
+
+impl Endpoint {
+    /// Parses `http://host:port`. (`https` arrives with TLS support.)
+    pub fn new(uri: impl AsRef<str>) -> Result<Self, Error> {
+        let text = uri.as_ref();
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| Error(format!("invalid endpoint {text:?}: {e}")))?;
+        let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
+        if scheme != Scheme::HTTP {
+            return Err(Error(format!(
+                "endpoint {text:?}: only http:// (h2c) is supported so far; TLS is on the roadmap"
+            )));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| Error(format!("endpoint {text:?} has no host")))?;
+        Ok(Self {
+            scheme,
+            authority,
+            connect_timeout: Some(Duration::from_secs(20)),
+            timeout: None,
+            // Larger than HTTP/2's 64 KiB default so one stream can keep a
+            // fast link busy; still a bound on what a slow reader buffers.
+            initial_stream_window: 1 << 20,
+            initial_connection_window: 2 << 20,
+        })
+    }
+
+    /// Like [`Endpoint::new`] for a literal known to be valid; panics otherwise.
+    pub fn from_static(uri: &'static str) -> Self {
+        match Self::new(uri) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// How long connecting may take (default 20 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// A timeout applied to every call that does not set its own.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// HTTP/2 flow-control windows: per stream and per connection.
+    pub fn flow_control_windows(mut self, stream: u32, connection: u32) -> Self {
+        self.initial_stream_window = stream;
+        self.initial_connection_window = connection;
+        self
+    }
+
+    /// A channel to this endpoint that connects on its first call.
+    pub fn connect_lazy(self) -> Channel {
+        Channel::new(self)
+    }
+
+    /// A channel to this endpoint, connected now.
+    pub async fn connect(self) -> Result<Channel, Status> {
+        let channel = Channel::new(self);
+        channel.sender().await?;
+        Ok(channel)
+    }
+
+    async fn open(&self) -> Result<SendRequest<Bytes>, Status> {
+        let host = self.authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let port = self.authority.port_u16().unwrap_or(80);
+        let connect = TcpStream::connect((host, port));
+        let tcp = match self.connect_timeout {
+            Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
+                Status::unavailable(format!("connecting to {} timed out", self.authority))
+            })?,
+            None => connect.await,
+        }
+        .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", self.authority)))?;
+        tcp.set_nodelay(true).ok();
+        let (send, connection) = h2::client::Builder::new()
+            .initial_window_size(self.initial_stream_window)
+            .initial_connection_window_size(self.initial_connection_window)
+            .handshake::<_, Bytes>(tcp)
+            .await
+            .map_err(|e| {
+                Status::unavailable(format!(
+                    "HTTP/2 handshake with {} failed: {e}",
+                    self.authority
+                ))
+            })?;
+        let authority = self.authority.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%authority, error = %e, "connection closed");
+            }
+        });
+        Ok(send)
+    }
+}
+
+struct Shared {
+    endpoint: Endpoint,
+    // The live connection, if any. Locked only to connect or replace it.
+    connection: Mutex<Option<SendRequest<Bytes>>>,
+    // Headers every call sends, built once.
+    base_headers: HeaderMap,
+}
+
+/// A cheap-to-clone handle to one HTTP/2 connection that all its calls
+/// share. It connects on first use and reconnects after the connection drops.
+#[derive(Clone)]
+pub struct Channel {
+    shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Channel")
+            .field("endpoint", &self.shared.endpoint.authority)
+            .finish()
+    }
+}
+
+impl Channel {
+    /// A lazily connecting channel to `endpoint`.
+    pub fn new(endpoint: Endpoint) -> Self {
+        let mut base_headers = HeaderMap::with_capacity(8);
+        base_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        base_headers.insert(TE, HeaderValue::from_static("trailers"));
+        base_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        base_headers.insert(
+            "grpc-accept-encoding",
+            compression::accept_encoding_header(&[CompressionEncoding::Gzip]),
+        );
+        Self {
+            shared: Arc::new(Shared {
+                endpoint,
+                connection: Mutex::new(None),
+                base_headers,
+            }),
+        }
+    }
+
+    /// A lazily connecting channel to `uri` (`http://host:port`).
+    pub fn from_uri(uri: impl AsRef<str>) -> Result<Self, Error> {
+        Endpoint::new(uri).map(Self::new)
+    }
+
+    /// A sender on the live connection, connecting first if there is none.
+    async fn sender(&self) -> Result<SendRequest<Bytes>, Status> {
+        let mut slot = self.shared.connection.lock().await;
+        if let Some(send) = slot.as_ref() {
+            return Ok(send.clone());
+        }
+        let send = self.shared.endpoint.open().await?;
+        *slot = Some(send.clone());
+        Ok(send)
+    }
+
+    /// Forgets `broken` if it is still the channel's connection, so that the
+    /// next call reconnects.
+    async fn discard(&self) {
+        *self.shared.connection.lock().await = None;
+    }
+}
+
+/// Per-client options and the call machinery generated clients use.
+#[derive(Clone, Debug)]
+pub struct Client {
+    channel: Channel,
+    // This client's copy of the connection's sender: calls use it without
+    // touching the channel's lock.
+    send: Option<SendRequest<Bytes>>,
+    compression: Option<CompressionEncoding>,
+    max_recv: usize,
+    max_send: usize,
+}
+
+/// Everything one call needs once the request headers are out.
+struct Started {
+    response: h2::client::ResponseFuture,
+    body: h2::SendStream<Bytes>,
+    compression: Option<CompressionEncoding>,
+}
+
+impl Client {
+    /// A client on `channel`.
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            channel,
+            send: None,
+            compression: None,
+            max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
+            max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+        }
+    }
+
+    /// Compresses every request of this client with `encoding` (calls may
+    /// still choose otherwise).
+    pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+        self.compression = Some(encoding);
+        self
+    }
+
+    /// Largest response message accepted (default 4 MiB); larger ones fail
+    /// the call with `RESOURCE_EXHAUSTED`.
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.max_recv = limit;
+        self
+    }
+
+    /// Largest request message sent; larger ones fail with `RESOURCE_EXHAUSTED`.
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+        self.max_send = limit;
+        self
+    }
+
+    /// Opens a stream for `path` and sends the request headers.
+    async fn start<T>(
+        &mut self,
+        path: &'static str,
+        request: &Request<T>,
+    ) -> Result<Started, Status> {
+        let compression = request.compression.or(self.compression);
+        let mut req = http::Request::new(());
+        *req.method_mut() = Method::POST;
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.channel.shared.endpoint.scheme.clone());
+        parts.authority = Some(self.channel.shared.endpoint.authority.clone());
+        parts.path_and_query = Some(PathAndQuery::from_static(path));
+        *req.uri_mut() = Uri::from_parts(parts)
+            .map_err(|e| Status::internal(format!("invalid path {path:?}: {e}")))?;
+        let headers = req.headers_mut();
+        headers.clone_from(&self.channel.shared.base_headers);
+        if let Some(timeout) = request.timeout.or(self.channel.shared.endpoint.timeout) {
+            headers.insert("grpc-timeout", encode_timeout(timeout));
+        }
+        if let Some(enc) = compression {
+            headers.insert("grpc-encoding", HeaderValue::from_static(enc.as_str()));
+        }
+        request.metadata.extend_headers(headers);
+
+        // Two attempts: a connection found dead before anything was sent is
+        // replaced once, transparently.
+        for attempt in 0..2 {
+            let send = match self.send.take() {
+                Some(s) => s,
+                None => self.channel.sender().await?,
+            };
+            let mut ready = match send.ready().await {
+                Ok(r) => r,
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %e, "connection unusable; reconnecting");
+                    self.channel.discard().await;
+                    continue;
+                }
+                Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
+            };
+            match ready.send_request(req, false) {
+                Ok((response, body)) => {
+                    self.send = Some(ready);
+                    return Ok(Started {
+                        response,
+                        body,
+                        compression,
+                    });
+                }
+                Err(e) => {
+                    self.channel.discard().await;
+                    return Err(Status::unavailable(format!("cannot start the call: {e}")));
+                }
+            }
+        }
+        Err(Status::unavailable("no connection"))
+    }
+
+    /// Waits for the response headers and checks that they are gRPC's.
+    async fn response_head<R: Message>(
+        &self,
+        response: h2::client::ResponseFuture,
+    ) -> Result<(MetadataMap, Streaming<R>), Status> {
+        let response = response.await.map_err(Status::from)?;
+        let (parts, body) = response.into_parts();
+        if parts.status != http::StatusCode::OK {
+            return Err(Status::from_headers(&parts.headers)
+                .unwrap_or_else(|| Status::from_http_status(parts.status)));
+        }
+        // Trailers-only: the status is in the headers and there is no body.
+        if let Some(status) = Status::from_headers(&parts.headers) {
+            if status.code() != super::Code::Ok || body.is_end_stream() {
+                return Err(if status.code() == super::Code::Ok {
+                    Status::internal("server ended the call without a response")
+                } else {
+                    status
+                });
+            }
+        }
+        let is_grpc = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/grpc"));
+        if !is_grpc {
+            return Err(Status::unknown(format!(
+                "response has content-type {:?}, not application/grpc",
+                parts.headers.get(CONTENT_TYPE)
+            )));
+        }
+        let encoding = match parts.headers.get("grpc-encoding") {
+            None => None,
+            Some(v) if compression::is_identity(v.as_bytes()) => None,
+            Some(v) => Some(
+                CompressionEncoding::from_header_value(v.as_bytes()).ok_or_else(|| {
+                    Status::internal(format!("server used unsupported grpc-encoding {v:?}"))
+                })?,
+            ),
+        };
+        let metadata = MetadataMap::from_headers(parts.headers);
+        Ok((
+            metadata,
+            Streaming::new(body, encoding, self.max_recv, Role::Client),
+        ))
+    }
+
+    fn encode<M: Message>(
+        &self,
+        message: &M,
+        compression: Option<CompressionEncoding>,
+    ) -> Result<Bytes, Status> {
+        encode_frame(
+            message,
+            compression,
+            self.max_send,
+            &mut SizeCache::new(),
+            &mut BytesMut::new(),
+        )
+    }
+
+    /// A unary call: one request, one response.
+    pub async fn unary<Req: Message, Resp: Message>(
+        &mut self,
+        request: impl IntoRequest<Req>,
+        path: &'static str,
+    ) -> Result<Response<Resp>, Status> {
+        let request = request.into_request();
+        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let call = async {
+            let mut started = self.start(path, &request).await?;
+            let frame = self.encode(&request.message, started.compression)?;
+            started.body.send_data(frame, true).map_err(Status::from)?;
+            let (metadata, mut stream) = self.response_head::<Resp>(started.response).await?;
+            single_response(metadata, &mut stream).await
+        };
+        with_deadline(timeout, call).await
+    }
+
+    /// A server-streaming call: one request, a stream of responses.
+    pub async fn server_streaming<Req: Message, Resp: Message>(
+        &mut self,
+        request: impl IntoRequest<Req>,
+        path: &'static str,
+    ) -> Result<Response<Streaming<Resp>>, Status> {
+        let request = request.into_request();
+        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
+        let call = async {
+            let mut started = self.start(path, &request).await?;
+            let frame = self.encode(&request.message, started.compression)?;
+            started.body.send_data(frame, true).map_err(Status::from)?;
+            self.response_head::<Resp>(started.response).await
+        };
+        let (metadata, stream) = with_deadline(timeout, call).await?;
+        Ok(Response::from_parts(
+            metadata,
+            stream.with_deadline(deadline),
+            MetadataMap::new(),
+        ))
+    }
+
+    /// A client-streaming call: a stream of requests, one response.
+    pub async fn client_streaming<R: IntoStreamingRequest, Resp: Message>(
+        &mut self,
+        request: R,
+        path: &'static str,
+    ) -> Result<Response<Resp>, Status> {
+        let request = request.into_streaming_request();
+        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let call = async {
+            let (metadata, mut stream) = self
+                .start_streaming::<R::Stream, R::Message, Resp>(request, path)
+                .await?;
+            single_response(metadata, &mut stream).await
+        };
+        with_deadline(timeout, call).await
+    }
+
+    /// A bidirectional streaming call.
+    pub async fn streaming<R: IntoStreamingRequest, Resp: Message>(
+        &mut self,
+        request: R,
+        path: &'static str,
+    ) -> Result<Response<Streaming<Resp>>, Status> {
+        let request = request.into_streaming_request();
+        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
+        let (metadata, stream) = with_deadline(
+            timeout,
+            self.start_streaming::<R::Stream, R::Message, Resp>(request, path),
+        )
+        .await?;
+        Ok(Response::from_parts(
+            metadata,
+            stream.with_deadline(deadline),
+            MetadataMap::new(),
+        ))
+    }
+
+    /// Starts a call whose requests come from a stream: a task sends them
+    /// while the caller reads responses.
+    async fn start_streaming<S, M, Resp>(
+        &mut self,
+        request: Request<S>,
+        path: &'static str,
+    ) -> Result<(MetadataMap, Streaming<Resp>), Status>
+    where
+        S: futures_core::Stream<Item = M> + Send + 'static,
+        M: Message,
+        Resp: Message,
+    {
+        let started = self.start(path, &request).await?;
+        let compression = started.compression;
+        let max_send = self.max_send;
+        let messages = request.message;
+        let sender = tokio::spawn(send_all(messages, started.body, compression, max_send));
+        let (metadata, stream) = self
+            .response_head::<Resp>(started.response)
+            .await
+            .inspect_err(|_| {
+                sender.abort();
+            })?;
+        Ok((metadata, stream.with_sender(sender.abort_handle())))
+    }
+}
+
+/// Sends every message of `messages`, then ends the request stream. Waits for
+/// flow-control capacity, so a slow server slows the producer down.
+async fn send_all<S, M>(
+    messages: S,
+    mut body: h2::SendStream<Bytes>,
+    compression: Option<CompressionEncoding>,
+    max_send: usize,
+) where
+    S: futures_core::Stream<Item = M> + Send + 'static,
+    M: Message,
+{
+    let mut messages = std::pin::pin!(messages);
+    let mut sizes = SizeCache::new();
+    let mut buf = BytesMut::new();
+    while let Some(message) = messages.next().await {
+        let frame = match encode_frame(&message, compression, max_send, &mut sizes, &mut buf) {
+            Ok(f) => f,
+            Err(status) => {
+                tracing::debug!(%status, "cannot send a request message; cancelling the call");
+                body.send_reset(h2::Reason::CANCEL);
+                return;
+            }
+        };
+        if send_with_capacity(&mut body, frame).await.is_err() {
+            return;
+        }
+    }
+    let _ = body.send_data(Bytes::new(), true);
+}
+
+/// Sends `data` as the peer's flow-control window allows.
+pub(crate) async fn send_with_capacity(
+    body: &mut h2::SendStream<Bytes>,
+    mut data: Bytes,
+) -> Result<(), h2::Error> {
+    while !data.is_empty() {
+        body.reserve_capacity(data.len());
+        let granted = match poll_fn(|cx| body.poll_capacity(cx)).await {
+            Some(Ok(n)) => n,
+            Some(Err(e)) => return Err(e),
+            None => return Err(h2::Error::from(h2::Reason::CANCEL)),
+        };
+        if granted == 0 {
+            continue;
+        }
+        let chunk = data.split_to(granted.min(data.len()));
+        body.send_data(chunk, false)?;
+    }
+    Ok(())
+}
+
+/// Reads exactly one response message and the final status.
+async fn single_response<R: Message>(
+    metadata: MetadataMap,
+    stream: &mut Streaming<R>,
+) -> Result<Response<R>, Status> {
+    let Some(message) = stream.message().await? else {
+        return Err(Status::internal("server sent no response message"));
+    };
+    if stream.message().await?.is_some() {
+        return Err(Status::internal(
+            "server sent more than one response message",
+        ));
+    }
+    let trailers = stream.trailers().cloned().unwrap_or_default();
+    Ok(Response::from_parts(metadata, message, trailers))
+}
+
+/// Runs `call`, failing with `DEADLINE_EXCEEDED` when `timeout` passes first.
+/// Dropping the call's streams then resets them, which tells the server.
+async fn with_deadline<T>(
+    timeout: Option<Duration>,
+    call: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match timeout {
+        None => call.await,
+        Some(t) => match tokio::time::timeout(t, call).await {
+            Ok(r) => r,
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "deadline of {t:?} exceeded"
+            ))),
+        },
+    }
+}

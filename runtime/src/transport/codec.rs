@@ -1,0 +1,299 @@
+//! gRPC message framing over HTTP/2 DATA frames.
+//!
+//! > The repeated sequence of Length-Prefixed-Message items is delivered in
+//! > DATA frames: Compressed-Flag (1 byte), Message-Length (4 bytes, big
+//! > endian), Message.
+//!
+//! [`FrameReader`] reassembles frames from DATA chunks without copying when a
+//! chunk holds whole frames, and enforces the maximum message size before
+//! buffering anything. [`encode_frame`] writes a message's length once,
+//! straight into the frame.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use super::compression::{self, CompressionEncoding, DecompressError};
+use super::status::Status;
+use crate::encoding::{Encoder, SizeCache};
+use crate::message::Message;
+
+/// Length of the prefix before every message.
+pub const HEADER_LEN: usize = 5;
+
+/// Default limit on a received message: 4 MiB, as in other gRPC implementations.
+pub const DEFAULT_MAX_RECV_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
+/// Default limit on a sent message (the most the 4-byte prefix can say).
+pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = u32::MAX as usize;
+
+/// Reassembles length-prefixed messages from a sequence of DATA chunks.
+#[derive(Debug, Default)]
+pub struct FrameReader {
+    // The current chunk while no frame spans chunks: frames are sliced out of
+    // it without copying.
+    pending: Bytes,
+    // Bytes of a frame that spans chunks.
+    partial: BytesMut,
+}
+
+/// One received message, still encoded.
+#[derive(Debug)]
+pub struct Frame {
+    /// The compressed flag was set.
+    pub compressed: bool,
+    /// The message bytes (compressed if `compressed`).
+    pub payload: Bytes,
+}
+
+impl FrameReader {
+    /// A reader with nothing buffered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when no partial frame is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty() && self.partial.is_empty()
+    }
+
+    /// Adds a DATA chunk.
+    pub fn push(&mut self, chunk: Bytes) {
+        if self.partial.is_empty() && self.pending.is_empty() {
+            self.pending = chunk;
+        } else {
+            if !self.pending.is_empty() {
+                self.partial.extend_from_slice(&self.pending);
+                self.pending.clear();
+            }
+            self.partial.extend_from_slice(&chunk);
+        }
+    }
+
+    /// The next complete frame, if one is buffered. A message longer than
+    /// `max_len` is refused as soon as its prefix is read.
+    pub fn next_frame(&mut self, max_len: usize) -> Result<Option<Frame>, Status> {
+        if self.partial.is_empty() {
+            if self.pending.is_empty() {
+                return Ok(None);
+            }
+            if let Some((compressed, len)) = header(&self.pending, max_len)? {
+                if self.pending.len() >= HEADER_LEN + len {
+                    self.pending.advance(HEADER_LEN);
+                    let payload = self.pending.split_to(len);
+                    return Ok(Some(Frame {
+                        compressed,
+                        payload,
+                    }));
+                }
+                self.partial.reserve(HEADER_LEN + len);
+            }
+            // Incomplete: keep the bytes until more arrive.
+            self.partial.extend_from_slice(&self.pending);
+            self.pending.clear();
+            return Ok(None);
+        }
+        match header(&self.partial, max_len)? {
+            Some((compressed, len)) if self.partial.len() >= HEADER_LEN + len => {
+                self.partial.advance(HEADER_LEN);
+                let payload = self.partial.split_to(len).freeze();
+                Ok(Some(Frame {
+                    compressed,
+                    payload,
+                }))
+            }
+            Some((_, len)) => {
+                self.partial.reserve(HEADER_LEN + len - self.partial.len());
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+fn header(buf: &[u8], max_len: usize) -> Result<Option<(bool, usize)>, Status> {
+    let Some(h) = buf.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    let compressed = match h[0] {
+        0 => false,
+        1 => true,
+        flag => {
+            return Err(Status::internal(format!(
+                "invalid gRPC message prefix: compressed flag {flag}"
+            )));
+        }
+    };
+    let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
+    if len > max_len {
+        return Err(Status::resource_exhausted(format!(
+            "message of {len} bytes exceeds the limit of {max_len} bytes"
+        )));
+    }
+    Ok(Some((compressed, len)))
+}
+
+/// Decodes a received frame into `M`: decompressed with `encoding` when the
+/// frame says so, limited to `max_len` bytes after decompression.
+pub fn decode_frame<M: Message>(
+    frame: Frame,
+    encoding: Option<CompressionEncoding>,
+    max_len: usize,
+) -> Result<M, Status> {
+    let payload = if frame.compressed {
+        let Some(enc) = encoding else {
+            return Err(Status::internal(
+                "received a compressed message but no grpc-encoding was negotiated",
+            ));
+        };
+        let mut out = BytesMut::new();
+        compression::decompress(enc, &frame.payload, &mut out, max_len).map_err(|e| match e {
+            DecompressError::TooLarge => Status::resource_exhausted(format!(
+                "decompressed message exceeds the limit of {max_len} bytes"
+            )),
+            other => Status::internal(format!("cannot decompress message: {other}")),
+        })?;
+        out.freeze()
+    } else {
+        frame.payload
+    };
+    M::decode_bytes(&payload).map_err(|e| Status::internal(format!("cannot decode message: {e}")))
+}
+
+/// Encodes `message` as one frame into `buf` and returns it, compressed with
+/// `compression` if set. `sizes` is scratch space reused across messages.
+pub fn encode_frame<M: Message>(
+    message: &M,
+    compression: Option<CompressionEncoding>,
+    max_len: usize,
+    sizes: &mut SizeCache,
+    buf: &mut BytesMut,
+) -> Result<Bytes, Status> {
+    sizes.clear();
+    let len = message.compute_size(sizes);
+    if len > max_len {
+        return Err(Status::resource_exhausted(format!(
+            "message of {len} bytes exceeds the send limit of {max_len} bytes"
+        )));
+    }
+    match compression {
+        None => {
+            buf.reserve(HEADER_LEN + len);
+            buf.put_u8(0);
+            buf.put_u32(len as u32);
+            message.write_to(&mut Encoder::new(buf, sizes));
+        }
+        Some(enc) => {
+            let mut plain = BytesMut::with_capacity(len);
+            message.write_to(&mut Encoder::new(&mut plain, sizes));
+            buf.reserve(HEADER_LEN + len / 2);
+            buf.put_u8(1);
+            buf.put_u32(0);
+            let start = buf.len();
+            compression::compress(enc, &plain, buf)
+                .map_err(|e| Status::internal(format!("cannot compress message: {e}")))?;
+            let compressed = u32::try_from(buf.len() - start)
+                .map_err(|_| Status::resource_exhausted("compressed message exceeds 4 GiB"))?;
+            buf[start - 4..start].copy_from_slice(&compressed.to_be_bytes());
+        }
+    }
+    Ok(buf.split().freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::status::Code;
+    use super::*;
+    use crate::wkt::StringValue;
+
+    fn frame_of(text: &str) -> Bytes {
+        let msg = StringValue {
+            value: text.into(),
+            ..Default::default()
+        };
+        encode_frame(
+            &msg,
+            None,
+            usize::MAX,
+            &mut SizeCache::new(),
+            &mut BytesMut::new(),
+        )
+        .expect("encodes")
+    }
+
+    #[test]
+    fn frames_split_across_chunks_and_packed_in_one() {
+        let a = frame_of("hello");
+        let b = frame_of("world, a longer message");
+        assert_eq!(&a[..5], &[0, 0, 0, 0, 7]);
+        let mut all = BytesMut::new();
+        all.extend_from_slice(&a);
+        all.extend_from_slice(&b);
+        let all = all.freeze();
+        // Every split point, including inside the prefix.
+        for cut in 0..=all.len() {
+            let mut r = FrameReader::new();
+            let mut got = Vec::new();
+            for chunk in [all.slice(..cut), all.slice(cut..)] {
+                r.push(chunk);
+                while let Some(f) = r.next_frame(1024).expect("valid") {
+                    let m: StringValue = decode_frame(f, None, 1024).expect("decodes");
+                    got.push(m.value);
+                }
+            }
+            assert_eq!(got, ["hello", "world, a longer message"], "cut at {cut}");
+            assert!(r.is_empty());
+        }
+    }
+
+    #[test]
+    fn oversized_and_malformed_prefixes_are_refused() {
+        let mut r = FrameReader::new();
+        r.push(Bytes::from_static(&[0, 0, 0, 4, 1]));
+        assert_eq!(
+            r.next_frame(1024).map(|_| ()).unwrap_err().code(),
+            Code::ResourceExhausted
+        );
+        let mut r = FrameReader::new();
+        r.push(Bytes::from_static(&[2, 0, 0, 0, 0]));
+        assert_eq!(
+            r.next_frame(1024).map(|_| ()).unwrap_err().code(),
+            Code::Internal
+        );
+        let f = Frame {
+            compressed: true,
+            payload: Bytes::new(),
+        };
+        assert!(decode_frame::<StringValue>(f, None, 10).is_err());
+    }
+
+    #[test]
+    fn compressed_round_trip_and_limit() {
+        let msg = StringValue {
+            value: "z".repeat(10_000),
+            ..Default::default()
+        };
+        let frame = encode_frame(
+            &msg,
+            Some(CompressionEncoding::Gzip),
+            usize::MAX,
+            &mut SizeCache::new(),
+            &mut BytesMut::new(),
+        )
+        .expect("encodes");
+        assert_eq!(frame[0], 1);
+        assert!(frame.len() < 1000);
+        let mut r = FrameReader::new();
+        r.push(frame);
+        let f = r.next_frame(1 << 20).expect("valid").expect("a frame");
+        let again = Frame {
+            compressed: f.compressed,
+            payload: f.payload.clone(),
+        };
+        let back: StringValue =
+            decode_frame(f, Some(CompressionEncoding::Gzip), 1 << 20).expect("decodes");
+        assert_eq!(back, msg);
+        let err = decode_frame::<StringValue>(again, Some(CompressionEncoding::Gzip), 100)
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(err.code(), Code::ResourceExhausted);
+    }
+}

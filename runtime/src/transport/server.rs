@@ -1,0 +1,607 @@
+//! The server side: [`Server`] accepts HTTP/2 connections and routes each
+//! call, by its path `/package.Service/Method`, to a [`Service`] (the
+//! `XServer` wrappers that generated code provides). [`Call`] runs one call
+//! for a typed handler: it reads the request, applies the deadline, stops the
+//! handler when the client cancels, and writes the response and status.
+//!
+//! Each call runs on its own task, and nothing is shared between calls but
+//! the immutable routing table.
+
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use futures_util::StreamExt;
+use h2::server::SendResponse;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use super::client::send_with_capacity;
+use super::codec::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame};
+use super::compression::{self, CompressionEncoding};
+use super::metadata::MetadataMap;
+use super::status::Status;
+use super::streaming::{Role, Streaming};
+use super::timeout::parse_timeout;
+use super::{Request, Response};
+use crate::encoding::SizeCache;
+use crate::message::Message;
+
+/// A service the server can route to. Generated `XServer` types implement it.
+pub trait Service: Send + Sync + 'static {
+    /// The full service name, `package.Service`.
+    fn name(&self) -> &'static str;
+
+    /// Runs `call` for `method` (the part of the path after the service),
+    /// on a task of its own. Unknown methods get `UNIMPLEMENTED`.
+    fn call(&self, method: &str, call: Call);
+}
+
+/// Limits and options that apply to every call.
+#[derive(Clone, Debug)]
+struct Config {
+    max_recv: usize,
+    max_send: usize,
+    initial_stream_window: u32,
+    initial_connection_window: u32,
+    max_concurrent_streams: Option<u32>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
+            max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+            initial_stream_window: 1 << 20,
+            initial_connection_window: 2 << 20,
+            max_concurrent_streams: None,
+        }
+    }
+}
+
+/// A gRPC server: add services, then serve on an address or listener.
+///
+/// ```no_run
+/// # async fn run(
+/// #     greeter: impl rust_rpc::transport::Service,
+/// #     stop: tokio::sync::oneshot::Receiver<()>,
+/// # ) -> std::io::Result<()> {
+/// use rust_rpc::transport::Server;
+/// let addr = "127.0.0.1:50051".parse().expect("a socket address");
+/// Server::builder()
+///     .add_service(greeter)
+///     .serve_with_shutdown(addr, async {
+///         let _ = stop.await;
+///     })
+///     .await
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Server {
+    services: HashMap<&'static str, Arc<dyn Service>>,
+    config: Config,
+}
+
+impl Server {
+    /// A server with no services.
+    pub fn builder() -> Self {
+        Self::default()
+    }
+
+    /// Routes calls to `service` by its name. A second service of the same
+    /// name replaces the first.
+    pub fn add_service(mut self, service: impl Service) -> Self {
+        self.services.insert(service.name(), Arc::new(service));
+        self
+    }
+
+    /// Largest request message accepted (default 4 MiB); larger ones fail
+    /// with `RESOURCE_EXHAUSTED`.
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.config.max_recv = limit;
+        self
+    }
+
+    /// Largest response message sent.
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+        self.config.max_send = limit;
+        self
+    }
+
+    /// HTTP/2 flow-control windows: per stream and per connection.
+    pub fn flow_control_windows(mut self, stream: u32, connection: u32) -> Self {
+        self.config.initial_stream_window = stream;
+        self.config.initial_connection_window = connection;
+        self
+    }
+
+    /// Most calls one connection may have open at once.
+    pub fn max_concurrent_streams(mut self, limit: u32) -> Self {
+        self.config.max_concurrent_streams = Some(limit);
+        self
+    }
+
+    /// Serves on `addr` until the process ends.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()> {
+        self.serve_with_shutdown(addr, std::future::pending()).await
+    }
+
+    /// Serves on `addr` until `signal` completes, then shuts down gracefully.
+    pub async fn serve_with_shutdown(
+        self,
+        addr: SocketAddr,
+        signal: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve_with_listener(listener, signal).await
+    }
+
+    /// Serves connections from `listener` until `signal` completes; then
+    /// stops accepting, tells every client to go away (HTTP/2 GOAWAY), and
+    /// waits for the calls in flight to finish.
+    pub async fn serve_with_listener(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let router = Arc::new(Router {
+            services: self.services,
+            config: self.config,
+        });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut connections = JoinSet::new();
+        let mut signal = pin!(signal);
+        loop {
+            tokio::select! {
+                () = &mut signal => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, peer)) => {
+                        connections.spawn(serve_connection(tcp, peer, router.clone(), stop_rx.clone()));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+struct Router {
+    services: HashMap<&'static str, Arc<dyn Service>>,
+    config: Config,
+}
+
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    router: Arc<Router>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    tcp.set_nodelay(true).ok();
+    let mut builder = h2::server::Builder::new();
+    builder
+        .initial_window_size(router.config.initial_stream_window)
+        .initial_connection_window_size(router.config.initial_connection_window);
+    if let Some(n) = router.config.max_concurrent_streams {
+        builder.max_concurrent_streams(n);
+    }
+    let mut conn = match builder.handshake::<_, Bytes>(tcp).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "HTTP/2 handshake failed");
+            return;
+        }
+    };
+    let mut stopping = *stop.borrow();
+    if stopping {
+        conn.graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            next = conn.accept() => match next {
+                Some(Ok((request, respond))) => dispatch(&router, request, respond),
+                Some(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "connection error");
+                    break;
+                }
+                None => break,
+            },
+            changed = stop.changed(), if !stopping => {
+                if changed.is_err() || *stop.borrow() {
+                    stopping = true;
+                    conn.graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+fn dispatch(
+    router: &Arc<Router>,
+    request: http::Request<h2::RecvStream>,
+    mut respond: SendResponse<Bytes>,
+) {
+    if request.method() != http::Method::POST {
+        reply_http(&mut respond, StatusCode::METHOD_NOT_ALLOWED);
+        return;
+    }
+    let is_grpc = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct == "application/grpc"
+                || ct.starts_with("application/grpc+")
+                || ct.starts_with("application/grpc;")
+        });
+    if !is_grpc {
+        tracing::debug!(content_type = ?request.headers().get(CONTENT_TYPE), "not a gRPC request");
+        reply_http(&mut respond, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        return;
+    }
+    let path = request.uri().path();
+    let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.rsplit_once('/')) else {
+        reply_status(
+            &mut respond,
+            &Status::unimplemented(format!("malformed path {path:?}")),
+        );
+        return;
+    };
+    let Some(svc) = router.services.get(service) else {
+        reply_status(
+            &mut respond,
+            &Status::unimplemented(format!("unknown service {service}")),
+        );
+        return;
+    };
+    let method = method.to_owned();
+    let call = Call {
+        request,
+        respond,
+        router: router.clone(),
+    };
+    svc.call(&method, call);
+}
+
+fn reply_http(respond: &mut SendResponse<Bytes>, status: StatusCode) {
+    let mut response = http::Response::new(());
+    *response.status_mut() = status;
+    let _ = respond.send_response(response, true);
+}
+
+/// A trailers-only response: HTTP 200 with the status in the headers.
+fn reply_status(respond: &mut SendResponse<Bytes>, status: &Status) {
+    let mut response = http::Response::new(());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    status.write_headers(response.headers_mut());
+    if let Err(e) = respond.send_response(response, true) {
+        tracing::debug!(error = %e, "cannot send status");
+    }
+}
+
+/// One incoming call, handed to a [`Service`]. Generated code calls one of
+/// [`Call::unary`], [`Call::server_streaming`], [`Call::client_streaming`],
+/// [`Call::streaming`] or [`Call::unimplemented`].
+pub struct Call {
+    request: http::Request<h2::RecvStream>,
+    respond: SendResponse<Bytes>,
+    router: Arc<Router>,
+}
+
+/// What a call learned from its request headers.
+struct Head {
+    metadata: MetadataMap,
+    timeout: Option<Duration>,
+    encoding: Option<CompressionEncoding>,
+    accepts: Vec<CompressionEncoding>,
+}
+
+impl Call {
+    /// Answers `UNIMPLEMENTED`: the service has no such method.
+    pub fn unimplemented(mut self, method: &str) {
+        let status = Status::unimplemented(format!("unknown method {method}"));
+        reply_status(&mut self.respond, &status);
+    }
+
+    /// Runs a unary handler.
+    pub fn unary<Req, Resp, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        self.run(move |head, mut body: Streaming<Req>| async move {
+            let message = match body.message().await? {
+                Some(m) => m,
+                None => return Err(Status::internal("the request carried no message")),
+            };
+            if body.message().await?.is_some() {
+                return Err(Status::internal(
+                    "a unary call carried more than one request message",
+                ));
+            }
+            let response = handler(head.into_request(message)).await?;
+            Ok(Reply::One(response))
+        });
+    }
+
+    /// Runs a server-streaming handler.
+    pub fn server_streaming<Req, Resp, S, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        S: Stream<Item = Result<Resp, Status>> + Send + 'static,
+        F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    {
+        self.run(move |head, mut body: Streaming<Req>| async move {
+            let message = match body.message().await? {
+                Some(m) => m,
+                None => return Err(Status::internal("the request carried no message")),
+            };
+            let response = handler(head.into_request(message)).await?;
+            Ok(Reply::Stream(response.map_stream()))
+        });
+    }
+
+    /// Runs a client-streaming handler.
+    pub fn client_streaming<Req, Resp, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        F: FnOnce(Request<Streaming<Req>>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        self.run(move |head, body: Streaming<Req>| async move {
+            let response = handler(head.into_request(body)).await?;
+            Ok(Reply::One(response))
+        });
+    }
+
+    /// Runs a bidirectional-streaming handler.
+    pub fn streaming<Req, Resp, S, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        S: Stream<Item = Result<Resp, Status>> + Send + 'static,
+        F: FnOnce(Request<Streaming<Req>>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    {
+        self.run(move |head, body: Streaming<Req>| async move {
+            let response = handler(head.into_request(body)).await?;
+            Ok(Reply::Stream(response.map_stream()))
+        });
+    }
+
+    /// Parses the request head, spawns the handler and writes its reply.
+    fn run<Req, Resp, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
+    {
+        tokio::spawn(async move {
+            let Call {
+                request,
+                mut respond,
+                router,
+            } = self;
+            let (parts, body) = request.into_parts();
+            let head = match Head::parse(parts.headers) {
+                Ok(h) => h,
+                Err(status) => {
+                    reply_status(&mut respond, &status);
+                    return;
+                }
+            };
+            let timeout = head.timeout;
+            let encoding = head.encoding;
+            let accepts = head.accepts.clone();
+            let body = Streaming::new(body, encoding, router.config.max_recv, Role::Server);
+            let work = handler(head, body);
+            // The handler stops (is dropped) when the deadline passes or the
+            // client resets the stream, whichever comes first.
+            let outcome = {
+                let mut work = pin!(work);
+                let reset = poll_fn(|cx| respond.poll_reset(cx));
+                let deadline = async {
+                    match timeout {
+                        Some(t) => tokio::time::sleep(t).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    r = &mut work => Some(r),
+                    reason = reset => {
+                        tracing::debug!(?reason, "client cancelled the call");
+                        None
+                    }
+                    () = deadline => Some(Err(Status::deadline_exceeded("deadline exceeded"))),
+                }
+            };
+            let Some(outcome) = outcome else { return };
+            let reply = match outcome {
+                Ok(reply) => reply,
+                Err(status) => {
+                    reply_status(&mut respond, &status);
+                    return;
+                }
+            };
+            if let Err(e) = send_reply(&mut respond, reply, &accepts, &router.config, timeout).await
+            {
+                tracing::debug!(error = %e, "cannot send the response");
+            }
+        });
+    }
+}
+
+impl Head {
+    fn parse(headers: HeaderMap) -> Result<Self, Status> {
+        let timeout = match headers.get("grpc-timeout") {
+            None => None,
+            Some(v) => Some(
+                parse_timeout(v.as_bytes())
+                    .map_err(|_| Status::invalid_argument(format!("invalid grpc-timeout {v:?}")))?,
+            ),
+        };
+        let encoding = match headers.get("grpc-encoding") {
+            None => None,
+            Some(v) if compression::is_identity(v.as_bytes()) => None,
+            Some(v) => match CompressionEncoding::from_header_value(v.as_bytes()) {
+                Some(e) => Some(e),
+                None => {
+                    let mut status =
+                        Status::unimplemented(format!("grpc-encoding {v:?} is not supported"));
+                    // Tell the client what it may use instead, as the spec asks.
+                    let _ = status.metadata_mut().insert("grpc-accept-encoding", "gzip");
+                    return Err(status);
+                }
+            },
+        };
+        let accepts = headers
+            .get("grpc-accept-encoding")
+            .map(compression::parse_accept_encoding)
+            .unwrap_or_default();
+        Ok(Head {
+            metadata: MetadataMap::from_headers(headers),
+            timeout,
+            encoding,
+            accepts,
+        })
+    }
+
+    fn into_request<T>(self, message: T) -> Request<T> {
+        Request::from_parts(self.metadata, message, self.timeout, self.encoding)
+    }
+}
+
+/// A handler's response stream, boxed once per call.
+type BoxStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// A handler's successful result.
+enum Reply<T> {
+    One(Response<T>),
+    Stream(Response<BoxStream<T>>),
+}
+
+impl<S> Response<S> {
+    fn map_stream<T>(self) -> Response<BoxStream<T>>
+    where
+        S: Stream<Item = Result<T, Status>> + Send + 'static,
+    {
+        let (metadata, stream, trailers, compression) = self.into_parts();
+        let mut r = Response::from_parts(metadata, Box::pin(stream) as _, trailers);
+        if let Some(c) = compression {
+            r.set_compression(c);
+        }
+        r
+    }
+}
+
+async fn send_reply<T: Message>(
+    respond: &mut SendResponse<Bytes>,
+    reply: Reply<T>,
+    accepts: &[CompressionEncoding],
+    config: &Config,
+    timeout: Option<Duration>,
+) -> Result<(), h2::Error> {
+    let (metadata, trailers, compression) = match &reply {
+        Reply::One(r) => (r.metadata(), r.trailers(), r.compression()),
+        Reply::Stream(r) => (r.metadata(), r.trailers(), r.compression()),
+    };
+    // Compress only with an encoding the client said it accepts.
+    let compression = compression.filter(|c| accepts.contains(c));
+    let mut head = http::Response::new(());
+    let headers = head.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    if let Some(c) = compression {
+        headers.insert("grpc-encoding", HeaderValue::from_static(c.as_str()));
+    }
+    headers.insert(
+        "grpc-accept-encoding",
+        compression::accept_encoding_header(&[CompressionEncoding::Gzip]),
+    );
+    metadata.extend_headers(headers);
+    let mut trailer_map = HeaderMap::new();
+    trailers.extend_headers(&mut trailer_map);
+
+    let mut sizes = SizeCache::new();
+    let mut buf = BytesMut::new();
+    match reply {
+        Reply::One(response) => {
+            let frame = match encode_frame(
+                response.get_ref(),
+                compression,
+                config.max_send,
+                &mut sizes,
+                &mut buf,
+            ) {
+                Ok(f) => f,
+                Err(status) => {
+                    reply_status(respond, &status);
+                    return Ok(());
+                }
+            };
+            let mut body = respond.send_response(head, false)?;
+            // One message: bounded, so no need to wait for window capacity.
+            body.send_data(frame, false)?;
+            Status::ok().write_headers(&mut trailer_map);
+            body.send_trailers(trailer_map)
+        }
+        Reply::Stream(response) => {
+            let mut body = respond.send_response(head, false)?;
+            let (_, mut stream, _, _) = response.into_parts();
+            let deadline = async {
+                match timeout {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let mut deadline = pin!(deadline);
+            let status = loop {
+                let next = tokio::select! {
+                    next = stream.next() => next,
+                    () = &mut deadline => break Status::deadline_exceeded("deadline exceeded"),
+                };
+                match next {
+                    Some(Ok(message)) => {
+                        let frame = match encode_frame(
+                            &message,
+                            compression,
+                            config.max_send,
+                            &mut sizes,
+                            &mut buf,
+                        ) {
+                            Ok(f) => f,
+                            Err(status) => break status,
+                        };
+                        send_with_capacity(&mut body, frame).await?;
+                    }
+                    Some(Err(status)) => break status,
+                    None => break Status::ok(),
+                }
+            };
+            status.write_headers(&mut trailer_map);
+            body.send_trailers(trailer_map)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! [`Streaming`]: the messages coming from the peer on one call.
+
+use core::future::Future as _;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use std::future::poll_fn;
+
+use futures_core::Stream;
+use tokio::task::AbortHandle;
+use tokio::time::Sleep;
+
+use super::codec::{FrameReader, decode_frame};
+use super::compression::CompressionEncoding;
+use super::metadata::MetadataMap;
+use super::status::{Code, Status};
+use crate::message::Message;
+
+/// Which end of the call is reading: a client expects the server's
+/// trailers (and the final status in them); a server just sees the end of
+/// the request stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Client,
+    Server,
+}
+
+#[derive(Debug)]
+enum State {
+    Data,
+    Trailers,
+    Done,
+}
+
+/// A stream of messages from the peer: the responses of a server-streaming
+/// or bidi call on the client, the requests of a client-streaming or bidi
+/// call on the server.
+///
+/// Read it with [`Streaming::message`] or as a [`Stream`]. A client sees
+/// the call's final non-OK status as an `Err` item, then the end. Messages
+/// are only read from the connection as they are asked for, so a slow reader
+/// holds the peer back through HTTP/2 flow control instead of buffering.
+pub struct Streaming<T> {
+    body: h2::RecvStream,
+    reader: FrameReader,
+    encoding: Option<CompressionEncoding>,
+    max_message_size: usize,
+    role: Role,
+    state: State,
+    trailers: Option<MetadataMap>,
+    deadline: Option<Pin<Box<Sleep>>>,
+    // Aborts the task sending our side of the call when this is dropped or
+    // the call ends badly.
+    sender: Option<AbortHandle>,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T> core::fmt::Debug for Streaming<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Streaming")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+impl<T> Drop for Streaming<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+        }
+    }
+}
+
+impl<T: Message> Streaming<T> {
+    pub(crate) fn new(
+        body: h2::RecvStream,
+        encoding: Option<CompressionEncoding>,
+        max_message_size: usize,
+        role: Role,
+    ) -> Self {
+        Self {
+            body,
+            reader: FrameReader::new(),
+            encoding,
+            max_message_size,
+            role,
+            state: State::Data,
+            trailers: None,
+            deadline: None,
+            sender: None,
+            _message: PhantomData,
+        }
+    }
+
+    pub(crate) fn with_deadline(mut self, deadline: Option<Pin<Box<Sleep>>>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub(crate) fn with_sender(mut self, sender: AbortHandle) -> Self {
+        self.sender = Some(sender);
+        self
+    }
+
+    /// The next message, `Ok(None)` at the end, or the call's error status.
+    pub async fn message(&mut self) -> Result<Option<T>, Status> {
+        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx))
+            .await
+            .transpose()
+    }
+
+    /// The trailing metadata the server sent, once the stream has ended
+    /// (client side only).
+    pub fn trailers(&self) -> Option<&MetadataMap> {
+        self.trailers.as_ref()
+    }
+
+    fn finish(&mut self) {
+        self.state = State::Done;
+        self.deadline = None;
+    }
+
+    fn fail(&mut self, status: Status) -> Poll<Option<Result<T, Status>>> {
+        self.finish();
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+        }
+        Poll::Ready(Some(Err(status)))
+    }
+
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Status>>> {
+        loop {
+            match self.state {
+                State::Done => return Poll::Ready(None),
+                State::Data => {
+                    match self.reader.next_frame(self.max_message_size) {
+                        Ok(Some(frame)) => {
+                            return match decode_frame(frame, self.encoding, self.max_message_size) {
+                                Ok(m) => Poll::Ready(Some(Ok(m))),
+                                Err(status) => self.fail(status),
+                            };
+                        }
+                        Ok(None) => {}
+                        Err(status) => return self.fail(status),
+                    }
+                    match ready!(self.body.poll_data(cx)) {
+                        Some(Ok(chunk)) => {
+                            // The bytes are ours now; let the peer send more.
+                            let _ = self.body.flow_control().release_capacity(chunk.len());
+                            self.reader.push(chunk);
+                        }
+                        Some(Err(e)) => return self.fail(Status::from(e)),
+                        None => {
+                            if !self.reader.is_empty() {
+                                return self.fail(Status::internal(
+                                    "stream ended in the middle of a message",
+                                ));
+                            }
+                            self.state = State::Trailers;
+                        }
+                    }
+                }
+                State::Trailers => {
+                    if self.role == Role::Server {
+                        self.finish();
+                        return Poll::Ready(None);
+                    }
+                    let trailers = match ready!(self.body.poll_trailers(cx)) {
+                        Ok(t) => t,
+                        Err(e) => return self.fail(Status::from(e)),
+                    };
+                    let Some(trailers) = trailers else {
+                        return self.fail(Status::internal(
+                            "server closed the stream without a status",
+                        ));
+                    };
+                    let status = Status::from_headers(&trailers);
+                    self.trailers = Some(MetadataMap::from_headers(trailers));
+                    return match status {
+                        Some(s) if s.code() == Code::Ok => {
+                            self.finish();
+                            Poll::Ready(None)
+                        }
+                        Some(s) => self.fail(s),
+                        None => {
+                            self.fail(Status::internal("server's trailers carry no grpc-status"))
+                        }
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl<T: Message> Stream for Streaming<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(deadline) = &mut this.deadline {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return this.fail(Status::deadline_exceeded("deadline exceeded"));
+            }
+        }
+        this.poll_message(cx)
+    }
+}
