@@ -29,6 +29,7 @@ fn protos_dir() -> Option<PathBuf> {
 }
 
 fn main() {
+    generate_interop();
     println!("cargo:rustc-check-cfg=cfg(conformance_protos)");
     println!("cargo:rerun-if-env-changed=RUST_RPC_CONFORMANCE_PROTOS");
     println!("cargo:rerun-if-env-changed=RUST_RPC_CACHE");
@@ -66,4 +67,38 @@ fn generate(dir: &Path, out: &Path) -> Result<(), String> {
         std::fs::write(out.join(&f.name), f.content).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The gRPC interop suite's services (`grpc.testing`), written for this repo
+/// from the public spec and kept in `interop/proto`.
+fn generate_interop() {
+    let manifest =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let proto_dir = manifest.join("proto");
+    let files: Vec<String> = [
+        "grpc/testing/empty.proto",
+        "grpc/testing/messages.proto",
+        "grpc/testing/test.proto",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", proto_dir.join(f).display());
+    }
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("interop");
+    std::fs::create_dir_all(&out).expect("create OUT_DIR/interop");
+    let protoc = protoc_bin_vendored::protoc_bin_path().expect("protoc-bin-vendored has a protoc");
+    let include =
+        protoc_bin_vendored::include_path().expect("protoc-bin-vendored has the well-known types");
+    let generated = protoc_gen_rust_rpc::generate_with_protoc(
+        &protoc,
+        &[proto_dir, include],
+        &files,
+        &protoc_gen_rust_rpc::Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("generating the interop services failed: {e}"));
+    for f in generated {
+        std::fs::write(out.join(&f.name), f.content).expect("write generated code");
+    }
 }

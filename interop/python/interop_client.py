@@ -193,8 +193,8 @@ class Client:
             empty.Empty(), timeout=self.timeout)
         expect(isinstance(resp.msg, empty.Empty), "response type",
                "grpc.testing.Empty", type(resp.msg).__name__)
-        expect(resp.wire_len == 0, "response length on the wire", "0 bytes",
-               f"{resp.wire_len} bytes")
+        expect(resp.size == 0, "serialized response length", "0 bytes",
+               f"{resp.size} bytes")
         self.expect_status("EmptyCall", call, grpc.StatusCode.OK)
 
     def large_unary(self):

@@ -23,13 +23,10 @@ file). It provides:
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import gzip
 import importlib
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,13 +57,12 @@ messages_pb2: Any = None
 test_pb2: Any = None
 test_pb2_grpc: Any = None
 
-_gen_dir: Optional[Path] = None
-
 
 def load_protos() -> types.SimpleNamespace:
     """Generates and imports the grpc.testing modules (once per process).
 
-    The generated files live in a temporary directory removed at exit. Their
+    The generated files live in a temporary directory, removed as soon as
+    they are imported. Their
     Python package is `grpc.testing` (from the .proto paths), which would
     land inside grpcio's own `grpc` package; so a package module
     `grpc.testing` whose __path__ is the generated directory is registered
@@ -74,18 +70,23 @@ def load_protos() -> types.SimpleNamespace:
     directory is added to its __path__). The generated code is imported
     unmodified.
     """
-    global empty_pb2, messages_pb2, test_pb2, test_pb2_grpc, _gen_dir
     if test_pb2 is not None:
         return _namespace()
+    # Imported modules no longer need their files, so the directory goes
+    # right away: a process killed later leaves nothing behind.
+    with tempfile.TemporaryDirectory(prefix="rust-rpc-interop-py-") as gen:
+        _generate_and_import(Path(gen))
+    return _namespace()
 
-    _gen_dir = Path(tempfile.mkdtemp(prefix="rust-rpc-interop-py-"))
-    atexit.register(shutil.rmtree, _gen_dir, True)
+
+def _generate_and_import(gen_dir: Path) -> None:
+    global empty_pb2, messages_pb2, test_pb2, test_pb2_grpc
 
     cmd = [
         sys.executable, "-m", "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
-        f"--python_out={_gen_dir}",
-        f"--grpc_python_out={_gen_dir}",
+        f"--python_out={gen_dir}",
+        f"--grpc_python_out={gen_dir}",
         *PROTO_FILES,
     ]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=PROTO_ROOT)
@@ -94,7 +95,7 @@ def load_protos() -> types.SimpleNamespace:
             "python -m grpc_tools.protoc failed "
             f"(exit {r.returncode}):\n{r.stdout}{r.stderr}")
 
-    pkg_dir = str(_gen_dir / "grpc" / "testing")
+    pkg_dir = str(gen_dir / "grpc" / "testing")
     existing = sys.modules.get("grpc.testing")
     if existing is None:
         try:
@@ -114,7 +115,6 @@ def load_protos() -> types.SimpleNamespace:
     messages_pb2 = importlib.import_module("grpc.testing.messages_pb2")
     test_pb2 = importlib.import_module("grpc.testing.test_pb2")
     test_pb2_grpc = importlib.import_module("grpc.testing.test_pb2_grpc")
-    return _namespace()
 
 
 def _namespace() -> types.SimpleNamespace:
@@ -138,6 +138,8 @@ class Received:
     # Length of the message as framed on the wire (compressed length if
     # compressed).
     wire_len: int
+    # Length of the serialized message (after decompression).
+    size: int
 
     @property
     def compressed(self) -> bool:
@@ -175,7 +177,8 @@ def decoder(message_class) -> Callable[[bytes], Received]:
 
     def decode(raw: bytes) -> Received:
         data, algorithm = inflate(raw)
-        return Received(message_class.FromString(data), algorithm, len(raw))
+        return Received(message_class.FromString(data), algorithm, len(raw),
+                        len(data))
 
     return decode
 
@@ -272,6 +275,3 @@ def parse_bool_flag(value: Optional[str]) -> bool:
         return False
     raise ValueError(f"not a boolean: {value!r}")
 
-
-def env_flag(name: str) -> bool:
-    return parse_bool_flag(os.environ.get(name, "0"))

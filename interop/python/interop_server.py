@@ -365,7 +365,11 @@ def main(argv=None) -> int:
                          "client: " + ", ".join(sorted(FAULTS)))
     args = ap.parse_args(argv)
 
-    if common.parse_bool_flag(args.use_tls):
+    try:
+        use_tls = common.parse_bool_flag(args.use_tls)
+    except ValueError as e:
+        ap.error(str(e))
+    if use_tls:
         print("interop_server: TLS is not supported yet", file=sys.stderr)
         return 2
     faults = {f for f in args.inject_fault.split(",") if f}

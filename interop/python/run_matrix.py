@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 PY_SERVER = HERE / "interop_server.py"
@@ -163,7 +162,11 @@ class Server:
             argv, stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.host, self.port = host, port
-        self._wait_ready(startup_timeout)
+        try:
+            self._wait_ready(startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -200,6 +203,8 @@ class Server:
 
     def stop(self) -> None:
         kill_group(self.proc)
+        if self.log.closed:
+            return
         self.log.close()
         try:
             os.unlink(self.log.name)

@@ -1,7 +1,10 @@
 //! Request and response wrappers and the conversions client methods accept.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::cancel::CancelHandle;
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
 use futures_core::Stream;
@@ -14,6 +17,8 @@ pub struct Request<T> {
     pub(crate) message: T,
     pub(crate) timeout: Option<Duration>,
     pub(crate) compression: Option<CompressionEncoding>,
+    pub(crate) per_message: Option<MessageCompression>,
+    pub(crate) cancel: Option<CancelHandle>,
 }
 
 impl<T> Request<T> {
@@ -24,6 +29,8 @@ impl<T> Request<T> {
             message,
             timeout: None,
             compression: None,
+            per_message: None,
+            cancel: None,
         }
     }
 
@@ -82,7 +89,24 @@ impl<T> Request<T> {
             message: f(self.message),
             timeout: self.timeout,
             compression: self.compression,
+            per_message: self.per_message,
+            cancel: self.cancel,
         }
+    }
+
+    /// Client side, for streaming requests: a handle that switches
+    /// compression per message on top of [`Request::set_compression`]; see
+    /// [`MessageCompression`].
+    pub fn message_compression(&mut self) -> MessageCompression {
+        self.per_message
+            .get_or_insert_with(|| MessageCompression(Arc::new(AtomicBool::new(true))))
+            .clone()
+    }
+
+    /// Client side: a handle that cancels this call from outside it; see
+    /// [`CancelHandle`].
+    pub fn cancel_handle(&mut self) -> CancelHandle {
+        self.cancel.get_or_insert_with(CancelHandle::default).clone()
     }
 
     pub(crate) fn from_parts(
@@ -96,6 +120,8 @@ impl<T> Request<T> {
             message,
             timeout,
             compression,
+            per_message: None,
+            cancel: None,
         }
     }
 }
@@ -109,6 +135,26 @@ pub struct Response<T> {
     message: T,
     trailers: MetadataMap,
     compression: Option<CompressionEncoding>,
+    per_message: Option<MessageCompression>,
+}
+
+/// Turns compression on and off for each message of a stream, on top of the
+/// call's compression ([`Request::set_compression`] on a client,
+/// [`Response::set_compression`] on a server): the value when a message is
+/// sent applies to that message. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct MessageCompression(Arc<AtomicBool>);
+
+impl MessageCompression {
+    /// Compress the messages sent from now on (`true`, the default) or not.
+    pub fn set(&self, compress: bool) {
+        self.0.store(compress, Ordering::Relaxed);
+    }
+
+    /// Whether the next message is compressed.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl<T> Response<T> {
@@ -119,6 +165,7 @@ impl<T> Response<T> {
             message,
             trailers: MetadataMap::new(),
             compression: None,
+            per_message: None,
         }
     }
 
@@ -170,8 +217,30 @@ impl<T> Response<T> {
         self.compression
     }
 
-    pub(crate) fn into_parts(self) -> (MetadataMap, T, MetadataMap, Option<CompressionEncoding>) {
-        (self.metadata, self.message, self.trailers, self.compression)
+    /// A handle that switches compression per message of a streaming
+    /// response; see [`MessageCompression`].
+    pub fn message_compression(&mut self) -> MessageCompression {
+        self.per_message
+            .get_or_insert_with(|| MessageCompression(Arc::new(AtomicBool::new(true))))
+            .clone()
+    }
+
+    /// Whether the next message is to be compressed (when a compression is set).
+    pub(crate) fn compress_next(&self) -> bool {
+        self.per_message
+            .as_ref()
+            .is_none_or(MessageCompression::get)
+    }
+
+    /// The same response (metadata, trailers, compression) around `f(message)`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
+        Response {
+            metadata: self.metadata,
+            message: f(self.message),
+            trailers: self.trailers,
+            compression: self.compression,
+            per_message: self.per_message,
+        }
     }
 
     pub(crate) fn from_parts(metadata: MetadataMap, message: T, trailers: MetadataMap) -> Self {
@@ -180,6 +249,7 @@ impl<T> Response<T> {
             message,
             trailers,
             compression: None,
+            per_message: None,
         }
     }
 }

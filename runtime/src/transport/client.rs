@@ -498,8 +498,15 @@ impl Client {
         let started = self.start(path, &request).await?;
         let compression = started.compression;
         let max_send = self.max_send;
+        let per_message = request.per_message;
         let messages = request.message;
-        let sender = tokio::spawn(send_all(messages, started.body, compression, max_send));
+        let sender = tokio::spawn(send_all(
+            messages,
+            started.body,
+            compression,
+            per_message,
+            max_send,
+        ));
         let (metadata, stream) = self
             .response_head::<Resp>(started.response)
             .await
@@ -516,6 +523,7 @@ async fn send_all<S, M>(
     messages: S,
     mut body: h2::SendStream<Bytes>,
     compression: Option<CompressionEncoding>,
+    per_message: Option<super::MessageCompression>,
     max_send: usize,
 ) where
     S: futures_core::Stream<Item = M> + Send + 'static,
@@ -525,7 +533,8 @@ async fn send_all<S, M>(
     let mut sizes = SizeCache::new();
     let mut buf = BytesMut::new();
     while let Some(message) = messages.next().await {
-        let frame = match encode_frame(&message, compression, max_send, &mut sizes, &mut buf) {
+        let this_one = compression.filter(|_| per_message.as_ref().is_none_or(|p| p.get()));
+        let frame = match encode_frame(&message, this_one, max_send, &mut sizes, &mut buf) {
             Ok(f) => f,
             Err(status) => {
                 tracing::debug!(%status, "cannot send a request message; cancelling the call");

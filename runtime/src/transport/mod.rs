@@ -12,12 +12,14 @@ pub mod status;
 pub mod timeout;
 
 mod call;
+mod cancel;
 pub mod client;
 pub mod codec;
 pub mod server;
 mod streaming;
 
-pub use call::{IntoRequest, IntoStreamingRequest, Request, Response};
+pub use call::{IntoRequest, IntoStreamingRequest, MessageCompression, Request, Response};
+pub use cancel::CancelHandle;
 pub use client::{Channel, Client, Endpoint};
 pub use compression::CompressionEncoding;
 pub use futures_core::Stream;

@@ -338,6 +338,8 @@ impl Call {
                     "a unary call carried more than one request message",
                 ));
             }
+            // For a single message, "compressed" is what that message was.
+            let head = head.compressed_if(body.last_message_compressed());
             let response = handler(head.into_request(message)).await?;
             Ok(Reply::One(response))
         });
@@ -357,6 +359,8 @@ impl Call {
                 Some(m) => m,
                 None => return Err(Status::internal("the request carried no message")),
             };
+            // For a single message, "compressed" is what that message was.
+            let head = head.compressed_if(body.last_message_compressed());
             let response = handler(head.into_request(message)).await?;
             Ok(Reply::Stream(response.map_stream()))
         });
@@ -489,6 +493,13 @@ impl Head {
         })
     }
 
+    fn compressed_if(mut self, compressed: bool) -> Self {
+        if !compressed {
+            self.encoding = None;
+        }
+        self
+    }
+
     fn into_request<T>(self, message: T) -> Request<T> {
         Request::from_parts(self.metadata, message, self.timeout, self.encoding)
     }
@@ -508,12 +519,7 @@ impl<S> Response<S> {
     where
         S: Stream<Item = Result<T, Status>> + Send + 'static,
     {
-        let (metadata, stream, trailers, compression) = self.into_parts();
-        let mut r = Response::from_parts(metadata, Box::pin(stream) as _, trailers);
-        if let Some(c) = compression {
-            r.set_compression(c);
-        }
-        r
+        self.map(|stream| Box::pin(stream) as BoxStream<T>)
     }
 }
 
@@ -567,9 +573,8 @@ async fn send_reply<T: Message>(
             Status::ok().write_headers(&mut trailer_map);
             body.send_trailers(trailer_map)
         }
-        Reply::Stream(response) => {
+        Reply::Stream(mut response) => {
             let mut body = respond.send_response(head, false)?;
-            let (_, mut stream, _, _) = response.into_parts();
             let deadline = async {
                 match timeout {
                     Some(t) => tokio::time::sleep(t).await,
@@ -579,14 +584,15 @@ async fn send_reply<T: Message>(
             let mut deadline = pin!(deadline);
             let status = loop {
                 let next = tokio::select! {
-                    next = stream.next() => next,
+                    next = response.get_mut().next() => next,
                     () = &mut deadline => break Status::deadline_exceeded("deadline exceeded"),
                 };
                 match next {
                     Some(Ok(message)) => {
+                        let this_one = compression.filter(|_| response.compress_next());
                         let frame = match encode_frame(
                             &message,
-                            compression,
+                            this_one,
                             config.max_send,
                             &mut sizes,
                             &mut buf,

@@ -10,6 +10,7 @@ use futures_core::Stream;
 use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
+use super::cancel::CancelHandle;
 use super::codec::{FrameReader, decode_frame};
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
@@ -48,7 +49,9 @@ pub struct Streaming<T> {
     role: Role,
     state: State,
     trailers: Option<MetadataMap>,
+    last_compressed: bool,
     deadline: Option<Pin<Box<Sleep>>>,
+    cancel: Option<CancelHandle>,
     // Aborts the task sending our side of the call when this is dropped or
     // the call ends badly.
     sender: Option<AbortHandle>,
@@ -87,7 +90,9 @@ impl<T: Message> Streaming<T> {
             role,
             state: State::Data,
             trailers: None,
+            last_compressed: false,
             deadline: None,
+            cancel: None,
             sender: None,
             _message: PhantomData,
         }
@@ -95,6 +100,11 @@ impl<T: Message> Streaming<T> {
 
     pub(crate) fn with_deadline(mut self, deadline: Option<Pin<Box<Sleep>>>) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    pub(crate) fn with_cancel(mut self, cancel: Option<CancelHandle>) -> Self {
+        self.cancel = cancel;
         self
     }
 
@@ -110,6 +120,11 @@ impl<T: Message> Streaming<T> {
             .transpose()
     }
 
+    /// Whether the message most recently returned arrived compressed.
+    pub fn last_message_compressed(&self) -> bool {
+        self.last_compressed
+    }
+
     /// The trailing metadata the server sent, once the stream has ended
     /// (client side only).
     pub fn trailers(&self) -> Option<&MetadataMap> {
@@ -119,6 +134,7 @@ impl<T: Message> Streaming<T> {
     fn finish(&mut self) {
         self.state = State::Done;
         self.deadline = None;
+        self.cancel = None;
     }
 
     fn fail(&mut self, status: Status) -> Poll<Option<Result<T, Status>>> {
@@ -136,6 +152,7 @@ impl<T: Message> Streaming<T> {
                 State::Data => {
                     match self.reader.next_frame(self.max_message_size) {
                         Ok(Some(frame)) => {
+                            self.last_compressed = frame.compressed;
                             return match decode_frame(frame, self.encoding, self.max_message_size) {
                                 Ok(m) => Poll::Ready(Some(Ok(m))),
                                 Err(status) => self.fail(status),
@@ -201,6 +218,11 @@ impl<T: Message> Stream for Streaming<T> {
         if let Some(deadline) = &mut this.deadline {
             if deadline.as_mut().poll(cx).is_ready() {
                 return this.fail(Status::deadline_exceeded("deadline exceeded"));
+            }
+        }
+        if let Some(cancel) = &this.cancel {
+            if cancel.poll_cancelled(cx).is_ready() {
+                return this.fail(CancelHandle::status());
             }
         }
         this.poll_message(cx)
