@@ -503,3 +503,184 @@ async fn non_grpc_peer_maps_http_status() {
     let err = client.square(num(1)).await.map(|_| ()).expect_err("404");
     assert_eq!(err.code(), Code::Unimplemented);
 }
+
+/// A raw HTTP/2 connection to the test server, for sending what no
+/// well-behaved client would.
+async fn raw_connection(addr: SocketAddr) -> h2::client::SendRequest<bytes::Bytes> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (send, conn) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    send
+}
+
+/// Sends one request with `headers` and `body`; returns the HTTP status and
+/// the gRPC status from headers or trailers.
+async fn raw_call(
+    send: &mut h2::client::SendRequest<bytes::Bytes>,
+    path: &str,
+    headers: &[(&'static str, &'static str)],
+    body: &[u8],
+) -> (http::StatusCode, Option<Status>) {
+    let mut request = http::Request::post(format!("http://localhost{path}"));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let request = request.body(()).expect("request");
+    let mut ready = send.clone().ready().await.expect("ready");
+    let (response, mut stream) = ready.send_request(request, false).expect("send");
+    stream
+        .send_data(bytes::Bytes::copy_from_slice(body), true)
+        .expect("data");
+    let response = response.await.expect("response");
+    let http_status = response.status();
+    if let Some(s) = Status::from_headers(response.headers()) {
+        return (http_status, Some(s));
+    }
+    let mut body = response.into_body();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.expect("chunk");
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let trailers = body.trailers().await.expect("trailers");
+    (
+        http_status,
+        trailers.as_ref().and_then(Status::from_headers),
+    )
+}
+
+/// A malformed call: what it is, its headers, its body, the status it must get.
+type BadCall = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Vec<u8>,
+    Code,
+);
+
+const GRPC: (&str, &str) = ("content-type", "application/grpc");
+const TE: (&str, &str) = ("te", "trailers");
+
+fn framed(flag: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![flag];
+    v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+#[tokio::test]
+async fn untrusted_input_gets_the_right_status_and_the_connection_goes_on() {
+    let server = start().await;
+    let mut send = raw_connection(server.addr).await;
+    let square = "/svc.v1.Calculator/Square";
+    // 7 squared, well formed: the baseline.
+    let good = framed(0, &[0x08, 0x07]);
+    let (http_status, status) = raw_call(&mut send, square, &[GRPC, TE], &good).await;
+    assert_eq!(http_status, http::StatusCode::OK);
+    assert_eq!(status.map(|s| s.code()), Some(Code::Ok));
+
+    // Not gRPC at all: HTTP 415, as the spec says.
+    let (http_status, _) = raw_call(
+        &mut send,
+        square,
+        &[("content-type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(http_status, http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let cases: &[BadCall] = &[
+        (
+            "bad compressed flag",
+            &[GRPC, TE],
+            framed(2, &[0x08, 0x07]),
+            Code::Internal,
+        ),
+        (
+            "compressed without grpc-encoding",
+            &[GRPC, TE],
+            framed(1, &[0x08, 0x07]),
+            Code::Internal,
+        ),
+        (
+            "undecodable message",
+            &[GRPC, TE],
+            framed(0, &[0xff, 0xff]),
+            Code::Internal,
+        ),
+        (
+            "stream ends mid-message",
+            &[GRPC, TE],
+            framed(0, &[0x08, 0x07])[..4].to_vec(),
+            Code::Internal,
+        ),
+        ("no message", &[GRPC, TE], Vec::new(), Code::Internal),
+        (
+            "over the 64 KiB limit",
+            &[GRPC, TE],
+            {
+                let mut v = vec![0u8];
+                v.extend_from_slice(&(1u32 << 20).to_be_bytes());
+                v
+            },
+            Code::ResourceExhausted,
+        ),
+        (
+            "unsupported grpc-encoding",
+            &[GRPC, TE, ("grpc-encoding", "snappy")],
+            good.clone(),
+            Code::Unimplemented,
+        ),
+        (
+            "bad grpc-timeout",
+            &[GRPC, TE, ("grpc-timeout", "soon")],
+            good.clone(),
+            Code::InvalidArgument,
+        ),
+    ];
+    for (what, headers, body, code) in cases {
+        let (http_status, status) = raw_call(&mut send, square, headers, body).await;
+        assert_eq!(http_status, http::StatusCode::OK, "{what}");
+        assert_eq!(status.map(|s| s.code()), Some(*code), "{what}");
+    }
+
+    // After all that, the same connection still serves well-formed calls.
+    let (_, status) = raw_call(&mut send, square, &[GRPC, TE], &good).await;
+    assert_eq!(status.map(|s| s.code()), Some(Code::Ok));
+}
+
+#[tokio::test]
+async fn a_slow_reader_holds_a_fast_sender_back() {
+    // The server streams as fast as it can; the client reads one message and
+    // then nothing. Flow control must stop the server long before it has
+    // produced everything (it would otherwise buffer without bound).
+    let server = start().await;
+    let mut client = SendClient::connect(server.uri()).await.expect("connect");
+    let produced = Arc::new(AtomicUsize::new(0));
+    let counter = produced.clone();
+    let requests = futures_util::stream::iter(0..100_000).map(move |i| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Text {
+            value: format!("{i:08}").repeat(128),
+            ..Default::default()
+        }
+    });
+    let mut replies = client.call(requests).await.expect("call").into_inner();
+    let first = replies.message().await.expect("first").expect("a reply");
+    assert_eq!(first.value.len(), 1024);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after_pause = produced.load(Ordering::SeqCst);
+    // Windows are 1 MiB per stream each way, about 1 KiB per message: a few
+    // thousand messages in flight at most, not 100 000.
+    assert!(
+        after_pause < 10_000,
+        "{after_pause} messages produced while nobody read"
+    );
+    // Reading resumes the flow.
+    let mut n = 1;
+    while n < 20_000 {
+        replies.message().await.expect("reply").expect("more");
+        n += 1;
+    }
+    assert!(produced.load(Ordering::SeqCst) >= 20_000);
+}
