@@ -684,3 +684,56 @@ async fn a_slow_reader_holds_a_fast_sender_back() {
     }
     assert!(produced.load(Ordering::SeqCst) >= 20_000);
 }
+
+#[tokio::test]
+async fn a_channel_reconnects_after_the_server_comes_back() {
+    let mut first = start().await;
+    let addr = first.addr;
+    let mut client = first.client().await;
+    let mut other = client.clone();
+    assert_eq!(
+        client
+            .square(num(3))
+            .await
+            .expect("first server")
+            .into_inner()
+            .value,
+        9
+    );
+    let _ = first.stop.take().map(|s| s.send(()));
+    first
+        .done
+        .await
+        .expect("server task")
+        .expect("server result");
+
+    // A new server on the same port.
+    let listener = TcpListener::bind(addr).await.expect("rebind the same port");
+    let (_tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(
+        Server::builder()
+            .add_service(CalculatorServer::new(Calc::default()))
+            .serve_with_listener(listener, async {
+                let _ = rx.await;
+            }),
+    );
+    // Both clones of the client find the old connection gone and share one new one.
+    assert_eq!(
+        client
+            .square(num(4))
+            .await
+            .expect("after restart")
+            .into_inner()
+            .value,
+        16
+    );
+    assert_eq!(
+        other
+            .square(num(5))
+            .await
+            .expect("the clone too")
+            .into_inner()
+            .value,
+        25
+    );
+}

@@ -106,7 +106,9 @@ impl<T> Request<T> {
     /// Client side: a handle that cancels this call from outside it; see
     /// [`CancelHandle`].
     pub fn cancel_handle(&mut self) -> CancelHandle {
-        self.cancel.get_or_insert_with(CancelHandle::default).clone()
+        self.cancel
+            .get_or_insert_with(CancelHandle::default)
+            .clone()
     }
 
     pub(crate) fn from_parts(
@@ -212,7 +214,9 @@ impl<T> Response<T> {
         self.compression = Some(encoding);
     }
 
-    /// The compression set on the response.
+    /// The compression set on the response. On the client, for a call whose
+    /// response is one message: the encoding that message arrived
+    /// compressed with, `None` if it came uncompressed.
     pub fn compression(&self) -> Option<CompressionEncoding> {
         self.compression
     }

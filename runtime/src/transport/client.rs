@@ -26,6 +26,7 @@ use http::{HeaderMap, Method, Uri};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+use super::cancel::CancelHandle;
 use super::codec::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame};
 use super::compression::{self, CompressionEncoding};
 use super::metadata::MetadataMap;
@@ -166,10 +167,17 @@ impl Endpoint {
     }
 }
 
+#[derive(Default)]
+struct Connection {
+    live: Option<(u64, SendRequest<Bytes>)>,
+    generation: u64,
+}
+
 struct Shared {
     endpoint: Endpoint,
-    // The live connection, if any. Locked only to connect or replace it.
-    connection: Mutex<Option<SendRequest<Bytes>>>,
+    // The live connection, if any, with a generation number that tells
+    // connections apart. Locked only to connect or replace it.
+    connection: Mutex<Connection>,
     // Headers every call sends, built once.
     base_headers: HeaderMap,
 }
@@ -203,7 +211,7 @@ impl Channel {
         Self {
             shared: Arc::new(Shared {
                 endpoint,
-                connection: Mutex::new(None),
+                connection: Mutex::new(Connection::default()),
                 base_headers,
             }),
         }
@@ -214,21 +222,27 @@ impl Channel {
         Endpoint::new(uri).map(Self::new)
     }
 
-    /// A sender on the live connection, connecting first if there is none.
-    async fn sender(&self) -> Result<SendRequest<Bytes>, Status> {
-        let mut slot = self.shared.connection.lock().await;
-        if let Some(send) = slot.as_ref() {
-            return Ok(send.clone());
+    /// A sender on the live connection (and its generation), connecting
+    /// first if there is none.
+    async fn sender(&self) -> Result<(u64, SendRequest<Bytes>), Status> {
+        let mut conn = self.shared.connection.lock().await;
+        if let Some(live) = &conn.live {
+            return Ok(live.clone());
         }
         let send = self.shared.endpoint.open().await?;
-        *slot = Some(send.clone());
-        Ok(send)
+        conn.generation += 1;
+        let live = (conn.generation, send);
+        conn.live = Some(live.clone());
+        Ok(live)
     }
 
-    /// Forgets `broken` if it is still the channel's connection, so that the
-    /// next call reconnects.
-    async fn discard(&self) {
-        *self.shared.connection.lock().await = None;
+    /// Forgets connection `generation` if it is still the live one, so that
+    /// the next call reconnects (and a newer connection is left alone).
+    async fn discard(&self, generation: u64) {
+        let mut conn = self.shared.connection.lock().await;
+        if conn.live.as_ref().is_some_and(|(g, _)| *g == generation) {
+            conn.live = None;
+        }
     }
 }
 
@@ -238,7 +252,7 @@ pub struct Client {
     channel: Channel,
     // This client's copy of the connection's sender: calls use it without
     // touching the channel's lock.
-    send: Option<SendRequest<Bytes>>,
+    send: Option<(u64, SendRequest<Bytes>)>,
     compression: Option<CompressionEncoding>,
     max_recv: usize,
     max_send: usize,
@@ -311,7 +325,7 @@ impl Client {
         // Two attempts: a connection found dead before anything was sent is
         // replaced once, transparently.
         for attempt in 0..2 {
-            let send = match self.send.take() {
+            let (generation, send) = match self.send.take() {
                 Some(s) => s,
                 None => self.channel.sender().await?,
             };
@@ -319,14 +333,14 @@ impl Client {
                 Ok(r) => r,
                 Err(e) if attempt == 0 => {
                     tracing::debug!(error = %e, "connection unusable; reconnecting");
-                    self.channel.discard().await;
+                    self.channel.discard(generation).await;
                     continue;
                 }
                 Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
             };
             match ready.send_request(req, false) {
                 Ok((response, body)) => {
-                    self.send = Some(ready);
+                    self.send = Some((generation, ready));
                     return Ok(Started {
                         response,
                         body,
@@ -334,7 +348,7 @@ impl Client {
                     });
                 }
                 Err(e) => {
-                    self.channel.discard().await;
+                    self.channel.discard(generation).await;
                     return Err(Status::unavailable(format!("cannot start the call: {e}")));
                 }
             }
@@ -404,6 +418,23 @@ impl Client {
         )
     }
 
+    /// Sends the only request message, then waits for the response head.
+    async fn send_one<Resp: Message>(
+        &self,
+        mut started: Started,
+        frame: Bytes,
+    ) -> Result<(MetadataMap, Streaming<Resp>), Status> {
+        if let Err(e) = started.body.send_data(frame, true) {
+            // A server may answer, and close the stream, before it reads the
+            // request (an unknown service is UNIMPLEMENTED at once); then the
+            // send fails, and the answer, already received, is the result.
+            let answer = self.response_head::<Resp>(started.response);
+            return futures_util::FutureExt::now_or_never(answer)
+                .unwrap_or_else(|| Err(Status::from(e)));
+        }
+        self.response_head::<Resp>(started.response).await
+    }
+
     /// A unary call: one request, one response.
     pub async fn unary<Req: Message, Resp: Message>(
         &mut self,
@@ -413,13 +444,12 @@ impl Client {
         let request = request.into_request();
         let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
         let call = async {
-            let mut started = self.start(path, &request).await?;
+            let started = self.start(path, &request).await?;
             let frame = self.encode(&request.message, started.compression)?;
-            started.body.send_data(frame, true).map_err(Status::from)?;
-            let (metadata, mut stream) = self.response_head::<Resp>(started.response).await?;
+            let (metadata, mut stream) = self.send_one::<Resp>(started, frame).await?;
             single_response(metadata, &mut stream).await
         };
-        with_deadline(timeout, call).await
+        with_deadline(timeout, request.cancel.as_ref(), call).await
     }
 
     /// A server-streaming call: one request, a stream of responses.
@@ -432,15 +462,15 @@ impl Client {
         let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
         let call = async {
-            let mut started = self.start(path, &request).await?;
+            let started = self.start(path, &request).await?;
             let frame = self.encode(&request.message, started.compression)?;
-            started.body.send_data(frame, true).map_err(Status::from)?;
-            self.response_head::<Resp>(started.response).await
+            self.send_one::<Resp>(started, frame).await
         };
-        let (metadata, stream) = with_deadline(timeout, call).await?;
+        let cancel = request.cancel.clone();
+        let (metadata, stream) = with_deadline(timeout, cancel.as_ref(), call).await?;
         Ok(Response::from_parts(
             metadata,
-            stream.with_deadline(deadline),
+            stream.with_deadline(deadline).with_cancel(cancel),
             MetadataMap::new(),
         ))
     }
@@ -453,13 +483,14 @@ impl Client {
     ) -> Result<Response<Resp>, Status> {
         let request = request.into_streaming_request();
         let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let cancel = request.cancel.clone();
         let call = async {
             let (metadata, mut stream) = self
                 .start_streaming::<R::Stream, R::Message, Resp>(request, path)
                 .await?;
             single_response(metadata, &mut stream).await
         };
-        with_deadline(timeout, call).await
+        with_deadline(timeout, cancel.as_ref(), call).await
     }
 
     /// A bidirectional streaming call.
@@ -471,14 +502,16 @@ impl Client {
         let request = request.into_streaming_request();
         let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
+        let cancel = request.cancel.clone();
         let (metadata, stream) = with_deadline(
             timeout,
+            cancel.as_ref(),
             self.start_streaming::<R::Stream, R::Message, Resp>(request, path),
         )
         .await?;
         Ok(Response::from_parts(
             metadata,
-            stream.with_deadline(deadline),
+            stream.with_deadline(deadline).with_cancel(cancel),
             MetadataMap::new(),
         ))
     }
@@ -507,12 +540,12 @@ impl Client {
             per_message,
             max_send,
         ));
-        let (metadata, stream) = self
-            .response_head::<Resp>(started.response)
-            .await
-            .inspect_err(|_| {
-                sender.abort();
-            })?;
+        // Until the response stream owns the sender, stop it if the call
+        // fails or is dropped (deadline, cancel): it holds the request side
+        // of the HTTP/2 stream open, and with it the server's handler.
+        let mut guard = AbortOnDrop(Some(sender.abort_handle()));
+        let (metadata, stream) = self.response_head::<Resp>(started.response).await?;
+        guard.0 = None;
         Ok((metadata, stream.with_sender(sender.abort_handle())))
     }
 }
@@ -570,6 +603,17 @@ pub(crate) async fn send_with_capacity(
     Ok(())
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
 /// Reads exactly one response message and the final status.
 async fn single_response<R: Message>(
     metadata: MetadataMap,
@@ -578,18 +622,41 @@ async fn single_response<R: Message>(
     let Some(message) = stream.message().await? else {
         return Err(Status::internal("server sent no response message"));
     };
+    let compression = stream
+        .encoding()
+        .filter(|_| stream.last_message_compressed());
     if stream.message().await?.is_some() {
         return Err(Status::internal(
             "server sent more than one response message",
         ));
     }
     let trailers = stream.trailers().cloned().unwrap_or_default();
-    Ok(Response::from_parts(metadata, message, trailers))
+    let mut response = Response::from_parts(metadata, message, trailers);
+    if let Some(c) = compression {
+        response.set_compression(c);
+    }
+    Ok(response)
 }
 
-/// Runs `call`, failing with `DEADLINE_EXCEEDED` when `timeout` passes first.
-/// Dropping the call's streams then resets them, which tells the server.
+/// Runs `call`, failing with `DEADLINE_EXCEEDED` when `timeout` passes first,
+/// or with `CANCELLED` when `cancel` is cancelled first. Dropping the call's
+/// streams then resets them, which tells the server.
 async fn with_deadline<T>(
+    timeout: Option<Duration>,
+    cancel: Option<&CancelHandle>,
+    call: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    let Some(cancel) = cancel else {
+        return with_timeout(timeout, call).await;
+    };
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(CancelHandle::status()),
+        r = with_timeout(timeout, call) => r,
+    }
+}
+
+async fn with_timeout<T>(
     timeout: Option<Duration>,
     call: impl Future<Output = Result<T, Status>>,
 ) -> Result<T, Status> {

@@ -125,6 +125,11 @@ impl<T: Message> Streaming<T> {
         self.last_compressed
     }
 
+    /// The encoding compressed messages arrive in, if the peer chose one.
+    pub(crate) fn encoding(&self) -> Option<CompressionEncoding> {
+        self.encoding
+    }
+
     /// The trailing metadata the server sent, once the stream has ended
     /// (client side only).
     pub fn trailers(&self) -> Option<&MetadataMap> {
