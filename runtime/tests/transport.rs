@@ -86,11 +86,13 @@ impl Calculator for Calc {
     }
 
     async fn sum(&self, request: Request<Streaming<Number>>) -> Result<Response<Number>, Status> {
+        let mut guard = DropGuard(self.cancelled.clone(), false);
         let mut stream = request.into_inner();
         let mut total = 0i64;
         while let Some(n) = stream.message().await? {
             total += n.value;
         }
+        guard.1 = true;
         Ok(Response::new(num(total)))
     }
 
@@ -736,4 +738,114 @@ async fn a_channel_reconnects_after_the_server_comes_back() {
             .value,
         25
     );
+}
+
+#[tokio::test]
+async fn a_cancel_handle_ends_each_kind_of_call_with_cancelled() {
+    let server = start().await;
+    let mut client = server.client().await;
+
+    // Unary, waiting for its response: the call returns CANCELLED and the
+    // server's handler is stopped.
+    let mut request = Request::new(num(10_000));
+    let cancel = request.cancel_handle();
+    let call = tokio::spawn({
+        let mut c = client.clone();
+        async move { c.sleep(request).await.map(|_| ()) }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cancel.cancel();
+    let err = call.await.expect("task").expect_err("cancelled");
+    assert_eq!(err.code(), Code::Cancelled);
+    for _ in 0..100 {
+        if server.cancelled.load(Ordering::SeqCst) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.cancelled.load(Ordering::SeqCst), 1);
+
+    // Client streaming whose request stream never yields.
+    let mut request = Request::new(futures_util::stream::pending::<Number>());
+    let cancel = request.cancel_handle();
+    let call = tokio::spawn({
+        let mut c = client.clone();
+        async move { c.sum(request).await.map(|_| ()) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    cancel.cancel();
+    let err = call.await.expect("task").expect_err("cancelled");
+    assert_eq!(err.code(), Code::Cancelled);
+    // The request side is reset too, though its stream never ended.
+    for _ in 0..100 {
+        if server.cancelled.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.cancelled.load(Ordering::SeqCst), 2);
+
+    // Bidi, after a first reply: the stream yields CANCELLED, then ends.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut request = Request::new(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|n| (n, rx))
+    }));
+    let cancel = request.cancel_handle();
+    let mut replies = client.double(request).await.expect("double").into_inner();
+    tx.send(num(1)).await.expect("send");
+    assert_eq!(
+        replies.message().await.expect("reply").expect("one").value,
+        2
+    );
+    cancel.cancel();
+    let err = replies.message().await.expect_err("cancelled");
+    assert_eq!(err.code(), Code::Cancelled);
+    assert!(replies.message().await.expect("ended").is_none());
+
+    // Cancelling a call that has ended changes nothing.
+    let mut request = Request::new(num(3));
+    let cancel = request.cancel_handle();
+    assert_eq!(
+        client
+            .square(request)
+            .await
+            .expect("square")
+            .get_ref()
+            .value,
+        9
+    );
+    cancel.cancel();
+    assert!(cancel.is_cancelled());
+}
+
+#[tokio::test]
+async fn a_trailers_only_ok_is_an_empty_stream() {
+    // A server answering every call with Trailers-Only OK, and an echoed
+    // trailer, as grpcio does for a response stream without messages.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let mut conn = h2::server::handshake(tcp).await.expect("handshake");
+        while let Some(Ok((_req, mut respond))) = conn.accept().await {
+            let mut response = http::Response::new(());
+            let headers = response.headers_mut();
+            headers.insert("content-type", "application/grpc".parse().expect("value"));
+            headers.insert("grpc-status", "0".parse().expect("value"));
+            headers.insert("x-trailer", "yes".parse().expect("value"));
+            let _ = respond.send_response(response, true);
+        }
+    });
+    let mut client = CalculatorClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let mut stream = client.count_to(num(3)).await.expect("count").into_inner();
+    assert!(stream.message().await.expect("ends OK").is_none());
+    assert_eq!(
+        stream.trailers().and_then(|t| t.get("x-trailer")),
+        Some("yes")
+    );
+    // A call that needs one response still misses it.
+    let err = client.square(num(2)).await.map(|_| ()).expect_err("none");
+    assert_eq!(err.code(), Code::Internal);
 }

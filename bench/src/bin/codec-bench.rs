@@ -21,10 +21,14 @@ use std::hint::black_box;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+// The interop messages file also holds the streaming messages that only
+// rpc-bench uses.
+#[allow(dead_code)]
 mod ours {
     include!(concat!(env!("OUT_DIR"), "/rust_rpc/mod.rs"));
 }
 
+#[allow(dead_code)]
 mod theirs {
     pub mod anchors {
         pub mod bench {

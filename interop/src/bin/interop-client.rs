@@ -94,7 +94,10 @@ fn expect_code<T>(what: &str, result: Result<T, Status>, code: Code) -> Result<S
     match result {
         Ok(_) => Err(format!("{what}: expected status {code:?}, got success")),
         Err(s) if s.code() == code => Ok(s),
-        Err(s) => Err(format!("{what}: expected status {code:?}, got {}", show(&s))),
+        Err(s) => Err(format!(
+            "{what}: expected status {code:?}, got {}",
+            show(&s)
+        )),
     }
 }
 
@@ -105,9 +108,15 @@ fn show(status: &Status) -> String {
 /// A response payload: present, `size` bytes, all zero.
 fn check_payload(what: &str, payload: Option<&Payload>, size: usize) -> TestResult {
     let Some(payload) = payload else {
-        return Err(format!("{what}: expected a payload of {size} bytes, got no payload"));
+        return Err(format!(
+            "{what}: expected a payload of {size} bytes, got no payload"
+        ));
     };
-    check_eq(&format!("{what}: payload body size"), size, payload.body.len())?;
+    check_eq(
+        &format!("{what}: payload body size"),
+        size,
+        payload.body.len(),
+    )?;
     match payload.body.iter().position(|&b| b != 0) {
         None => Ok(()),
         Some(i) => Err(format!(
@@ -134,10 +143,17 @@ async fn next_response(
 ) -> Result<StreamingOutputCallResponse, String> {
     match stream.message().await {
         Ok(Some(m)) => Ok(m),
-        Ok(None) => Err(format!("{what}: expected a response, got the end of the stream (OK)")),
+        Ok(None) => Err(format!(
+            "{what}: expected a response, got the end of the stream (OK)"
+        )),
         Err(s) => Err(format!("{what}: expected a response, got {}", show(&s))),
     }
 }
+
+// FIRST_REQUEST_NOTE: a bidi call returns once the server's response
+// headers are in, and a server may hold them back until its first response
+// (grpcio does), which FullDuplexCall only sends after the first request:
+// so the first request must be queued before the call is made.
 
 /// A request stream fed from a channel: it ends (half-closes) when the
 /// sender is dropped.
@@ -150,7 +166,10 @@ fn channel_stream<M: Send + 'static>(
 }
 
 fn bool_value(value: bool) -> Option<BoolValue> {
-    Some(BoolValue { value, ..Default::default() })
+    Some(BoolValue {
+        value,
+        ..Default::default()
+    })
 }
 
 fn large_simple_request() -> SimpleRequest {
@@ -162,12 +181,18 @@ fn large_simple_request() -> SimpleRequest {
 }
 
 fn input_request(size: i32) -> StreamingInputCallRequest {
-    StreamingInputCallRequest { payload: Some(zero_payload(size)), ..Default::default() }
+    StreamingInputCallRequest {
+        payload: Some(zero_payload(size)),
+        ..Default::default()
+    }
 }
 
 fn output_request(response_size: i32, payload_size: i32) -> StreamingOutputCallRequest {
     StreamingOutputCallRequest {
-        response_parameters: vec![ResponseParameters { size: response_size, ..Default::default() }],
+        response_parameters: vec![ResponseParameters {
+            size: response_size,
+            ..Default::default()
+        }],
         payload: Some(zero_payload(payload_size)),
         ..Default::default()
     }
@@ -207,24 +232,40 @@ impl Tester {
     }
 
     async fn empty_unary(&self) -> TestResult {
-        let response = ok("EmptyCall", self.client().empty_call(Empty::default()).await)?;
+        let response = ok(
+            "EmptyCall",
+            self.client().empty_call(Empty::default()).await,
+        )?;
         // "Response is non-null": the reply decoded as an Empty, with nothing
         // in it.
         check_eq("EmptyCall response", &Empty::default(), response.get_ref())
     }
 
     async fn large_unary(&self) -> TestResult {
-        let response = ok("UnaryCall", self.client().unary_call(large_simple_request()).await)?;
-        check_payload("UnaryCall response", response.get_ref().payload.as_ref(), 314_159)
+        let response = ok(
+            "UnaryCall",
+            self.client().unary_call(large_simple_request()).await,
+        )?;
+        check_payload(
+            "UnaryCall response",
+            response.get_ref().payload.as_ref(),
+            314_159,
+        )
     }
 
     async fn client_streaming(&self) -> TestResult {
         let requests = [27_182, 8, 1_828, 45_904].map(input_request);
         let response = ok(
             "StreamingInputCall",
-            self.client().streaming_input_call(futures_util::stream::iter(requests)).await,
+            self.client()
+                .streaming_input_call(futures_util::stream::iter(requests))
+                .await,
         )?;
-        check_eq("aggregated_payload_size", 74_922, response.get_ref().aggregated_payload_size)
+        check_eq(
+            "aggregated_payload_size",
+            74_922,
+            response.get_ref().aggregated_payload_size,
+        )
     }
 
     async fn server_streaming(&self) -> TestResult {
@@ -232,17 +273,26 @@ impl Tester {
         let request = StreamingOutputCallRequest {
             response_parameters: sizes
                 .iter()
-                .map(|&size| ResponseParameters { size, ..Default::default() })
+                .map(|&size| ResponseParameters {
+                    size,
+                    ..Default::default()
+                })
                 .collect(),
             ..Default::default()
         };
-        let mut stream =
-            ok("StreamingOutputCall", self.client().streaming_output_call(request).await)?
-                .into_inner();
+        let mut stream = ok(
+            "StreamingOutputCall",
+            self.client().streaming_output_call(request).await,
+        )?
+        .into_inner();
         let responses = ok("StreamingOutputCall responses", read_all(&mut stream).await)?;
         check_eq("number of responses", sizes.len(), responses.len())?;
         for (i, (response, size)) in responses.iter().zip(sizes).enumerate() {
-            check_payload(&format!("response {i}"), response.payload.as_ref(), size as usize)?;
+            check_payload(
+                &format!("response {i}"),
+                response.payload.as_ref(),
+                size as usize,
+            )?;
         }
         Ok(())
     }
@@ -250,23 +300,42 @@ impl Tester {
     async fn ping_pong(&self) -> TestResult {
         let steps = [(31_415, 27_182), (9, 8), (2_653, 1_828), (58_979, 45_904)];
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut stream = ok("FullDuplexCall", self.client().full_duplex_call(channel_stream(rx)).await)?
-            .into_inner();
+        // The first request goes with the call (see FIRST_REQUEST_NOTE).
+        let (response_size, payload_size) = steps[0];
+        tx.send(output_request(response_size, payload_size))
+            .map_err(|_| "request 0: the call stopped taking requests".to_owned())?;
+        let mut stream = ok(
+            "FullDuplexCall",
+            self.client().full_duplex_call(channel_stream(rx)).await,
+        )?
+        .into_inner();
         for (i, (response_size, payload_size)) in steps.into_iter().enumerate() {
-            tx.send(output_request(response_size, payload_size))
-                .map_err(|_| format!("request {i}: the call stopped taking requests"))?;
+            if i > 0 {
+                tx.send(output_request(response_size, payload_size))
+                    .map_err(|_| format!("request {i}: the call stopped taking requests"))?;
+            }
             let response = next_response(&format!("response {i}"), &mut stream).await?;
-            check_payload(&format!("response {i}"), response.payload.as_ref(), response_size as usize)?;
+            check_payload(
+                &format!("response {i}"),
+                response.payload.as_ref(),
+                response_size as usize,
+            )?;
         }
         drop(tx); // half-close
-        let rest = ok("FullDuplexCall after half-close", read_all(&mut stream).await)?;
+        let rest = ok(
+            "FullDuplexCall after half-close",
+            read_all(&mut stream).await,
+        )?;
         check_eq("number of responses", steps.len(), steps.len() + rest.len())
     }
 
     async fn empty_stream(&self) -> TestResult {
         let requests = futures_util::stream::empty::<StreamingOutputCallRequest>();
-        let mut stream =
-            ok("FullDuplexCall", self.client().full_duplex_call(requests).await)?.into_inner();
+        let mut stream = ok(
+            "FullDuplexCall",
+            self.client().full_duplex_call(requests).await,
+        )?
+        .into_inner();
         let responses = ok("FullDuplexCall responses", read_all(&mut stream).await)?;
         check_eq("number of responses", 0, responses.len())
     }
@@ -276,7 +345,8 @@ impl Tester {
         // a message and never yields one: the call's headers are out by then
         // (the stream is read only once the call has started), and no
         // payload is.
-        let nothing: RequestStream<StreamingInputCallRequest> = Box::pin(futures_util::stream::empty());
+        let nothing: RequestStream<StreamingInputCallRequest> =
+            Box::pin(futures_util::stream::empty());
         let mut request = Request::new(nothing);
         let cancel = request.cancel_handle();
         *request.get_mut() = Box::pin(futures_util::stream::poll_fn(move |_| {
@@ -284,17 +354,27 @@ impl Tester {
             Poll::<Option<StreamingInputCallRequest>>::Pending
         }));
         let result = self.client().streaming_input_call(request).await;
-        expect_code("StreamingInputCall cancelled after begin", result, Code::Cancelled).map(drop)
+        expect_code(
+            "StreamingInputCall cancelled after begin",
+            result,
+            Code::Cancelled,
+        )
+        .map(drop)
     }
 
     async fn cancel_after_first_response(&self) -> TestResult {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut request = Request::new(channel_stream(rx));
-        let cancel = request.cancel_handle();
-        let mut stream = ok("FullDuplexCall", self.client().full_duplex_call(request).await)?
-            .into_inner();
+        // The request goes with the call (see FIRST_REQUEST_NOTE); the
+        // request side stays open until the call is cancelled.
         tx.send(output_request(31_415, 27_182))
             .map_err(|_| "the call stopped taking requests".to_owned())?;
+        let mut request = Request::new(channel_stream(rx));
+        let cancel = request.cancel_handle();
+        let mut stream = ok(
+            "FullDuplexCall",
+            self.client().full_duplex_call(request).await,
+        )?
+        .into_inner();
         let response = next_response("first response", &mut stream).await?;
         check_payload("first response", response.payload.as_ref(), 31_415)?;
         cancel.cancel();
@@ -306,7 +386,10 @@ impl Tester {
 
     async fn timeout_on_sleeping_server(&self) -> TestResult {
         // One request, and the request side stays open: the client waits.
-        let first = StreamingOutputCallRequest { payload: Some(zero_payload(27_182)), ..Default::default() };
+        let first = StreamingOutputCallRequest {
+            payload: Some(zero_payload(27_182)),
+            ..Default::default()
+        };
         let requests = futures_util::stream::iter([first]).chain(futures_util::stream::pending());
         let mut request = Request::new(requests);
         request.set_timeout(Duration::from_millis(1));
@@ -314,31 +397,60 @@ impl Tester {
             Ok(response) => read_all(&mut response.into_inner()).await.map(drop),
             Err(status) => Err(status),
         };
-        expect_code("FullDuplexCall with a 1 ms timeout", result, Code::DeadlineExceeded).map(drop)
+        expect_code(
+            "FullDuplexCall with a 1 ms timeout",
+            result,
+            Code::DeadlineExceeded,
+        )
+        .map(drop)
     }
 
     async fn custom_metadata(&self) -> TestResult {
         fn add_metadata<T>(request: &mut Request<T>) -> TestResult {
             let metadata = request.metadata_mut();
-            metadata.insert(ECHO_INITIAL, ECHO_INITIAL_VALUE).map_err(|e| e.to_string())?;
-            metadata.insert_bin(ECHO_TRAILING, ECHO_TRAILING_VALUE).map_err(|e| e.to_string())
+            metadata
+                .insert(ECHO_INITIAL, ECHO_INITIAL_VALUE)
+                .map_err(|e| e.to_string())?;
+            metadata
+                .insert_bin(ECHO_TRAILING, ECHO_TRAILING_VALUE)
+                .map_err(|e| e.to_string())
         }
-        fn check_trailing(what: &str, trailers: Option<&rust_rpc::transport::MetadataMap>) -> TestResult {
+        fn check_trailing(
+            what: &str,
+            trailers: Option<&rust_rpc::transport::MetadataMap>,
+        ) -> TestResult {
             let got = trailers.and_then(|t| t.get_bin(ECHO_TRAILING)).transpose();
             let got = got.map_err(|e| format!("{what}: trailing {ECHO_TRAILING}: {e}"))?;
-            check_eq(&format!("{what}: trailing {ECHO_TRAILING}"), Some(ECHO_TRAILING_VALUE.to_vec()), got)
+            check_eq(
+                &format!("{what}: trailing {ECHO_TRAILING}"),
+                Some(ECHO_TRAILING_VALUE.to_vec()),
+                got,
+            )
         }
 
         let mut request = Request::new(large_simple_request());
         add_metadata(&mut request)?;
         let response = ok("UnaryCall", self.client().unary_call(request).await)?;
-        check_eq("UnaryCall: initial metadata", Some(ECHO_INITIAL_VALUE), response.metadata().get(ECHO_INITIAL))?;
+        check_eq(
+            "UnaryCall: initial metadata",
+            Some(ECHO_INITIAL_VALUE),
+            response.metadata().get(ECHO_INITIAL),
+        )?;
         check_trailing("UnaryCall", Some(response.trailers()))?;
-        check_payload("UnaryCall response", response.get_ref().payload.as_ref(), 314_159)?;
+        check_payload(
+            "UnaryCall response",
+            response.get_ref().payload.as_ref(),
+            314_159,
+        )?;
 
-        let mut request = Request::new(futures_util::stream::iter([output_request(314_159, 271_828)]));
+        let mut request = Request::new(futures_util::stream::iter([output_request(
+            314_159, 271_828,
+        )]));
         add_metadata(&mut request)?;
-        let response = ok("FullDuplexCall", self.client().full_duplex_call(request).await)?;
+        let response = ok(
+            "FullDuplexCall",
+            self.client().full_duplex_call(request).await,
+        )?;
         check_eq(
             "FullDuplexCall: initial metadata",
             Some(ECHO_INITIAL_VALUE),
@@ -347,20 +459,44 @@ impl Tester {
         let mut stream = response.into_inner();
         let responses = ok("FullDuplexCall responses", read_all(&mut stream).await)?;
         check_eq("FullDuplexCall: number of responses", 1, responses.len())?;
-        check_payload("FullDuplexCall response", responses[0].payload.as_ref(), 314_159)?;
+        check_payload(
+            "FullDuplexCall response",
+            responses[0].payload.as_ref(),
+            314_159,
+        )?;
         check_trailing("FullDuplexCall", stream.trailers())
     }
 
     /// UnaryCall (and, with `duplex`, FullDuplexCall) asking the server to
     /// end the call with code 2 and `message`.
     async fn echo_status(&self, message: &str, duplex: bool) -> TestResult {
-        let echo = || Some(EchoStatus { code: 2, message: message.to_owned(), ..Default::default() });
-        let request = SimpleRequest { response_status: echo(), ..Default::default() };
-        let status = expect_code("UnaryCall", self.client().unary_call(request).await, Code::Unknown)?;
+        let echo = || {
+            Some(EchoStatus {
+                code: 2,
+                message: message.to_owned(),
+                ..Default::default()
+            })
+        };
+        let request = SimpleRequest {
+            response_status: echo(),
+            ..Default::default()
+        };
+        let status = expect_code(
+            "UnaryCall",
+            self.client().unary_call(request).await,
+            Code::Unknown,
+        )?;
         check_eq("UnaryCall: status message", message, status.message())?;
         if duplex {
-            let request = StreamingOutputCallRequest { response_status: echo(), ..Default::default() };
-            let result = match self.client().full_duplex_call(futures_util::stream::iter([request])).await {
+            let request = StreamingOutputCallRequest {
+                response_status: echo(),
+                ..Default::default()
+            };
+            let result = match self
+                .client()
+                .full_duplex_call(futures_util::stream::iter([request]))
+                .await
+            {
                 Ok(response) => read_all(&mut response.into_inner()).await.map(drop),
                 Err(status) => Err(status),
             };
@@ -386,7 +522,12 @@ impl Tester {
     async fn unimplemented_service(&self) -> TestResult {
         let mut client = UnimplementedServiceClient::new(self.channel.clone());
         let result = client.unimplemented_call(Empty::default()).await;
-        expect_code("UnimplementedService/UnimplementedCall", result, Code::Unimplemented).map(drop)
+        expect_code(
+            "UnimplementedService/UnimplementedCall",
+            result,
+            Code::Unimplemented,
+        )
+        .map(drop)
     }
 
     async fn client_compressed_unary(&self) -> TestResult {
@@ -396,21 +537,42 @@ impl Tester {
         };
         // The probe: uncompressed, but says it is compressed.
         let probe = self.client().unary_call(request(true)).await;
-        expect_code("probe (uncompressed, expect_compressed=true)", probe, Code::InvalidArgument)?;
+        expect_code(
+            "probe (uncompressed, expect_compressed=true)",
+            probe,
+            Code::InvalidArgument,
+        )?;
 
         let mut compressed = Request::new(request(true));
         compressed.set_compression(CompressionEncoding::Gzip);
-        let response = ok("compressed UnaryCall", self.client().unary_call(compressed).await)?;
-        check_payload("compressed UnaryCall response", response.get_ref().payload.as_ref(), 314_159)?;
+        let response = ok(
+            "compressed UnaryCall",
+            self.client().unary_call(compressed).await,
+        )?;
+        check_payload(
+            "compressed UnaryCall response",
+            response.get_ref().payload.as_ref(),
+            314_159,
+        )?;
 
-        let response = ok("uncompressed UnaryCall", self.client().unary_call(request(false)).await)?;
-        check_payload("uncompressed UnaryCall response", response.get_ref().payload.as_ref(), 314_159)
+        let response = ok(
+            "uncompressed UnaryCall",
+            self.client().unary_call(request(false)).await,
+        )?;
+        check_payload(
+            "uncompressed UnaryCall response",
+            response.get_ref().payload.as_ref(),
+            314_159,
+        )
     }
 
     async fn server_compressed_unary(&self) -> TestResult {
         for compressed in [true, false] {
             let what = format!("UnaryCall with response_compressed={compressed}");
-            let request = SimpleRequest { response_compressed: bool_value(compressed), ..large_simple_request() };
+            let request = SimpleRequest {
+                response_compressed: bool_value(compressed),
+                ..large_simple_request()
+            };
             let response = ok(&what, self.client().unary_call(request).await)?;
             check_eq(
                 &format!("{what}: response compressed flag"),
@@ -432,21 +594,38 @@ impl Tester {
             .client()
             .streaming_input_call(futures_util::stream::iter([request(true, 27_182)]))
             .await;
-        expect_code("probe (uncompressed, expect_compressed=true)", probe, Code::InvalidArgument)?;
+        expect_code(
+            "probe (uncompressed, expect_compressed=true)",
+            probe,
+            Code::InvalidArgument,
+        )?;
 
         // Compression is switched per message: each message is encoded as the
         // switch stands when the stream yields it.
-        let nothing: RequestStream<StreamingInputCallRequest> = Box::pin(futures_util::stream::empty());
+        let nothing: RequestStream<StreamingInputCallRequest> =
+            Box::pin(futures_util::stream::empty());
         let mut call = Request::new(nothing);
         call.set_compression(CompressionEncoding::Gzip);
         let switch = call.message_compression();
-        let messages = [(true, request(true, 27_182)), (false, request(false, 45_904))];
-        *call.get_mut() = Box::pin(futures_util::stream::iter(messages).map(move |(compress, m)| {
-            switch.set(compress);
-            m
-        }));
-        let response = ok("StreamingInputCall", self.client().streaming_input_call(call).await)?;
-        check_eq("aggregated_payload_size", 73_086, response.get_ref().aggregated_payload_size)
+        let messages = [
+            (true, request(true, 27_182)),
+            (false, request(false, 45_904)),
+        ];
+        *call.get_mut() = Box::pin(futures_util::stream::iter(messages).map(
+            move |(compress, m)| {
+                switch.set(compress);
+                m
+            },
+        ));
+        let response = ok(
+            "StreamingInputCall",
+            self.client().streaming_input_call(call).await,
+        )?;
+        check_eq(
+            "aggregated_payload_size",
+            73_086,
+            response.get_ref().aggregated_payload_size,
+        )
     }
 
     async fn server_compressed_streaming(&self) -> TestResult {
@@ -462,9 +641,11 @@ impl Tester {
                 .collect(),
             ..Default::default()
         };
-        let mut stream =
-            ok("StreamingOutputCall", self.client().streaming_output_call(request).await)?
-                .into_inner();
+        let mut stream = ok(
+            "StreamingOutputCall",
+            self.client().streaming_output_call(request).await,
+        )?
+        .into_inner();
         for (i, (compressed, size)) in params.into_iter().enumerate() {
             let response = next_response(&format!("response {i}"), &mut stream).await?;
             check_eq(
@@ -472,20 +653,36 @@ impl Tester {
                 compressed,
                 stream.last_message_compressed(),
             )?;
-            check_payload(&format!("response {i}"), response.payload.as_ref(), size as usize)?;
+            check_payload(
+                &format!("response {i}"),
+                response.payload.as_ref(),
+                size as usize,
+            )?;
         }
-        let rest = ok("StreamingOutputCall after the responses", read_all(&mut stream).await)?;
-        check_eq("number of responses", params.len(), params.len() + rest.len())
+        let rest = ok(
+            "StreamingOutputCall after the responses",
+            read_all(&mut stream).await,
+        )?;
+        check_eq(
+            "number of responses",
+            params.len(),
+            params.len() + rest.len(),
+        )
     }
 }
 
 /// Runs `future` with a bound on the whole case, so that a peer that never
-/// answers fails the case instead of hanging it.
+/// answers fails the case, saying so, instead of hanging it (and within the
+/// 60 s that run_matrix.py allows a case by default).
 async fn bounded(future: impl Future<Output = TestResult>) -> TestResult {
-    const LIMIT: Duration = Duration::from_secs(60);
+    const LIMIT: Duration = Duration::from_secs(30);
     tokio::time::timeout(LIMIT, future)
         .await
-        .unwrap_or_else(|_| Err(format!("expected the case to finish within {LIMIT:?}, it did not")))
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "expected the case to finish within {LIMIT:?}, it did not"
+            ))
+        })
 }
 
 fn usage_error(message: &str) -> ExitCode {
@@ -501,7 +698,10 @@ async fn main() -> ExitCode {
     };
     if let Some(unknown) = std::env::args()
         .skip(1)
-        .filter_map(|a| a.strip_prefix("--").map(|f| f.split('=').next().unwrap_or("").to_owned()))
+        .filter_map(|a| {
+            a.strip_prefix("--")
+                .map(|f| f.split('=').next().unwrap_or("").to_owned())
+        })
         .find(|f| !KNOWN_FLAGS.contains(&f.as_str()))
     {
         return usage_error(&format!("unknown flag --{unknown}"));
@@ -511,10 +711,16 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let Some(case) = flags.get("test_case") else {
-        return usage_error(&format!("--test_case is required; cases: {}", CASES.join(", ")));
+        return usage_error(&format!(
+            "--test_case is required; cases: {}",
+            CASES.join(", ")
+        ));
     };
     if !CASES.contains(&case) {
-        return usage_error(&format!("unknown test case {case:?}; cases: {}", CASES.join(", ")));
+        return usage_error(&format!(
+            "unknown test case {case:?}; cases: {}",
+            CASES.join(", ")
+        ));
     }
     let host = flags.get("server_host").unwrap_or("localhost");
     let port: u16 = match flags.get("server_port").map(str::parse) {
@@ -525,9 +731,15 @@ async fn main() -> ExitCode {
     if let Some(name) = flags.get("server_host_override") {
         // Only TLS (the name to verify) and :authority use it; rust-rpc's
         // Endpoint sends the address it connects to as :authority.
-        eprintln!("interop-client: note: --server_host_override={name} is ignored (no TLS, no :authority override)");
+        eprintln!(
+            "interop-client: note: --server_host_override={name} is ignored (no TLS, no :authority override)"
+        );
     }
-    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
     let channel = match Endpoint::new(format!("http://{host}:{port}")) {
         Ok(endpoint) => endpoint.connect_lazy(),
         Err(e) => return usage_error(&e.to_string()),

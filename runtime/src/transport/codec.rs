@@ -25,6 +25,11 @@ pub const DEFAULT_MAX_RECV_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 /// Default limit on a sent message (the most the 4-byte prefix can say).
 pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = u32::MAX as usize;
 
+/// Messages of a stream that are ready together are sent in one DATA frame
+/// of up to about this many bytes: one frame header, one wake-up of the
+/// connection and one write instead of one per message.
+pub(crate) const BATCH_BYTES: usize = 32 * 1024;
+
 /// Reassembles length-prefixed messages from a sequence of DATA chunks.
 #[derive(Debug, Default)]
 pub struct FrameReader {
@@ -167,6 +172,20 @@ pub fn encode_frame<M: Message>(
     sizes: &mut SizeCache,
     buf: &mut BytesMut,
 ) -> Result<Bytes, Status> {
+    encode_frame_into(message, compression, max_len, sizes, buf)?;
+    Ok(buf.split().freeze())
+}
+
+/// Like [`encode_frame`], but appends the frame to whatever `buf` already
+/// holds, so that several messages can go out in one DATA frame. On error
+/// `buf` is left as it was.
+pub fn encode_frame_into<M: Message>(
+    message: &M,
+    compression: Option<CompressionEncoding>,
+    max_len: usize,
+    sizes: &mut SizeCache,
+    buf: &mut BytesMut,
+) -> Result<(), Status> {
     sizes.clear();
     let len = message.compute_size(sizes);
     if len > max_len {
@@ -188,14 +207,22 @@ pub fn encode_frame<M: Message>(
             buf.put_u8(1);
             buf.put_u32(0);
             let start = buf.len();
-            compression::compress(enc, &plain, buf)
-                .map_err(|e| Status::internal(format!("cannot compress message: {e}")))?;
-            let compressed = u32::try_from(buf.len() - start)
-                .map_err(|_| Status::resource_exhausted("compressed message exceeds 4 GiB"))?;
-            buf[start - 4..start].copy_from_slice(&compressed.to_be_bytes());
+            let compressed = compression::compress(enc, &plain, buf)
+                .map_err(|e| Status::internal(format!("cannot compress message: {e}")))
+                .and_then(|()| {
+                    u32::try_from(buf.len() - start)
+                        .map_err(|_| Status::resource_exhausted("compressed message exceeds 4 GiB"))
+                });
+            match compressed {
+                Ok(n) => buf[start - 4..start].copy_from_slice(&n.to_be_bytes()),
+                Err(status) => {
+                    buf.truncate(start - HEADER_LEN);
+                    return Err(status);
+                }
+            }
         }
     }
-    Ok(buf.split().freeze())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -99,6 +99,12 @@ pub fn is_identity(value: &[u8]) -> bool {
     trim_ows(value).eq_ignore_ascii_case(b"identity")
 }
 
+/// `accept_encoding_header(CompressionEncoding::ALL)`, without building it
+/// for each call.
+pub(crate) fn supported_accept_encoding() -> HeaderValue {
+    HeaderValue::from_static("gzip")
+}
+
 /// The `grpc-accept-encoding` value for `encodings`: their tokens joined
 /// with `,` (`gzip`), or `identity` for none. Identity is always accepted,
 /// so it is not listed next to others.
@@ -465,6 +471,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::io::{Read, Write};
+
+    #[test]
+    fn supported_accept_encoding_lists_all() {
+        assert_eq!(
+            supported_accept_encoding(),
+            accept_encoding_header(CompressionEncoding::ALL)
+        );
+    }
 
     fn gz(input: &[u8]) -> BytesMut {
         let mut out = BytesMut::new();

@@ -411,8 +411,45 @@ impl MetadataMap {
     /// `0x20..=0x7E` (the spec lets a receiver throw those away; keeping
     /// them would hand the application values it could not send back).
     /// Binary values are kept as they are and checked when read.
-    pub fn from_headers(headers: HeaderMap) -> Self {
-        if headers.iter().all(|(k, v)| keep(k, v)) {
+    pub fn from_headers(mut headers: HeaderMap) -> Self {
+        // Usual case: a few whole keys to drop (content-type, te,
+        // grpc-timeout, ...), taken out in place rather than copying the rest
+        // into a new map.
+        const IN_PLACE: usize = 8;
+        let mut doomed: [&'static str; IN_PLACE] = [""; IN_PLACE];
+        let mut n = 0;
+        let mut in_place = true;
+        for name in headers.keys() {
+            let key = name.as_str();
+            let binary = is_binary_key(key);
+            if !valid_key(key, binary) {
+                // Reserved names are removed by their static spelling (no
+                // copy of the name); anything else takes the copying path.
+                match RESERVED.iter().find(|r| **r == key) {
+                    Some(r) if n < IN_PLACE => {
+                        doomed[n] = r;
+                        n += 1;
+                    }
+                    _ => {
+                        in_place = false;
+                        break;
+                    }
+                }
+            } else if !binary
+                && headers
+                    .get_all(name)
+                    .iter()
+                    .any(|v| invalid_ascii_at(v.as_bytes()).is_some())
+            {
+                // Only some values of this key may go: copy instead.
+                in_place = false;
+                break;
+            }
+        }
+        if in_place {
+            for name in &doomed[..n] {
+                headers.remove(*name);
+            }
             return Self { headers };
         }
         let mut kept = HeaderMap::with_capacity(headers.len());
@@ -477,8 +514,18 @@ impl MetadataMap {
 /// Whether a received header is custom metadata that follows the rules.
 fn keep(name: &HeaderName, value: &HeaderValue) -> bool {
     let key = name.as_str();
-    check_key(key, is_binary_key(key)).is_ok()
-        && (is_binary_key(key) || invalid_ascii_at(value.as_bytes()).is_none())
+    let binary = is_binary_key(key);
+    valid_key(key, binary) && (binary || invalid_ascii_at(value.as_bytes()).is_none())
+}
+
+/// `check_key(key, binary).is_ok()`, without building the error.
+fn valid_key(key: &str, binary: bool) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'_' | b'-' | b'.'))
+        && !is_reserved(key)
+        && binary == is_binary_key(key)
 }
 
 impl<'a> IntoIterator for &'a MetadataMap {

@@ -12,22 +12,26 @@ use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_util::StreamExt;
 use h2::server::SendResponse;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::client::send_with_capacity;
-use super::codec::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame};
+use super::codec::{
+    BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame,
+    encode_frame_into,
+};
 use super::compression::{self, CompressionEncoding};
 use super::metadata::MetadataMap;
-use super::status::Status;
+use super::status::{GRPC_STATUS, Status};
 use super::streaming::{Role, Streaming};
 use super::timeout::parse_timeout;
 use super::{Request, Response};
@@ -211,10 +215,35 @@ async fn serve_connection(
     if stopping {
         conn.graceful_shutdown();
     }
+    let mut arrived = Vec::new();
     loop {
         tokio::select! {
             next = conn.accept() => match next {
-                Some(Ok((request, respond))) => dispatch(&router, request, respond),
+                Some(Ok(call)) => {
+                    // Take every call that has already arrived before
+                    // starting any: calls that finish at once then have
+                    // their replies written together, in one write when
+                    // the connection is next polled (each accept flushes).
+                    arrived.push(call);
+                    let mut ended = false;
+                    while !ended {
+                        match poll_fn(|cx| Poll::Ready(conn.poll_accept(cx))).await {
+                            Poll::Ready(Some(Ok(call))) => arrived.push(call),
+                            Poll::Ready(Some(Err(e))) => {
+                                tracing::debug!(%peer, error = %e, "connection error");
+                                ended = true;
+                            }
+                            Poll::Ready(None) => ended = true,
+                            Poll::Pending => break,
+                        }
+                    }
+                    for (request, respond) in arrived.drain(..) {
+                        dispatch(&router, request, respond);
+                    }
+                    if ended {
+                        break;
+                    }
+                }
                 Some(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "connection error");
                     break;
@@ -395,7 +424,8 @@ impl Call {
         });
     }
 
-    /// Parses the request head, spawns the handler and writes its reply.
+    /// Parses the request head, runs the handler and writes its reply (see
+    /// [`start`] for where).
     fn run<Req, Resp, F, Fut>(self, handler: F)
     where
         Req: Message,
@@ -403,7 +433,7 @@ impl Call {
         F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
     {
-        tokio::spawn(async move {
+        start(Box::pin(async move {
             let Call {
                 request,
                 mut respond,
@@ -433,7 +463,10 @@ impl Call {
                         None => std::future::pending().await,
                     }
                 };
+                // The handler first: one that is done at once needs neither
+                // the timer nor a wake-up on reset.
                 tokio::select! {
+                    biased;
                     r = &mut work => Some(r),
                     reason = reset => {
                         tracing::debug!(?reason, "client cancelled the call");
@@ -454,7 +487,33 @@ impl Call {
             {
                 tracing::debug!(error = %e, "cannot send the response");
             }
-        });
+        }));
+    }
+}
+
+/// Starts one call: polls it once right here, on the connection's task, and
+/// gives it a task of its own only if it has to wait. A handler that finishes
+/// at once (a unary call with its request already received, the usual case)
+/// so costs no task, and its reply is written together with those of the
+/// other calls that arrived with it. What a handler does before its first
+/// `.await` that waits therefore runs on the connection's task: a handler
+/// with long CPU-bound work should hand it to `spawn_blocking` or another
+/// task (as it should anyway, not to hold up a runtime thread).
+///
+/// The first poll uses a no-op waker: a call that is not done is spawned,
+/// and its task polls it again at once, registering real wake-ups. A panic
+/// in that first poll ends only this call (its stream is reset when the
+/// call is dropped), as it would on a task of its own.
+fn start(mut call: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let polled =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(&mut cx)));
+    match polled {
+        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Pending) => {
+            tokio::spawn(call);
+        }
+        Err(_) => tracing::error!("a handler panicked; its call is reset"),
     }
 }
 
@@ -543,8 +602,8 @@ async fn send_reply<T: Message>(
         headers.insert("grpc-encoding", HeaderValue::from_static(c.as_str()));
     }
     headers.insert(
-        "grpc-accept-encoding",
-        compression::accept_encoding_header(&[CompressionEncoding::Gzip]),
+        HeaderName::from_static("grpc-accept-encoding"),
+        compression::supported_accept_encoding(),
     );
     metadata.extend_headers(headers);
     let mut trailer_map = HeaderMap::new();
@@ -570,7 +629,11 @@ async fn send_reply<T: Message>(
             let mut body = respond.send_response(head, false)?;
             // One message: bounded, so no need to wait for window capacity.
             body.send_data(frame, false)?;
-            Status::ok().write_headers(&mut trailer_map);
+            // What `Status::ok().write_headers` writes, without building it.
+            trailer_map.insert(
+                HeaderName::from_static(GRPC_STATUS),
+                HeaderValue::from_static("0"),
+            );
             body.send_trailers(trailer_map)
         }
         Reply::Stream(mut response) => {
@@ -583,27 +646,42 @@ async fn send_reply<T: Message>(
             };
             let mut deadline = pin!(deadline);
             let status = loop {
-                let next = tokio::select! {
+                let mut next = tokio::select! {
                     next = response.get_mut().next() => next,
                     () = &mut deadline => break Status::deadline_exceeded("deadline exceeded"),
                 };
-                match next {
-                    Some(Ok(message)) => {
-                        let this_one = compression.filter(|_| response.compress_next());
-                        let frame = match encode_frame(
-                            &message,
-                            this_one,
-                            config.max_send,
-                            &mut sizes,
-                            &mut buf,
-                        ) {
-                            Ok(f) => f,
-                            Err(status) => break status,
-                        };
-                        send_with_capacity(&mut body, frame).await?;
+                // This message and every one the stream already has ready
+                // (up to BATCH_BYTES) go out in one DATA frame.
+                let end = loop {
+                    match next {
+                        Some(Ok(message)) => {
+                            let this_one = compression.filter(|_| response.compress_next());
+                            if let Err(status) = encode_frame_into(
+                                &message,
+                                this_one,
+                                config.max_send,
+                                &mut sizes,
+                                &mut buf,
+                            ) {
+                                break Some(status);
+                            }
+                        }
+                        Some(Err(status)) => break Some(status),
+                        None => break Some(Status::ok()),
                     }
-                    Some(Err(status)) => break status,
-                    None => break Status::ok(),
+                    if buf.len() >= BATCH_BYTES {
+                        break None;
+                    }
+                    match poll_fn(|cx| Poll::Ready(response.get_mut().poll_next_unpin(cx))).await {
+                        Poll::Ready(n) => next = n,
+                        Poll::Pending => break None,
+                    }
+                };
+                if !buf.is_empty() {
+                    send_with_capacity(&mut body, buf.split().freeze(), false).await?;
+                }
+                if let Some(status) = end {
+                    break status;
                 }
             };
             status.write_headers(&mut trailer_map);

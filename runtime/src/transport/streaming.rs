@@ -11,10 +11,11 @@ use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
 use super::cancel::CancelHandle;
+use super::client::InFlight;
 use super::codec::{FrameReader, decode_frame};
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
-use super::status::{Code, Status};
+use super::status::{Code, GRPC_STATUS, Status};
 use crate::message::Message;
 
 /// Which end of the call is reading: a client expects the server's
@@ -51,10 +52,14 @@ pub struct Streaming<T> {
     trailers: Option<MetadataMap>,
     last_compressed: bool,
     deadline: Option<Pin<Box<Sleep>>>,
+    // The deadline's timer has been polled once, so it fires by itself.
+    deadline_armed: bool,
     cancel: Option<CancelHandle>,
     // Aborts the task sending our side of the call when this is dropped or
     // the call ends badly.
     sender: Option<AbortHandle>,
+    // Counts the call as in progress on its channel until it ends (client).
+    in_flight: Option<InFlight>,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -92,14 +97,30 @@ impl<T: Message> Streaming<T> {
             trailers: None,
             last_compressed: false,
             deadline: None,
+            deadline_armed: false,
             cancel: None,
             sender: None,
+            in_flight: None,
             _message: PhantomData,
         }
     }
 
     pub(crate) fn with_deadline(mut self, deadline: Option<Pin<Box<Sleep>>>) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// A stream that has already ended OK with `trailers`: a client's view
+    /// of a Trailers-Only response.
+    pub(crate) fn ended(mut self, trailers: MetadataMap) -> Self {
+        self.trailers = Some(trailers);
+        self.finish();
+        self
+    }
+
+    /// Counts the call as in progress until the stream ends or is dropped.
+    pub(crate) fn counting(mut self, in_flight: InFlight) -> Self {
+        self.in_flight = Some(in_flight);
         self
     }
 
@@ -136,7 +157,14 @@ impl<T: Message> Streaming<T> {
         self.trailers.as_ref()
     }
 
+    /// Takes the trailing metadata out, for a call that is done with the
+    /// stream.
+    pub(crate) fn take_trailers(&mut self) -> Option<MetadataMap> {
+        self.trailers.take()
+    }
+
     fn finish(&mut self) {
+        self.in_flight = None;
         self.state = State::Done;
         self.deadline = None;
         self.cancel = None;
@@ -197,6 +225,15 @@ impl<T: Message> Streaming<T> {
                             "server closed the stream without a status",
                         ));
                     };
+                    // The usual end, OK, without building a Status for it.
+                    if trailers
+                        .get(GRPC_STATUS)
+                        .is_some_and(|v| v.as_bytes() == b"0")
+                    {
+                        self.trailers = Some(MetadataMap::from_headers(trailers));
+                        self.finish();
+                        return Poll::Ready(None);
+                    }
                     let status = Status::from_headers(&trailers);
                     self.trailers = Some(MetadataMap::from_headers(trailers));
                     return match status {
@@ -220,6 +257,30 @@ impl<T: Message> Stream for Streaming<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if matches!(this.state, State::Done) {
+            return Poll::Ready(None);
+        }
+        // Cheap checks on every message; the wake-ups are registered only
+        // when the stream is about to wait (and the timer once at the start,
+        // so that it runs at all), not once per message.
+        if this.deadline.as_ref().is_some_and(|d| d.is_elapsed()) {
+            return this.fail(Status::deadline_exceeded("deadline exceeded"));
+        }
+        if this.cancel.as_ref().is_some_and(CancelHandle::is_cancelled) {
+            return this.fail(CancelHandle::status());
+        }
+        if !this.deadline_armed {
+            this.deadline_armed = true;
+            if let Some(deadline) = &mut this.deadline {
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return this.fail(Status::deadline_exceeded("deadline exceeded"));
+                }
+            }
+        }
+        let next = this.poll_message(cx);
+        if next.is_ready() {
+            return next;
+        }
         if let Some(deadline) = &mut this.deadline {
             if deadline.as_mut().poll(cx).is_ready() {
                 return this.fail(Status::deadline_exceeded("deadline exceeded"));
@@ -230,6 +291,6 @@ impl<T: Message> Stream for Streaming<T> {
                 return this.fail(CancelHandle::status());
             }
         }
-        this.poll_message(cx)
+        Poll::Pending
     }
 }

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# RPC benchmark: rust-rpc against tonic 0.14 on the RPC workloads of
+# shared/bench/WORKLOADS.md, side by side in the same run.
+#
+# For each workload row and each round, each stack gets a fresh server on a
+# free port and one load run (rpc-bench load), then its server is stopped; the
+# order of the two stacks alternates from row to row and round to round, so
+# drift on a shared machine hits both alike. Prints a markdown table of the
+# medians over the rounds with rust-rpc/tonic ratios, and the ratio of
+# rust-rpc's rate to tonic's reference figure in WORKLOADS.md. "CPU us/op" is
+# the CPU time (user + system) of server and load generator together per op:
+# less sensitive to other load on the machine than the rates.
+#
+#   bench/run-rpc.sh                 # defaults: 5 s runs, 1 s warm-up, 3 rounds
+#   DURATION=2 ROUNDS=1 ROWS="unary-c1 ping-pong-c64" bench/run-rpc.sh
+#
+# Knobs (environment): DURATION, WARMUP, ROUNDS, REQ_SIZE, RESP_SIZE,
+# STREAM_LEN, ROWS (names below), OUT (directory for the raw JSON lines and
+# server logs, default target/rpc-bench), NO_BUILD=1 to skip the build.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+ROUNDS=${ROUNDS:-3}
+REQ_SIZE=${REQ_SIZE:-16}
+RESP_SIZE=${RESP_SIZE:-16}
+STREAM_LEN=${STREAM_LEN:-100}
+OUT=${OUT:-target/rpc-bench}
+BIN=target/release/rpc-bench
+
+# name mode concurrency connections
+ALL_ROWS=(
+  "unary-c1 unary 1 1"
+  "unary-c64 unary 64 4"
+  "server-stream-c64 server-stream 64 4"
+  "client-stream-c64 client-stream 64 4"
+  "ping-pong-c1 ping-pong 1 1"
+  "ping-pong-c64 ping-pong 64 4"
+)
+ROWS=${ROWS:-"unary-c1 unary-c64 server-stream-c64 client-stream-c64 ping-pong-c1 ping-pong-c64"}
+
+if [[ -z "${NO_BUILD:-}" ]]; then
+  cargo build --release -p rust-rpc-bench --bin rpc-bench
+fi
+mkdir -p "$OUT"
+RESULTS="$OUT/runs.jsonl"
+: >"$RESULTS"
+
+SERVER_PID=
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+# start_server STACK: starts a server on a free port, sets PORT.
+start_server() {
+  local log="$OUT/server-$1.log"
+  "$BIN" server --stack "$1" --port 0 --stream-len "$STREAM_LEN" --resp-size "$RESP_SIZE" \
+    >"$log" 2>&1 &
+  SERVER_PID=$!
+  PORT=
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+    [[ -n "$PORT" ]] && return 0
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "run-rpc: the $1 server did not start:" >&2
+  cat "$log" >&2
+  exit 1
+}
+
+# run_one ROW STACK ROUND
+run_one() {
+  local name=$1 mode=$2 c=$3 k=$4 stack=$5 round=$6
+  start_server "$stack"
+  local line
+  line=$("$BIN" load --stack "$stack" --addr "http://127.0.0.1:$PORT" --mode "$mode" \
+    --concurrency "$c" --connections "$k" --duration-s "$DURATION" --warmup-s "$WARMUP" \
+    --req-size "$REQ_SIZE" --resp-size "$RESP_SIZE" --stream-len "$STREAM_LEN")
+  # The server's CPU time (user + system, clock ticks) over its whole life.
+  local ticks
+  ticks=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo -1)
+  stop_server
+  echo "{\"row\":\"$name\",\"round\":$round,\"server_cpu_ticks\":$ticks,\"clk_tck\":$(getconf CLK_TCK),\"result\":$line}" >>"$RESULTS"
+  echo "  $name round $round $stack: $line" >&2
+}
+
+flip=0
+for round in $(seq 1 "$ROUNDS"); do
+  for row in "${ALL_ROWS[@]}"; do
+    read -r name mode c k <<<"$row"
+    [[ " $ROWS " == *" $name "* ]] || continue
+    if ((flip % 2 == 0)); then order=(rust-rpc tonic); else order=(tonic rust-rpc); fi
+    flip=$((flip + 1))
+    for stack in "${order[@]}"; do
+      run_one "$name" "$mode" "$c" "$k" "$stack" "$round"
+    done
+  done
+  # Each row's order also alternates between rounds.
+  if (($(echo "$ROWS" | wc -w) % 2 == 0)); then flip=$((flip + 1)); fi
+done
+
+python3 - "$RESULTS" "$DURATION" "$WARMUP" "$ROUNDS" "$REQ_SIZE" "$RESP_SIZE" "$STREAM_LEN" <<'PY'
+import json, statistics, sys
+path, duration, warmup, rounds, req, resp, stream_len = sys.argv[1:]
+# WORKLOADS.md's tonic 0.14 figures: rate, p50, p99 (None where not given).
+REFERENCE = {
+    "unary-c1": (6890, 138, 215),
+    "unary-c64": (59205, 641, 4971),
+    "server-stream-c64": (3118600, None, None),
+    "client-stream-c64": (3193840, None, None),
+    "ping-pong-c1": (12214, 80, 133),
+    "ping-pong-c64": (136750, 293, 4305),
+}
+LABEL = {
+    "unary-c1": "unary, C=1",
+    "unary-c64": "unary, C=64, K=4",
+    "server-stream-c64": "server-stream, C=64, K=4",
+    "client-stream-c64": "client-stream, C=64, K=4",
+    "ping-pong-c1": "ping-pong, C=1",
+    "ping-pong-c64": "ping-pong, C=64, K=4",
+}
+# The bar: (what, threshold) on rust-rpc/tonic in the same run.
+BAR = {
+    "unary-c1": ("p50", 0.5),
+    "unary-c64": ("rate", 2.0),
+    "server-stream-c64": ("rate", 1.5),
+    "client-stream-c64": ("rate", 1.5),
+    "ping-pong-c1": ("rate", 1.5),
+    "ping-pong-c64": ("rate", 1.5),
+}
+runs = {}
+for line in open(path):
+    r = json.loads(line)
+    res = r["result"]
+    # CPU microseconds per op, both processes (the server's whole life, the
+    # load generator's run; warm-up ops included on both sides).
+    if r.get("server_cpu_ticks", -1) >= 0 and res.get("cpu_ms", -1) >= 0 and res.get("ops_all"):
+        server_ms = r["server_cpu_ticks"] * 1000.0 / r["clk_tck"]
+        res["cpu_us_per_op"] = (server_ms + res["cpu_ms"]) * 1000.0 / res["ops_all"]
+    else:
+        res["cpu_us_per_op"] = float("nan")
+    runs.setdefault((r["row"], r["result"]["stack"]), []).append(res)
+
+def med(rows, key):
+    return statistics.median(x[key] for x in rows)
+
+def rate(v):
+    return f"{v:,.0f}"
+
+print(f"\nrust-rpc vs tonic 0.14: medians of {rounds} rounds, {duration} s each after {warmup} s "
+      f"warm-up; {req}-byte requests, {resp}-byte responses, streams of {stream_len}.\n")
+print("| workload | rust-rpc ops/s | tonic ops/s | rate ratio | rust-rpc p50 / p99 us "
+      "| tonic p50 / p99 us | p50 ratio | CPU us/op rust-rpc / tonic | rust-rpc vs WORKLOADS tonic "
+      "| errors | bar |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for row in REFERENCE:
+    ours, theirs = runs.get((row, "rust-rpc")), runs.get((row, "tonic"))
+    if not ours or not theirs:
+        continue
+    o_rate, t_rate = med(ours, "rps"), med(theirs, "rps")
+    o50, t50 = med(ours, "p50_us"), med(theirs, "p50_us")
+    o99, t99 = med(ours, "p99_us"), med(theirs, "p99_us")
+    errors = sum(x["errors"] for x in ours + theirs)
+    o_cpu, t_cpu = med(ours, "cpu_us_per_op"), med(theirs, "cpu_us_per_op")
+    ratio = o_rate / t_rate if t_rate else float("nan")
+    p50_ratio = o50 / t50 if t50 else float("nan")
+    ref = REFERENCE[row][0]
+    what, threshold = BAR[row]
+    if what == "rate":
+        met = ratio >= threshold
+        bar = f"rate >= {threshold}x: {'met' if met else 'NOT met'}"
+    else:
+        met = p50_ratio <= threshold
+        bar = f"p50 <= {threshold}x: {'met' if met else 'NOT met'}"
+    print(f"| {LABEL[row]} | {rate(o_rate)} | {rate(t_rate)} | {ratio:.2f} | {o50:.0f} / {o99:.0f} "
+          f"| {t50:.0f} / {t99:.0f} | {p50_ratio:.2f} | {o_cpu:.2f} / {t_cpu:.2f} "
+          f"| {o_rate / ref:.2f} | {errors} | {bar} |")
+PY
