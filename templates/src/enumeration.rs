@@ -7,6 +7,13 @@ use crate::codec::Cx;
 use crate::model::Enum;
 use crate::util::{attributes, deprecated, docs, ident};
 
+/// An enum number as tokens: a negative one is `-` and a literal, as Rust's
+/// grammar has it.
+fn number(n: i32) -> TokenStream {
+    let abs = Literal::i64_unsuffixed(i64::from(n).abs());
+    if n < 0 { quote!(-#abs) } else { quote!(#abs) }
+}
+
 /// Tokens for `e`.
 pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
     let rt = cx.rt();
@@ -23,24 +30,12 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
         } else {
             TokenStream::new()
         };
-        let n = Literal::i32_unsuffixed(v.number);
-        let n = if v.number < 0 {
-            let abs = Literal::i64_unsuffixed(i64::from(v.number).abs());
-            quote!(-#abs)
-        } else {
-            quote!(#n)
-        };
+        let n = number(v.number);
         quote!(#vdoc #vdep #default #vname = #n,)
     });
     let from_arms = e.values.iter().map(|v| {
         let vname = ident(&v.rust_name);
-        let n = Literal::i32_unsuffixed(v.number);
-        let n = if v.number < 0 {
-            let abs = Literal::i64_unsuffixed(i64::from(v.number).abs());
-            quote!(-#abs)
-        } else {
-            quote!(#n)
-        };
+        let n = number(v.number);
         quote!(#n => ::core::option::Option::Some(Self::#vname),)
     });
     let name_arms = e.values.iter().map(|v| {

@@ -523,31 +523,30 @@ impl<'a> Decoder<'a> {
     /// Reads a packed run of 4-byte values, calling `each` per value.
     #[inline]
     pub fn read_packed_fixed32(&mut self, mut each: impl FnMut(u32)) -> Result<(), DecodeError> {
-        let at = self.offset();
-        let bytes = self.read_slice()?;
-        if bytes.len() % 4 != 0 {
-            return Err(DecodeError::new(DecodeErrorKind::InvalidPackedLength, at));
-        }
-        for chunk in bytes.chunks_exact(4) {
-            let mut a = [0u8; 4];
-            a.copy_from_slice(chunk);
-            each(u32::from_le_bytes(a));
-        }
-        Ok(())
+        self.read_packed_fixed::<4>(|a| each(u32::from_le_bytes(a)))
     }
 
     /// Reads a packed run of 8-byte values, calling `each` per value.
     #[inline]
     pub fn read_packed_fixed64(&mut self, mut each: impl FnMut(u64)) -> Result<(), DecodeError> {
+        self.read_packed_fixed::<8>(|a| each(u64::from_le_bytes(a)))
+    }
+
+    /// Reads a packed run of `N`-byte values; its length must be a multiple of `N`.
+    #[inline(always)]
+    fn read_packed_fixed<const N: usize>(
+        &mut self,
+        mut each: impl FnMut([u8; N]),
+    ) -> Result<(), DecodeError> {
         let at = self.offset();
         let bytes = self.read_slice()?;
-        if bytes.len() % 8 != 0 {
+        if bytes.len() % N != 0 {
             return Err(DecodeError::new(DecodeErrorKind::InvalidPackedLength, at));
         }
-        for chunk in bytes.chunks_exact(8) {
-            let mut a = [0u8; 8];
+        for chunk in bytes.chunks_exact(N) {
+            let mut a = [0u8; N];
             a.copy_from_slice(chunk);
-            each(u64::from_le_bytes(a));
+            each(a);
         }
         Ok(())
     }
