@@ -16,7 +16,8 @@
 #
 # Knobs (environment): DURATION, WARMUP, ROUNDS, REQ_SIZE, RESP_SIZE,
 # STREAM_LEN, ROWS (names below), OUT (directory for the raw JSON lines and
-# server logs, default target/rpc-bench), NO_BUILD=1 to skip the build.
+# server logs, default target/rpc-bench), NO_BUILD=1 to skip the build, BIN
+# (another rpc-bench binary, e.g. one built from an older commit).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ REQ_SIZE=${REQ_SIZE:-16}
 RESP_SIZE=${RESP_SIZE:-16}
 STREAM_LEN=${STREAM_LEN:-100}
 OUT=${OUT:-target/rpc-bench}
-BIN=target/release/rpc-bench
+BIN=${BIN:-target/release/rpc-bench}
 
 # name mode concurrency connections
 ALL_ROWS=(

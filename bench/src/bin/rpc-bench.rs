@@ -705,7 +705,18 @@ mod ours_server {
     use rust_rpc::transport::{Response, Status, Streaming};
 
     type Out = Result<StreamingOutputCallResponse, Status>;
-    pub type Outputs = futures_util::stream::Iter<std::vec::IntoIter<Out>>;
+    // Built lazily, one response at a time, from the sizes asked for.
+    pub type Outputs =
+        futures_util::stream::Iter<std::iter::Map<std::vec::IntoIter<i32>, fn(i32) -> Out>>;
+
+    fn output(size: i32) -> Out {
+        Ok(zero_response_ours(size))
+    }
+
+    fn outputs(sizes: Vec<i32>) -> Outputs {
+        let f: fn(i32) -> Out = output;
+        futures_util::stream::iter(sizes.into_iter().map(f))
+    }
     pub type Echoes = futures_util::stream::Map<
         Streaming<StreamingOutputCallRequest>,
         fn(Result<StreamingOutputCallRequest, Status>) -> Out,
@@ -755,17 +766,12 @@ mod ours_server {
             request: Request<StreamingOutputCallRequest>,
         ) -> Result<Response<Outputs>, Status> {
             let params = &request.get_ref().response_parameters;
-            let out: Vec<Out> = if params.is_empty() {
-                (0..self.0.stream_len)
-                    .map(|_| Ok(zero_response_ours(self.0.resp_size)))
-                    .collect()
+            let sizes = if params.is_empty() {
+                vec![self.0.resp_size; self.0.stream_len]
             } else {
-                params
-                    .iter()
-                    .map(|p| Ok(zero_response_ours(p.size)))
-                    .collect()
+                params.iter().map(|p| p.size).collect()
             };
-            Ok(Response::new(futures_util::stream::iter(out)))
+            Ok(Response::new(outputs(sizes)))
         }
 
         async fn streaming_input_call(
@@ -800,15 +806,11 @@ mod ours_server {
             request: Request<Streaming<StreamingOutputCallRequest>>,
         ) -> Result<Response<Outputs>, Status> {
             let mut requests = request.into_inner();
-            let mut out = Vec::new();
+            let mut sizes = Vec::new();
             while let Some(r) = requests.message().await? {
-                out.extend(
-                    r.response_parameters
-                        .iter()
-                        .map(|p| Ok(zero_response_ours(p.size))),
-                );
+                sizes.extend(r.response_parameters.iter().map(|p| p.size));
             }
-            Ok(Response::new(futures_util::stream::iter(out)))
+            Ok(Response::new(outputs(sizes)))
         }
 
         async fn unimplemented_call(&self, _: Request<Empty>) -> Result<Response<Empty>, Status> {
@@ -827,7 +829,18 @@ mod tonic_server {
     use tonic::{Request, Response, Status, Streaming};
 
     type Out = Result<StreamingOutputCallResponse, Status>;
-    pub type Outputs = futures_util::stream::Iter<std::vec::IntoIter<Out>>;
+    // Built lazily, one response at a time, from the sizes asked for.
+    pub type Outputs =
+        futures_util::stream::Iter<std::iter::Map<std::vec::IntoIter<i32>, fn(i32) -> Out>>;
+
+    fn output(size: i32) -> Out {
+        Ok(zero_response_tonic(size))
+    }
+
+    fn outputs(sizes: Vec<i32>) -> Outputs {
+        let f: fn(i32) -> Out = output;
+        futures_util::stream::iter(sizes.into_iter().map(f))
+    }
     pub type Echoes = futures_util::stream::Map<
         Streaming<StreamingOutputCallRequest>,
         fn(Result<StreamingOutputCallRequest, Status>) -> Out,
@@ -878,17 +891,12 @@ mod tonic_server {
             request: Request<StreamingOutputCallRequest>,
         ) -> Result<Response<Outputs>, Status> {
             let params = &request.get_ref().response_parameters;
-            let out: Vec<Out> = if params.is_empty() {
-                (0..self.0.stream_len)
-                    .map(|_| Ok(zero_response_tonic(self.0.resp_size)))
-                    .collect()
+            let sizes = if params.is_empty() {
+                vec![self.0.resp_size; self.0.stream_len]
             } else {
-                params
-                    .iter()
-                    .map(|p| Ok(zero_response_tonic(p.size)))
-                    .collect()
+                params.iter().map(|p| p.size).collect()
             };
-            Ok(Response::new(futures_util::stream::iter(out)))
+            Ok(Response::new(outputs(sizes)))
         }
 
         async fn streaming_input_call(
@@ -922,15 +930,11 @@ mod tonic_server {
             request: Request<Streaming<StreamingOutputCallRequest>>,
         ) -> Result<Response<Outputs>, Status> {
             let mut requests = request.into_inner();
-            let mut out = Vec::new();
+            let mut sizes = Vec::new();
             while let Some(r) = requests.message().await? {
-                out.extend(
-                    r.response_parameters
-                        .iter()
-                        .map(|p| Ok(zero_response_tonic(p.size))),
-                );
+                sizes.extend(r.response_parameters.iter().map(|p| p.size));
             }
-            Ok(Response::new(futures_util::stream::iter(out)))
+            Ok(Response::new(outputs(sizes)))
         }
 
         async fn unimplemented_call(&self, _: Request<Empty>) -> Result<Response<Empty>, Status> {

@@ -30,8 +30,8 @@ use tokio::sync::Mutex;
 
 use super::cancel::CancelHandle;
 use super::codec::{
-    BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame,
-    encode_frame_into,
+    BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, STREAM_BUFFER,
+    encode_frame, encode_frame_into,
 };
 use super::compression::{self, CompressionEncoding};
 use super::metadata::MetadataMap;
@@ -588,7 +588,7 @@ async fn send_all<S, M>(
 {
     let mut messages = std::pin::pin!(messages);
     let mut sizes = SizeCache::new();
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(STREAM_BUFFER);
     while let Some(message) = messages.next().await {
         // This message and every one the stream already has ready (up to
         // BATCH_BYTES) go out in one DATA frame; the last with END_STREAM.
@@ -651,17 +651,19 @@ pub(crate) async fn send_with_capacity(
     Ok(())
 }
 
-/// Drives a connection so that the tasks that woke it go first: each time it
-/// is woken it reschedules itself once (to the back of the run queue) before
-/// doing any I/O. Calls woken together (by one read carrying several
-/// responses) then queue their next requests before the connection writes,
-/// and one write carries them all instead of one write each. With nothing
-/// else to run, the reschedule costs a trip through the scheduler and no
-/// system call.
+/// Drives a connection (a client's or a server's) so that the tasks that
+/// woke it go first: each time it is woken it reschedules itself once (to
+/// the back of the run queue) before doing any I/O. Calls woken together (by
+/// one read carrying several responses or requests) then queue what they
+/// send next before the connection writes, and one write carries it all
+/// instead of one write per call. When the runtime is busy, the reschedule
+/// costs a trip through the scheduler and no system call.
 ///
-/// It does so only while more than one call is in progress on the channel:
-/// with one, nobody else is about to send, and the reschedule would only
-/// wake an idle runtime thread (a system call) for nothing.
+/// It does so only while more than one call is counted in `in_flight` (a
+/// client's calls in progress on the channel; a server connection's calls
+/// running on tasks of their own): with one, nobody else is about to send,
+/// and the reschedule would only wake an idle runtime thread (a system call)
+/// for nothing.
 pub(crate) struct LetOthersFirst<F> {
     inner: std::pin::Pin<Box<F>>,
     yielded: bool,
@@ -683,7 +685,7 @@ impl<F: Future> LetOthersFirst<F> {
 pub(crate) struct InFlight(Arc<AtomicUsize>);
 
 impl InFlight {
-    fn enter(count: &Arc<AtomicUsize>) -> Self {
+    pub(crate) fn enter(count: &Arc<AtomicUsize>) -> Self {
         count.fetch_add(1, Ordering::Relaxed);
         Self(Arc::clone(count))
     }

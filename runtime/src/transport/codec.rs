@@ -30,6 +30,13 @@ pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = u32::MAX as usize;
 /// connection and one write instead of one per message.
 pub(crate) const BATCH_BYTES: usize = 32 * 1024;
 
+/// Initial capacity of the buffer a stream's messages are encoded into. The
+/// frames sent are slices of it, and `BytesMut` allocates at least this much
+/// again when it runs out (or takes the block back once every frame sent
+/// from it is gone), so small messages share allocations instead of growing
+/// a buffer, or allocating one, per message.
+pub(crate) const STREAM_BUFFER: usize = 8 * 1024;
+
 /// Reassembles length-prefixed messages from a sequence of DATA chunks.
 #[derive(Debug, Default)]
 pub struct FrameReader {

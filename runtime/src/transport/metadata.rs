@@ -69,6 +69,25 @@ const RESERVED: &[&str] = &[
     "content-length",
 ];
 
+/// `RESERVED` as header names, to recognize them without parsing.
+static RESERVED_NAMES: [HeaderName; 15] = [
+    HeaderName::from_static("content-type"),
+    HeaderName::from_static("te"),
+    HeaderName::from_static("grpc-timeout"),
+    HeaderName::from_static("grpc-encoding"),
+    HeaderName::from_static("grpc-accept-encoding"),
+    HeaderName::from_static("grpc-message-type"),
+    HeaderName::from_static("grpc-status"),
+    HeaderName::from_static("grpc-message"),
+    HeaderName::from_static("grpc-status-details-bin"),
+    HeaderName::from_static("connection"),
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("transfer-encoding"),
+    HeaderName::from_static("upgrade"),
+    HeaderName::from_static("content-length"),
+];
+
 /// Whether `key` is a header the transport owns (see the module docs), so
 /// that applications can neither set it nor see it as metadata. Pseudo
 /// headers (`:path`, ...) count too.
@@ -414,41 +433,40 @@ impl MetadataMap {
     pub fn from_headers(mut headers: HeaderMap) -> Self {
         // Usual case: a few whole keys to drop (content-type, te,
         // grpc-timeout, ...), taken out in place rather than copying the rest
-        // into a new map.
+        // into a new map. One pass over the values; reserved names are
+        // recognized by comparing names (cheap for the standard ones), not
+        // by parsing strings.
         const IN_PLACE: usize = 8;
-        let mut doomed: [&'static str; IN_PLACE] = [""; IN_PLACE];
+        let mut doomed = [0usize; IN_PLACE];
         let mut n = 0;
         let mut in_place = true;
-        for name in headers.keys() {
+        for (name, value) in &headers {
+            if let Some(i) = RESERVED_NAMES.iter().position(|r| r == name) {
+                // The values of one key come one after the other.
+                if n > 0 && doomed[n - 1] == i {
+                    continue;
+                }
+                if n == IN_PLACE {
+                    in_place = false;
+                    break;
+                }
+                doomed[n] = i;
+                n += 1;
+                continue;
+            }
             let key = name.as_str();
             let binary = is_binary_key(key);
-            if !valid_key(key, binary) {
-                // Reserved names are removed by their static spelling (no
-                // copy of the name); anything else takes the copying path.
-                match RESERVED.iter().find(|r| **r == key) {
-                    Some(r) if n < IN_PLACE => {
-                        doomed[n] = r;
-                        n += 1;
-                    }
-                    _ => {
-                        in_place = false;
-                        break;
-                    }
-                }
-            } else if !binary
-                && headers
-                    .get_all(name)
-                    .iter()
-                    .any(|v| invalid_ascii_at(v.as_bytes()).is_some())
+            if !valid_key(key, binary) || (!binary && invalid_ascii_at(value.as_bytes()).is_some())
             {
-                // Only some values of this key may go: copy instead.
+                // Not a reserved key, or only some values of a key may go:
+                // copy what stays instead.
                 in_place = false;
                 break;
             }
         }
         if in_place {
-            for name in &doomed[..n] {
-                headers.remove(*name);
+            for &i in &doomed[..n] {
+                headers.remove(&RESERVED_NAMES[i]);
             }
             return Self { headers };
         }
@@ -610,6 +628,40 @@ impl<'a> Iter<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn reserved_names_spell_reserved() {
+        let names: Vec<&str> = RESERVED_NAMES.iter().map(HeaderName::as_str).collect();
+        assert_eq!(names, RESERVED);
+    }
+
+    #[test]
+    fn from_headers_drops_reserved_in_place_and_keeps_the_rest() {
+        let mut h = headers(&[
+            ("content-type", b"application/grpc"),
+            ("x-a", b"1"),
+            ("grpc-timeout", b"1S"),
+            ("x-a", b"2"),
+            ("te", b"trailers"),
+            ("user-agent", b"ua"),
+            ("x-b-bin", b"AAEC"),
+        ]);
+        h.append("grpc-status", HeaderValue::from_static("0"));
+        h.append("grpc-status", HeaderValue::from_static("1"));
+        let md = MetadataMap::from_headers(h);
+        let mut keys: Vec<&str> = md.keys().collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["user-agent", "x-a", "x-b-bin"]);
+        assert_eq!(md.get_all("x-a").collect::<Vec<_>>(), ["1", "2"]);
+        // A bad value of one key drops only that value.
+        let md = MetadataMap::from_headers(headers(&[
+            ("te", b"trailers"),
+            ("x-c", b"ok"),
+            ("x-c", b"bad\xff"),
+        ]));
+        assert_eq!(md.get_all("x-c").collect::<Vec<_>>(), ["ok"]);
+        assert_eq!(md.len(), 1);
+    }
 
     fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
         let mut h = HeaderMap::new();

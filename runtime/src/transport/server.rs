@@ -4,14 +4,19 @@
 //! for a typed handler: it reads the request, applies the deadline, stops the
 //! handler when the client cancels, and writes the response and status.
 //!
-//! Each call runs on its own task, and nothing is shared between calls but
-//! the immutable routing table.
+//! Nothing is shared between calls but the immutable routing table. Each
+//! call is first polled on its connection's task; one that does not finish
+//! there (it waits for more of its request, a timer, another service...)
+//! goes on a task of its own. Calls that finish at once, the usual unary
+//! call, so cost no task, and the replies of the calls that arrived together
+//! go out together, in one write.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -24,10 +29,10 @@ use http::{HeaderMap, StatusCode};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::client::send_with_capacity;
+use super::client::{InFlight, LetOthersFirst, send_with_capacity};
 use super::codec::{
-    BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, encode_frame,
-    encode_frame_into,
+    BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, STREAM_BUFFER,
+    encode_frame, encode_frame_into,
 };
 use super::compression::{self, CompressionEncoding};
 use super::metadata::MetadataMap;
@@ -44,6 +49,7 @@ pub trait Service: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Runs `call` for `method` (the part of the path after the service),
+    /// polled first on the connection's task and then, if it has to wait,
     /// on a task of its own. Unknown methods get `UNIMPLEMENTED`.
     fn call(&self, method: &str, call: Call);
 }
@@ -167,7 +173,11 @@ impl Server {
                 () = &mut signal => break,
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
-                        connections.spawn(serve_connection(tcp, peer, router.clone(), stop_rx.clone()));
+                        let spawned = Arc::new(AtomicUsize::new(0));
+                        connections.spawn(LetOthersFirst::new(
+                            serve_connection(tcp, peer, router.clone(), stop_rx.clone(), spawned.clone()),
+                            spawned,
+                        ));
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off, go on.
@@ -195,6 +205,7 @@ async fn serve_connection(
     peer: SocketAddr,
     router: Arc<Router>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    spawned: Arc<AtomicUsize>,
 ) {
     tcp.set_nodelay(true).ok();
     let mut builder = h2::server::Builder::new();
@@ -238,7 +249,7 @@ async fn serve_connection(
                         }
                     }
                     for (request, respond) in arrived.drain(..) {
-                        dispatch(&router, request, respond);
+                        dispatch(&router, &spawned, request, respond);
                     }
                     if ended {
                         break;
@@ -262,6 +273,7 @@ async fn serve_connection(
 
 fn dispatch(
     router: &Arc<Router>,
+    spawned: &Arc<AtomicUsize>,
     request: http::Request<h2::RecvStream>,
     mut respond: SendResponse<Bytes>,
 ) {
@@ -298,13 +310,27 @@ fn dispatch(
         );
         return;
     };
-    let method = method.to_owned();
+    // The method name is part of the request, which moves into the call: a
+    // copy on the stack (no allocation) serves unless the name is long.
+    let mut copy = [0u8; 64];
+    let long;
+    let method = match copy.get_mut(..method.len()) {
+        Some(to) => {
+            to.copy_from_slice(method.as_bytes());
+            std::str::from_utf8(to).unwrap_or_default()
+        }
+        None => {
+            long = method.to_owned();
+            long.as_str()
+        }
+    };
     let call = Call {
         request,
         respond,
         router: router.clone(),
+        spawned: spawned.clone(),
     };
-    svc.call(&method, call);
+    svc.call(method, call);
 }
 
 fn reply_http(respond: &mut SendResponse<Bytes>, status: StatusCode) {
@@ -332,6 +358,8 @@ pub struct Call {
     request: http::Request<h2::RecvStream>,
     respond: SendResponse<Bytes>,
     router: Arc<Router>,
+    // Calls of this connection running on tasks of their own.
+    spawned: Arc<AtomicUsize>,
 }
 
 /// What a call learned from its request headers.
@@ -433,61 +461,66 @@ impl Call {
         F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
     {
-        start(Box::pin(async move {
-            let Call {
-                request,
-                mut respond,
-                router,
-            } = self;
-            let (parts, body) = request.into_parts();
-            let head = match Head::parse(parts.headers) {
-                Ok(h) => h,
-                Err(status) => {
-                    reply_status(&mut respond, &status);
-                    return;
-                }
-            };
-            let timeout = head.timeout;
-            let encoding = head.encoding;
-            let accepts = head.accepts.clone();
-            let body = Streaming::new(body, encoding, router.config.max_recv, Role::Server);
-            let work = handler(head, body);
-            // The handler stops (is dropped) when the deadline passes or the
-            // client resets the stream, whichever comes first.
-            let outcome = {
-                let mut work = pin!(work);
-                let reset = poll_fn(|cx| respond.poll_reset(cx));
-                let deadline = async {
-                    match timeout {
-                        Some(t) => tokio::time::sleep(t).await,
-                        None => std::future::pending().await,
+        let Call {
+            request,
+            mut respond,
+            router,
+            spawned,
+        } = self;
+        start(
+            Box::pin(async move {
+                let (parts, body) = request.into_parts();
+                let head = match Head::parse(parts.headers) {
+                    Ok(h) => h,
+                    Err(status) => {
+                        reply_status(&mut respond, &status);
+                        return;
                     }
                 };
-                // The handler first: one that is done at once needs neither
-                // the timer nor a wake-up on reset.
-                tokio::select! {
-                    biased;
-                    r = &mut work => Some(r),
-                    reason = reset => {
-                        tracing::debug!(?reason, "client cancelled the call");
-                        None
+                let timeout = head.timeout;
+                let encoding = head.encoding;
+                let accepts = head.accepts.clone();
+                let body = Streaming::new(body, encoding, router.config.max_recv, Role::Server);
+                let work = handler(head, body);
+                // The handler stops (is dropped) when the deadline passes or the
+                // client resets the stream, whichever comes first.
+                let outcome = {
+                    let mut work = pin!(work);
+                    let reset = poll_fn(|cx| respond.poll_reset(cx));
+                    let deadline = async {
+                        match timeout {
+                            Some(t) => tokio::time::sleep(t).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    // The handler first: one that is done at once needs neither
+                    // the timer nor a wake-up on reset.
+                    tokio::select! {
+                        biased;
+                        r = &mut work => Some(r),
+                        reason = reset => {
+                            tracing::debug!(?reason, "client cancelled the call");
+                            None
+                        }
+                        () = deadline => Some(Err(Status::deadline_exceeded("deadline exceeded"))),
                     }
-                    () = deadline => Some(Err(Status::deadline_exceeded("deadline exceeded"))),
+                };
+                let Some(outcome) = outcome else { return };
+                let reply = match outcome {
+                    Ok(reply) => reply,
+                    Err(status) => {
+                        reply_status(&mut respond, &status);
+                        return;
+                    }
+                };
+                if let Err(e) =
+                    send_reply(&mut respond, reply, &accepts, &router.config, timeout).await
+                {
+                    tracing::debug!(error = %e, "cannot send the response");
                 }
-            };
-            let Some(outcome) = outcome else { return };
-            let reply = match outcome {
-                Ok(reply) => reply,
-                Err(status) => {
-                    reply_status(&mut respond, &status);
-                    return;
-                }
-            };
-            if let Err(e) = send_reply(&mut respond, reply, &accepts, &router.config, timeout).await
-            {
-                tracing::debug!(error = %e, "cannot send the response");
-            }
-        }));
+            }),
+            spawned,
+        );
     }
 }
 
@@ -504,29 +537,41 @@ impl Call {
 /// and its task polls it again at once, registering real wake-ups. A panic
 /// in that first poll ends only this call (its stream is reset when the
 /// call is dropped), as it would on a task of its own.
-fn start(mut call: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) {
+///
+/// `spawned` counts the connection's calls that run on tasks of their own,
+/// for [`LetOthersFirst`].
+fn start(mut call: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>, spawned: Arc<AtomicUsize>) {
     let mut cx = Context::from_waker(Waker::noop());
     let polled =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(&mut cx)));
     match polled {
         Ok(Poll::Ready(())) => {}
         Ok(Poll::Pending) => {
-            tokio::spawn(call);
+            let counted = InFlight::enter(&spawned);
+            tokio::spawn(async move {
+                let _counted = counted;
+                call.await;
+            });
         }
         Err(_) => tracing::error!("a handler panicked; its call is reset"),
     }
 }
 
+// Looked up on every call: as names, not strings to parse each time.
+static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+static GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+static GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+
 impl Head {
     fn parse(headers: HeaderMap) -> Result<Self, Status> {
-        let timeout = match headers.get("grpc-timeout") {
+        let timeout = match headers.get(&GRPC_TIMEOUT) {
             None => None,
             Some(v) => Some(
                 parse_timeout(v.as_bytes())
                     .map_err(|_| Status::invalid_argument(format!("invalid grpc-timeout {v:?}")))?,
             ),
         };
-        let encoding = match headers.get("grpc-encoding") {
+        let encoding = match headers.get(&GRPC_ENCODING) {
             None => None,
             Some(v) if compression::is_identity(v.as_bytes()) => None,
             Some(v) => match CompressionEncoding::from_header_value(v.as_bytes()) {
@@ -541,7 +586,7 @@ impl Head {
             },
         };
         let accepts = headers
-            .get("grpc-accept-encoding")
+            .get(&GRPC_ACCEPT_ENCODING)
             .map(compression::parse_accept_encoding)
             .unwrap_or_default();
         Ok(Head {
@@ -602,7 +647,7 @@ async fn send_reply<T: Message>(
         headers.insert("grpc-encoding", HeaderValue::from_static(c.as_str()));
     }
     headers.insert(
-        HeaderName::from_static("grpc-accept-encoding"),
+        GRPC_ACCEPT_ENCODING.clone(),
         compression::supported_accept_encoding(),
     );
     metadata.extend_headers(headers);
@@ -637,6 +682,7 @@ async fn send_reply<T: Message>(
             body.send_trailers(trailer_map)
         }
         Reply::Stream(mut response) => {
+            buf.reserve(STREAM_BUFFER);
             let mut body = respond.send_response(head, false)?;
             let deadline = async {
                 match timeout {
