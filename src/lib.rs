@@ -11,6 +11,7 @@ pub mod features;
 pub mod naming;
 pub mod options;
 pub mod output;
+pub mod parse;
 pub mod resolve;
 
 use std::fmt;
@@ -22,11 +23,15 @@ use rust_rpc_templates::model::Config;
 
 pub use options::Options;
 
-/// A generation failure: the file it concerns and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A generation failure: the file it concerns, where in it when known, and
+/// what is wrong. Displayed as `file:line:column: message`, the form
+/// compilers and editors understand.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Error {
     /// The `.proto` file (may be empty when no single file is to blame).
     pub file: String,
+    /// 1-based line and column in `file`, when known.
+    pub position: Option<(usize, usize)>,
     /// What is wrong.
     pub message: String,
 }
@@ -36,18 +41,37 @@ impl Error {
     pub fn new(file: &str, message: impl Into<String>) -> Self {
         Self {
             file: file.to_owned(),
+            position: None,
             message: message.into(),
+        }
+    }
+
+    /// An error at 1-based `line` and `column` of `file`.
+    pub fn at(file: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
+        Self {
+            position: Some((line, column)),
+            ..Self::new(file, message)
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.file.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.file, self.message)
+        match (self.file.is_empty(), self.position) {
+            (true, _) => f.write_str(&self.message),
+            (false, None) => write!(f, "{}: {}", self.file, self.message),
+            (false, Some((line, column))) => {
+                write!(f, "{}:{line}:{column}: {}", self.file, self.message)
+            }
         }
+    }
+}
+
+// `Debug` reads like `Display`: a build script that returns this error, or
+// unwraps it, then shows the message instead of a struct dump.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -91,6 +115,7 @@ pub fn generate(
         btree_map: options.btree_map,
         client: options.client,
         server: options.server,
+        messages: options.messages,
     };
     let mut out = Vec::new();
     for p in &packages {
@@ -176,53 +201,28 @@ fn run_plugin(request: &[u8]) -> Result<Vec<GeneratedFile>, Error> {
 }
 
 /// Runs `protoc` on `files` (paths relative to one of `include_dirs`) to get
-/// their descriptors, comments included, and generates code for them: what a
-/// `build.rs` needs until `rust-rpc-build` arrives.
+/// their descriptors, comments included, and generates code for them.
 pub fn generate_with_protoc(
     protoc: &std::path::Path,
     include_dirs: &[std::path::PathBuf],
     files: &[String],
     options: &Options,
 ) -> Result<Vec<GeneratedFile>, Error> {
-    let dir = std::env::temp_dir().join(format!(
-        "rust-rpc-protoc-{}-{}",
-        std::process::id(),
-        unique()
-    ));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::new("", format!("cannot create {}: {e}", dir.display())))?;
-    let set = dir.join("descriptors.pb");
-    let mut cmd = std::process::Command::new(protoc);
-    for include in include_dirs {
-        cmd.arg("-I").arg(include);
-    }
-    cmd.arg("--include_imports")
-        .arg("--include_source_info")
-        .arg(format!("--descriptor_set_out={}", set.display()))
-        .args(files);
-    let result = cmd
-        .output()
-        .map_err(|e| Error::new("", format!("cannot run protoc ({}): {e}", protoc.display())));
-    let bytes = result.and_then(|out| {
-        if out.status.success() {
-            std::fs::read(&set)
-                .map_err(|e| Error::new("", format!("cannot read protoc's output: {e}")))
-        } else {
-            Err(Error::new(
-                "",
-                format!(
-                    "protoc failed:\n{}",
-                    String::from_utf8_lossy(&out.stderr).trim_end()
-                ),
-            ))
-        }
-    });
-    std::fs::remove_dir_all(&dir).ok();
-    generate_from_descriptor_set(&bytes?, files, options)
+    let bytes = parse::protoc_descriptor_set(protoc, include_dirs, files)?;
+    generate_from_descriptor_set(&bytes, files, options)
 }
 
-fn unique() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+/// Reads `inputs` (paths inside one of `include_dirs`, or names relative
+/// to one) with `parser` and generates code for them: what
+/// `protoc-gen-rust-rpc --proto_path` and `rust-rpc-build` run. Returns the
+/// files and every source read (for `cargo:rerun-if-changed`).
+pub fn generate_from_files(
+    inputs: &[std::path::PathBuf],
+    include_dirs: &[std::path::PathBuf],
+    parser: &parse::Parser,
+    options: &Options,
+) -> Result<(Vec<GeneratedFile>, Vec<std::path::PathBuf>), Error> {
+    let parsed = parse::parse(inputs, include_dirs, parser)?;
+    let files = generate_from_descriptor_set(&parsed.descriptor_set, &parsed.files, options)?;
+    Ok((files, parsed.sources))
 }

@@ -13,6 +13,10 @@ pub struct Options {
     pub client: bool,
     /// `server=false`: no service server traits (default true).
     pub server: bool,
+    /// `messages=false`: no message and enum types, only services (whose
+    /// message types must then come from elsewhere: another generation into
+    /// the same module, or `extern_path`) (default true).
+    pub messages: bool,
     /// `runtime=PATH`: path of the runtime crate (default `::rust_rpc`).
     pub runtime: String,
     /// `extern_path=.proto.pkg=::rust::path`: types of a proto package (or
@@ -37,6 +41,7 @@ impl Default for Options {
             btree_map: false,
             client: true,
             server: true,
+            messages: true,
             runtime: "::rust_rpc".to_owned(),
             extern_paths: Vec::new(),
             type_attributes: Vec::new(),
@@ -114,7 +119,8 @@ fn check_attribute(key: &str, attr: &str) -> Result<(), OptionError> {
 }
 
 impl Options {
-    /// Parses the plugin parameter string.
+    /// Parses the plugin parameter string (`key=value,key=value`; a comma
+    /// inside a value is written `\,`).
     pub fn parse(parameter: &str) -> Result<Self, OptionError> {
         let mut o = Options::default();
         for param in split_params(parameter) {
@@ -122,88 +128,95 @@ impl Options {
                 Some((k, v)) => (k.trim(), v.trim()),
                 None => (param.as_str(), ""),
             };
-            match key {
-                "bytes" => {
-                    o.bytes_as_bytes = match value {
-                        "bytes" => true,
-                        "vec" => false,
-                        _ => {
-                            return Err(OptionError(format!(
-                                "option bytes: expected `bytes` or `vec`, got {value:?}"
-                            )));
-                        }
-                    }
-                }
-                "client" | "server" => {
-                    let on = match value {
-                        "true" => true,
-                        "false" => false,
-                        _ => {
-                            return Err(OptionError(format!(
-                                "option {key}: expected `true` or `false`, got {value:?}"
-                            )));
-                        }
-                    };
-                    if key == "client" {
-                        o.client = on;
-                    } else {
-                        o.server = on;
-                    }
-                }
-                "map" => {
-                    o.btree_map = match value {
-                        "btree" => true,
-                        "hash" => false,
-                        _ => {
-                            return Err(OptionError(format!(
-                                "option map: expected `hash` or `btree`, got {value:?}"
-                            )));
-                        }
-                    }
-                }
-                "runtime" => {
-                    check_rust_path(key, value)?;
-                    o.runtime = value.to_owned();
-                }
-                "extern_path" => {
-                    let (proto, rust) = value.split_once('=').ok_or_else(|| {
-                        OptionError(
-                            "option extern_path: expected extern_path=.proto.package=::rust::path"
-                                .to_owned(),
-                        )
-                    })?;
-                    check_proto_path(key, proto)?;
-                    if proto == ".google.protobuf" {
-                        o.well_known_types = false;
-                    }
-                    if !rust.is_empty() {
-                        check_rust_path(key, rust)?;
-                        o.extern_paths.push((proto.to_owned(), rust.to_owned()));
-                    }
-                }
-                "type_attribute" | "field_attribute" => {
-                    let (path, attr) = value.split_once('=').ok_or_else(|| {
-                        OptionError(format!(
-                            "option {key}: expected {key}=.proto.Path=#[attribute]"
-                        ))
-                    })?;
-                    check_proto_path(key, path)?;
-                    check_attribute(key, attr)?;
-                    let list = if key == "type_attribute" {
-                        &mut o.type_attributes
-                    } else {
-                        &mut o.field_attributes
-                    };
-                    list.push((path.to_owned(), attr.to_owned()));
-                }
-                _ => {
-                    return Err(OptionError(format!(
-                        "unknown option {key:?} (known: bytes, map, client, server, runtime, extern_path, type_attribute, field_attribute)"
-                    )));
-                }
-            }
+            o.set(key, value)?;
         }
         Ok(o)
+    }
+
+    /// Sets one option, as `key=value` in the plugin parameter would: the
+    /// one place options are checked, for the plugin and `rust-rpc-build`.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
+        match key {
+            "bytes" => {
+                self.bytes_as_bytes = match value {
+                    "bytes" => true,
+                    "vec" => false,
+                    _ => {
+                        return Err(OptionError(format!(
+                            "option bytes: expected `bytes` or `vec`, got {value:?}"
+                        )));
+                    }
+                }
+            }
+            "client" | "server" | "messages" => {
+                let on = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(OptionError(format!(
+                            "option {key}: expected `true` or `false`, got {value:?}"
+                        )));
+                    }
+                };
+                match key {
+                    "client" => self.client = on,
+                    "server" => self.server = on,
+                    _ => self.messages = on,
+                }
+            }
+            "map" => {
+                self.btree_map = match value {
+                    "btree" => true,
+                    "hash" => false,
+                    _ => {
+                        return Err(OptionError(format!(
+                            "option map: expected `hash` or `btree`, got {value:?}"
+                        )));
+                    }
+                }
+            }
+            "runtime" => {
+                check_rust_path(key, value)?;
+                self.runtime = value.to_owned();
+            }
+            "extern_path" => {
+                let (proto, rust) = value.split_once('=').ok_or_else(|| {
+                    OptionError(
+                        "option extern_path: expected extern_path=.proto.package=::rust::path"
+                            .to_owned(),
+                    )
+                })?;
+                check_proto_path(key, proto)?;
+                if proto == ".google.protobuf" {
+                    self.well_known_types = false;
+                }
+                if !rust.is_empty() {
+                    check_rust_path(key, rust)?;
+                    self.extern_paths.push((proto.to_owned(), rust.to_owned()));
+                }
+            }
+            "type_attribute" | "field_attribute" => {
+                let (path, attr) = value.split_once('=').ok_or_else(|| {
+                    OptionError(format!(
+                        "option {key}: expected {key}=.proto.Path=#[attribute]"
+                    ))
+                })?;
+                check_proto_path(key, path)?;
+                check_attribute(key, attr)?;
+                let list = if key == "type_attribute" {
+                    &mut self.type_attributes
+                } else {
+                    &mut self.field_attributes
+                };
+                list.push((path.to_owned(), attr.to_owned()));
+            }
+            _ => {
+                return Err(OptionError(format!(
+                    "unknown option {key:?} (known: bytes, map, client, server, messages, runtime, extern_path, type_attribute, field_attribute)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The `extern_path` entries in effect, the well-known types included.

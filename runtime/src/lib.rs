@@ -23,15 +23,28 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use message::Message;
 pub use unknown::UnknownFields;
 
-/// Mounts code that `rust-rpc-build` generated into `OUT_DIR` for proto package `package`.
+/// Mounts code that `rust-rpc-build` generated into `OUT_DIR`: one proto
+/// package, or with no argument the whole tree, every package as nested
+/// modules (`greeter::v1::HelloRequest`).
 ///
 /// ```ignore
 /// pub mod greeter {
 ///     rust_rpc::include_proto!("greeter.v1");
 /// }
+/// // or
+/// pub mod generated {
+///     rust_rpc::include_proto!();
+/// }
 /// ```
+///
+/// Code for a package names other packages by relative paths
+/// (`super::other::Type`), so packages that refer to each other are best
+/// mounted whole, or in modules that mirror their package names.
 #[macro_export]
 macro_rules! include_proto {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+    };
     ($package:tt) => {
         include!(concat!(env!("OUT_DIR"), concat!("/", $package, ".rs")));
     };

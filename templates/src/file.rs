@@ -7,15 +7,23 @@ use crate::codec::Cx;
 use crate::model::{Config, Package};
 use crate::{enumeration, message, service};
 
-/// Tokens for everything in `package` (messages, enums).
+/// Tokens for everything in `package` (messages, enums, services).
 pub fn emit(config: &Config, package: &Package) -> TokenStream {
     let cx = Cx {
         config,
         module: package.module_path.clone(),
     };
     let rt = cx.rt();
-    let messages = package.messages.iter().map(|m| message::emit(&cx, m));
-    let enums = package.enums.iter().map(|e| enumeration::emit(&cx, e));
+    let messages = package
+        .messages
+        .iter()
+        .filter(|_| config.messages)
+        .map(|m| message::emit(&cx, m));
+    let enums = package
+        .enums
+        .iter()
+        .filter(|_| config.messages)
+        .map(|e| enumeration::emit(&cx, e));
     let clients = package
         .services
         .iter()

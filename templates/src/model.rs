@@ -16,6 +16,8 @@ pub struct Config {
     pub client: bool,
     /// Emit service server traits.
     pub server: bool,
+    /// Emit message and enum types.
+    pub messages: bool,
 }
 
 impl Default for Config {
@@ -26,6 +28,7 @@ impl Default for Config {
             btree_map: false,
             client: true,
             server: true,
+            messages: true,
         }
     }
 }

@@ -1,0 +1,213 @@
+//! A new crate that depends on `rust-rpc` and `rust-rpc-build` by path, with
+//! no protoc anywhere, builds a service from `build.rs` and serves it: the
+//! client it generated calls the server it generated over loopback. First
+//! with a broken `.proto`, which must fail the build with
+//! `file:line:column: reason` and no panic, then fixed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("build-support is in the workspace")
+        .to_owned()
+}
+
+const HELLO_OK: &str = r#"syntax = "proto3";
+
+package hello.v1;
+
+import "hello/v1/common.proto";
+
+// Greets people.
+service Greeter {
+  // Answers a greeting.
+  rpc SayHello(HelloRequest) returns (HelloReply);
+}
+
+// Whom to greet.
+message HelloRequest {
+  // Their name.
+  string name = 1;
+}
+
+// The greeting.
+message HelloReply {
+  // What to say.
+  string message = 1;
+  // When it was said.
+  Stamp at = 2;
+}
+"#;
+
+const COMMON: &str = r#"syntax = "proto3";
+
+package hello.v1;
+
+// A point in time, in seconds.
+message Stamp {
+  // Seconds since the epoch.
+  int64 seconds = 1;
+}
+"#;
+
+const MAIN: &str = r#"#![deny(warnings)]
+//! Serves the Greeter it generated, and calls it.
+
+/// Generated from proto/hello/v1/*.proto by build.rs.
+pub mod hello {
+    rust_rpc::include_proto!("hello.v1");
+}
+
+use hello::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest, Stamp};
+use rust_rpc::transport::{Request, Response, Server, Status};
+
+struct Hi;
+
+impl Greeter for Hi {
+    async fn say_hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
+        let name = request.into_inner().name;
+        Ok(Response::new(HelloReply {
+            message: format!("Hello, {name}!"),
+            at: Some(Stamp { seconds: 42, ..Default::default() }),
+            ..Default::default()
+        }))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        Server::builder()
+            .add_service(GreeterServer::new(Hi))
+            .serve_with_listener(listener, async {
+                stopped.await.ok();
+            }),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+    let reply = client
+        .say_hello(HelloRequest { name: "new crate".into(), ..Default::default() })
+        .await?
+        .into_inner();
+    println!("{} (at {})", reply.message, reply.at.map_or(0, |s| s.seconds));
+    stop.send(()).ok();
+    server.await??;
+    Ok(())
+}
+"#;
+
+/// A `PATH` without any directory that holds a protoc.
+fn path_without_protoc() -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
+        .filter(|d| !d.join("protoc").exists() && !d.join("protoc.exe").exists())
+        .collect();
+    std::env::join_paths(dirs).expect("PATH entries join")
+}
+
+fn cargo(crate_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(crate_dir)
+        .env("PATH", path_without_protoc())
+        .env_remove("PROTOC")
+        // Its own target directory, kept between runs, beside the
+        // workspace's.
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace().join("target/new-crate-test"),
+        )
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs")
+}
+
+#[test]
+fn a_new_crate_builds_and_serves_a_proto_without_protoc() {
+    let dir = std::env::temp_dir().join(format!("rust-rpc-new-crate-{}", std::process::id()));
+    fs::remove_dir_all(&dir).ok();
+    fs::create_dir_all(dir.join("proto/hello/v1")).expect("crate dir");
+    fs::create_dir_all(dir.join("src")).expect("src dir");
+    let root = workspace();
+    let manifest = format!(
+        r#"[package]
+name = "fresh-greeter"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+rust-rpc = {{ path = "{runtime}" }}
+tokio = {{ version = "1", features = ["rt-multi-thread", "macros", "net", "sync"] }}
+
+[build-dependencies]
+rust-rpc-build = {{ path = "{build}" }}
+
+[workspace]
+"#,
+        runtime = root.join("runtime").display(),
+        build = root.join("build-support").display(),
+    );
+    fs::write(dir.join("Cargo.toml"), manifest).expect("Cargo.toml");
+    // The workspace's versions, so that nothing new is resolved.
+    fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock");
+    fs::write(
+        dir.join("build.rs"),
+        "fn main() -> Result<(), rust_rpc_build::Error> {\n    \
+         rust_rpc_build::configure().compile(\n        \
+         &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\"],\n        \
+         &[\"proto\"],\n    )\n}\n",
+    )
+    .expect("build.rs");
+    fs::write(dir.join("src/main.rs"), MAIN).expect("main.rs");
+    fs::write(dir.join("proto/hello/v1/common.proto"), COMMON).expect("common.proto");
+
+    // Broken: a field without its number.
+    let broken = HELLO_OK.replace("string name = 1;", "string name = ;");
+    fs::write(dir.join("proto/hello/v1/hello.proto"), broken).expect("hello.proto");
+    let out = cargo(&dir, &["build", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a broken .proto must fail the build");
+    assert!(
+        stderr.contains("proto/hello/v1/hello.proto:16:17: "),
+        "the error names file:line:column:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "no panic trace:\n{stderr}");
+
+    // Fixed: it builds, and the generated client talks to the generated server.
+    fs::write(dir.join("proto/hello/v1/hello.proto"), HELLO_OK).expect("hello.proto");
+    let out = cargo(&dir, &["run", "--quiet"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the new crate builds and runs:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "Hello, new crate! (at 42)");
+
+    // Cargo was told to rerun the build script when the input or its import changes.
+    let build_dir = workspace().join("target/new-crate-test/debug/build");
+    let outputs: Vec<String> = fs::read_dir(&build_dir)
+        .expect("build dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("fresh-greeter-")
+        })
+        .filter_map(|e| fs::read_to_string(e.path().join("output")).ok())
+        .collect();
+    assert!(
+        outputs.iter().any(|o| {
+            o.contains("cargo:rerun-if-changed=proto/hello/v1/hello.proto")
+                && o.contains("cargo:rerun-if-changed=proto/hello/v1/common.proto")
+        }),
+        "rerun-if-changed for the input and its import: {outputs:?}"
+    );
+    fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,499 @@
+//! `SourceCodeInfo` comments recovered from `.proto` source text.
+//!
+//! protoc attaches comments while it parses: only at the tokens that end a
+//! declaration (`;`, the `{` that opens a body, the `}` that closes one) does
+//! it look at comments, as [`Tokenizer::next_with_comments`] describes; the
+//! leading comment found there is kept for the next declaration, the
+//! trailing one belongs to the declaration just ended. This module walks the
+//! statements of a file the same way, without building descriptors, and
+//! records the comments of each named element (message, field, oneof, enum,
+//! enum value, service, method) by its name. [`attach`] then finds each
+//! element of the descriptor that `protobuf-parse` built and gives it the
+//! `SourceCodeInfo` location protoc would have written.
+
+use std::collections::HashMap;
+
+use protobuf::descriptor::source_code_info::Location;
+use protobuf::descriptor::{
+    DescriptorProto, EnumDescriptorProto, FileDescriptorProto, SourceCodeInfo,
+};
+
+use super::tokenizer::{Comments, Kind, Token, Tokenizer};
+
+/// The comments and span of one declaration.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Declared {
+    pub leading: String,
+    pub trailing: String,
+    pub detached: Vec<String>,
+    /// `[start line, start column, end line, end column]`, 0-based.
+    pub span: [usize; 4],
+}
+
+/// What a scope holds, for telling its statements apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    File,
+    Message,
+    Oneof,
+    Extend,
+    Enum,
+    Service,
+    /// The `{ option ...; }` body of an rpc.
+    Method,
+}
+
+/// Declarations by key: `Outer.Inner` for messages and enums (relative to
+/// the package), `Outer#field`, `Outer#oneof:name`, `Enum#VALUE`,
+/// `Service`, `Service#Method`.
+pub(crate) struct Declarations {
+    pub by_key: HashMap<String, Declared>,
+    /// Whether the file starts with `edition = ...` (the pure parser cannot
+    /// read editions).
+    pub edition: bool,
+    /// Every `import` the file makes.
+    pub imports: Vec<Import>,
+}
+
+/// One `import` statement.
+pub(crate) struct Import {
+    /// The imported file's proto name.
+    pub name: String,
+    /// 0-based position of the `import` keyword.
+    pub line: usize,
+    pub column: usize,
+}
+
+struct Walker<'a> {
+    t: Tokenizer<'a>,
+    /// The leading comment collected at the end of the previous declaration.
+    upcoming: String,
+    upcoming_detached: Vec<String>,
+    out: Declarations,
+    extend_count: usize,
+}
+
+/// Reads the declarations of one file.
+pub(crate) fn declarations(text: &str) -> Declarations {
+    let mut w = Walker {
+        t: Tokenizer::new(text),
+        upcoming: String::new(),
+        upcoming_detached: Vec::new(),
+        out: Declarations {
+            by_key: HashMap::new(),
+            edition: false,
+            imports: Vec::new(),
+        },
+        extend_count: 0,
+    };
+    let first = w.t.next_with_comments();
+    w.upcoming = first.leading;
+    w.upcoming_detached = first.detached;
+    if w.t.current().text == "edition" {
+        w.out.edition = true;
+    }
+    w.statements(Scope::File, "");
+    w.out
+}
+
+fn join(scope: &str, name: &str) -> String {
+    if scope.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{scope}.{name}")
+    }
+}
+
+impl<'a> Walker<'a> {
+    fn at(&self, text: &str) -> bool {
+        let c = self.t.current();
+        matches!(c.kind, Kind::Symbol | Kind::Ident) && c.text == text
+    }
+
+    /// Consumes the token that ends a declaration (`;`, `{`, `}`) and
+    /// records the comments around it for `key`, as protoc's
+    /// `TryConsumeEndOfDeclaration` does.
+    fn end_declaration(&mut self, key: Option<(String, Token<'a>)>) {
+        self.end_declaration_of(key, true);
+    }
+
+    /// `located`: whether protoc has a location for the declaration (all
+    /// statements but empty ones and closing braces), which decides where
+    /// detached comments go.
+    fn end_declaration_of(&mut self, key: Option<(String, Token<'a>)>, located: bool) {
+        let end = self.t.current();
+        let Comments {
+            trailing,
+            detached,
+            leading,
+        } = self.t.next_with_comments();
+        let leading = std::mem::replace(&mut self.upcoming, leading);
+        match key {
+            Some((key, start)) => {
+                let detached_before = std::mem::replace(&mut self.upcoming_detached, detached);
+                self.out.by_key.entry(key).or_insert(Declared {
+                    leading,
+                    trailing,
+                    detached: detached_before,
+                    span: [start.line, start.column, end.line, end.end_column],
+                });
+            }
+            None if located || end.text == "}" => self.upcoming_detached = detached,
+            None => self.upcoming_detached.extend(detached),
+        }
+    }
+
+    /// Statements up to the `}` that closes `scope` (not consumed), or the
+    /// end of the file.
+    fn statements(&mut self, scope: Scope, name: &str) {
+        loop {
+            let token = self.t.current();
+            if token.kind == Kind::End || (scope != Scope::File && self.at("}")) {
+                return;
+            }
+            if self.at(";") {
+                // An empty statement.
+                self.end_declaration_of(None, false);
+                continue;
+            }
+            if self.at("}") {
+                // A stray `}` at file level: protobuf-parse reports it.
+                self.t.next();
+                continue;
+            }
+            self.statement(scope, name, token);
+        }
+    }
+
+    /// A `{ ... }` body: the `{` ends the declaration `key`.
+    fn body(&mut self, key: Option<(String, Token<'a>)>, scope: Scope, name: &str) {
+        self.end_declaration(key);
+        self.statements(scope, name);
+        if self.at("}") {
+            self.end_declaration_of(None, false);
+        }
+    }
+
+    fn statement(&mut self, scope: Scope, name: &str, start: Token<'a>) {
+        let keyword = if start.kind == Kind::Ident {
+            start.text
+        } else {
+            ""
+        };
+        match (scope, keyword) {
+            (Scope::File | Scope::Message, "message") => {
+                let key = self.named(name);
+                self.skip_to_end();
+                if self.at("{") {
+                    self.body(
+                        key.clone().map(|k| (k, start)),
+                        Scope::Message,
+                        &key.unwrap_or_default(),
+                    );
+                }
+            }
+            (Scope::File | Scope::Message, "enum") => {
+                let key = self.named(name);
+                self.skip_to_end();
+                if self.at("{") {
+                    self.body(
+                        key.clone().map(|k| (k, start)),
+                        Scope::Enum,
+                        &key.unwrap_or_default(),
+                    );
+                }
+            }
+            (Scope::File, "service") => {
+                let key = self.named("");
+                self.skip_to_end();
+                if self.at("{") {
+                    self.body(
+                        key.clone().map(|k| (k, start)),
+                        Scope::Service,
+                        &key.unwrap_or_default(),
+                    );
+                }
+            }
+            (Scope::Message, "oneof") => {
+                self.t.next();
+                let oneof = self.t.current().text.to_owned();
+                self.skip_to_end();
+                if self.at("{") {
+                    // Its fields belong to the message.
+                    self.body(
+                        Some((format!("{name}#oneof:{oneof}"), start)),
+                        Scope::Oneof,
+                        name,
+                    );
+                }
+            }
+            (Scope::File | Scope::Message, "extend") => {
+                self.extend_count += 1;
+                let key = format!("{name}#extend:{}", self.extend_count);
+                self.skip_to_end();
+                if self.at("{") {
+                    self.body(None, Scope::Extend, &key);
+                }
+            }
+            (Scope::Service, "rpc") => {
+                self.t.next();
+                let key = format!("{name}#{}", self.t.current().text);
+                self.skip_to_end();
+                if self.at("{") {
+                    self.body(Some((key, start)), Scope::Method, "");
+                } else if self.at(";") {
+                    self.end_declaration(Some((key, start)));
+                }
+            }
+            (Scope::File, "import") => {
+                let mut text = String::new();
+                while !matches!(self.t.next().kind, Kind::End) && !self.at(";") {
+                    let token = self.t.current();
+                    if token.kind == Kind::Str {
+                        text.push_str(&unquote(token.text));
+                    }
+                }
+                self.out.imports.push(Import {
+                    name: text,
+                    line: start.line,
+                    column: start.column,
+                });
+                self.finish_statement();
+            }
+            (_, "option" | "reserved" | "extensions" | "syntax" | "edition" | "package") => {
+                self.skip_to_end();
+                self.finish_statement();
+            }
+            (Scope::Enum, _) => {
+                let key = format!("{name}#{}", start.text);
+                self.skip_to_end();
+                if self.at(";") {
+                    self.end_declaration(Some((key, start)));
+                } else {
+                    self.recover();
+                }
+            }
+            (Scope::Message | Scope::Oneof | Scope::Extend, _) => self.field(name, start),
+            _ => {
+                self.skip_to_end();
+                self.finish_statement();
+            }
+        }
+    }
+
+    /// `[label] type name = number [options];`, `map<K, V> name = ...;`, or
+    /// a group: `[label] group Name = number [options] { ... }`.
+    fn field(&mut self, message: &str, start: Token<'a>) {
+        let mut previous: Option<Token<'a>> = None;
+        let mut group = false;
+        let mut field_name = None;
+        let mut depth = 0usize;
+        loop {
+            let token = self.t.current();
+            if token.kind == Kind::End {
+                return;
+            }
+            if depth == 0 && (token.text == ";" || token.text == "{") && token.kind == Kind::Symbol
+            {
+                break;
+            }
+            match token.text {
+                "<" | "(" | "[" => depth += 1,
+                ">" | ")" | "]" => depth = depth.saturating_sub(1),
+                "=" if depth == 0 && field_name.is_none() => {
+                    field_name = previous.map(|p| p.text.to_owned());
+                }
+                "{" => {
+                    // An aggregate option value inside `[...]`.
+                    self.skip_aggregate();
+                    previous = Some(self.t.current());
+                    continue;
+                }
+                "group" if field_name.is_none() && token.kind == Kind::Ident => {
+                    group = previous
+                        .is_none_or(|p| matches!(p.text, "optional" | "required" | "repeated"));
+                }
+                _ => {}
+            }
+            previous = Some(token);
+            self.t.next();
+        }
+        let name = field_name.unwrap_or_default();
+        if self.at("{") {
+            if group {
+                // protoc gives the group's comments to its message.
+                let key = join(message, &name);
+                self.body(Some((key.clone(), start)), Scope::Message, &key);
+            } else {
+                self.recover();
+            }
+        } else {
+            self.end_declaration(Some((format!("{message}#{name}"), start)));
+        }
+    }
+
+    /// Reads the name after a `message`/`enum`/`service` keyword.
+    fn named(&mut self, scope: &str) -> Option<String> {
+        self.t.next();
+        let token = self.t.current();
+        (token.kind == Kind::Ident).then(|| join(scope, token.text))
+    }
+
+    /// Skips to the `;` or the `{` of a body that ends this statement,
+    /// over parenthesised, bracketed and aggregate (`= { ... }`) parts.
+    fn skip_to_end(&mut self) {
+        let mut depth = 0usize;
+        let mut previous = "";
+        loop {
+            let token = self.t.current();
+            if token.kind == Kind::End {
+                return;
+            }
+            if token.kind == Kind::Symbol {
+                match token.text {
+                    ";" if depth == 0 => return,
+                    "{" if depth == 0 && !matches!(previous, "=" | ":") => return,
+                    "{" => {
+                        self.skip_aggregate();
+                        previous = "}";
+                        continue;
+                    }
+                    "(" | "[" => depth += 1,
+                    ")" | "]" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            previous = token.text;
+            self.t.next();
+        }
+    }
+
+    /// At a `{` that opens a text-format value: skips past its `}`.
+    fn skip_aggregate(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            let token = self.t.current();
+            if token.kind == Kind::End {
+                return;
+            }
+            if token.kind == Kind::Symbol {
+                match token.text {
+                    "{" => depth += 1,
+                    "}" => {
+                        depth -= 1;
+                        if depth == 0 {
+                            self.t.next();
+                            return;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            self.t.next();
+        }
+    }
+
+    /// Ends a statement that has no element of its own.
+    fn finish_statement(&mut self) {
+        if self.at(";") {
+            self.end_declaration(None);
+        } else if self.at("{") {
+            self.body(None, Scope::Method, "");
+        }
+    }
+
+    /// An unexpected body: skipped whole (protobuf-parse reports the error).
+    fn recover(&mut self) {
+        if self.at("{") {
+            self.body(None, Scope::Method, "");
+        }
+    }
+}
+
+fn unquote(s: &str) -> String {
+    s.get(1..s.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Gives `file` the `SourceCodeInfo` that protoc would have written for the
+/// named elements in `decls`: their comments and spans.
+pub(crate) fn attach(file: &mut FileDescriptorProto, decls: &Declarations) {
+    let mut locations = Vec::new();
+    let mut add = |path: Vec<i32>, key: &str| {
+        if let Some(d) = decls.by_key.get(key) {
+            let mut loc = Location::new();
+            loc.path = path;
+            let [l0, c0, l1, c1] = d.span.map(|v| i32::try_from(v).unwrap_or(i32::MAX));
+            loc.span = if l0 == l1 {
+                vec![l0, c0, c1]
+            } else {
+                vec![l0, c0, l1, c1]
+            };
+            if !d.leading.is_empty() {
+                loc.leading_comments = Some(d.leading.clone());
+            }
+            if !d.trailing.is_empty() {
+                loc.trailing_comments = Some(d.trailing.clone());
+            }
+            loc.leading_detached_comments = d.detached.clone();
+            locations.push(loc);
+        }
+    };
+    for (i, m) in file.message_type.iter().enumerate() {
+        message(&mut add, vec![4, i as i32], "", m);
+    }
+    for (i, e) in file.enum_type.iter().enumerate() {
+        enumeration(&mut add, vec![5, i as i32], "", e);
+    }
+    for (i, s) in file.service.iter().enumerate() {
+        let name = s.name();
+        add(vec![6, i as i32], name);
+        for (j, m) in s.method.iter().enumerate() {
+            add(
+                vec![6, i as i32, 2, j as i32],
+                &format!("{name}#{}", m.name()),
+            );
+        }
+    }
+    let mut info = SourceCodeInfo::new();
+    info.location = locations;
+    file.source_code_info = Some(info).into();
+}
+
+fn message(add: &mut impl FnMut(Vec<i32>, &str), path: Vec<i32>, scope: &str, m: &DescriptorProto) {
+    let name = join(scope, m.name());
+    add(path.clone(), &name);
+    let sub = |field: i32, index: usize| {
+        let mut p = path.clone();
+        p.extend([field, index as i32]);
+        p
+    };
+    for (j, f) in m.field.iter().enumerate() {
+        add(sub(2, j), &format!("{name}#{}", f.name()));
+    }
+    for (j, o) in m.oneof_decl.iter().enumerate() {
+        add(sub(8, j), &format!("{name}#oneof:{}", o.name()));
+    }
+    for (j, n) in m.nested_type.iter().enumerate() {
+        message(add, sub(3, j), &name, n);
+    }
+    for (j, e) in m.enum_type.iter().enumerate() {
+        enumeration(add, sub(4, j), &name, e);
+    }
+}
+
+fn enumeration(
+    add: &mut impl FnMut(Vec<i32>, &str),
+    path: Vec<i32>,
+    scope: &str,
+    e: &EnumDescriptorProto,
+) {
+    let name = join(scope, e.name());
+    add(path.clone(), &name);
+    for (k, v) in e.value.iter().enumerate() {
+        let mut p = path.clone();
+        p.extend([2, k as i32]);
+        add(p, &format!("{name}#{}", v.name()));
+    }
+}
