@@ -639,7 +639,7 @@ async fn send_reply<T: Message>(
         Reply::Stream(r) => (r.metadata(), r.trailers(), r.compression()),
     };
     // Compress only with an encoding the client said it accepts.
-    let compression = compression.filter(|c| accepts.contains(c));
+    let compression = compression::response_encoding(compression, accepts);
     let mut head = http::Response::new(());
     let headers = head.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
