@@ -216,7 +216,7 @@ impl Channel {
         base_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         base_headers.insert(
             "grpc-accept-encoding",
-            compression::accept_encoding_header(&[CompressionEncoding::Gzip]),
+            compression::supported_accept_encoding(),
         );
         Self {
             shared: Arc::new(Shared {

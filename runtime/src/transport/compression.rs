@@ -11,9 +11,11 @@
 //! > Compression contexts are NOT maintained over message boundaries,
 //! > implementations must create a new context for each message in the stream.
 //!
-//! Each message is one complete gzip stream (RFC 1952). The deflate state is
-//! kept per thread and reset between messages, which is what "a new context"
-//! means without paying for a new allocation every time.
+//! Each message is one complete gzip stream (RFC 1952), or with the `zstd`
+//! feature (on by default) one or more zstd frames (RFC 8878). The
+//! (de)compressor state is kept per thread and reset between messages, which
+//! is what "a new context" means without paying for a new allocation every
+//! time.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -39,6 +41,9 @@ use bytes::BytesMut;
 use flate2::{Compress, Compression, Crc, Decompress, FlushCompress, FlushDecompress, Status};
 use http::HeaderValue;
 
+#[cfg(feature = "zstd")]
+mod zstd_codec;
+
 /// Name of the header that says how a stream's messages are compressed.
 pub const GRPC_ENCODING: &str = "grpc-encoding";
 /// Name of the header that lists the encodings a peer accepts.
@@ -52,16 +57,26 @@ pub const GRPC_ACCEPT_ENCODING: &str = "grpc-accept-encoding";
 pub enum CompressionEncoding {
     /// gzip (RFC 1952).
     Gzip,
+    /// Zstandard (RFC 8878), token `zstd`; only with the `zstd` feature.
+    #[cfg(feature = "zstd")]
+    Zstd,
 }
 
 impl CompressionEncoding {
     /// Every encoding this build supports, in order of preference.
+    #[cfg(not(feature = "zstd"))]
     pub const ALL: &'static [CompressionEncoding] = &[CompressionEncoding::Gzip];
+    /// Every encoding this build supports, in order of preference.
+    #[cfg(feature = "zstd")]
+    pub const ALL: &'static [CompressionEncoding] =
+        &[CompressionEncoding::Gzip, CompressionEncoding::Zstd];
 
     /// The Content-Coding token, as in `grpc-encoding`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Gzip => "gzip",
+            #[cfg(feature = "zstd")]
+            Self::Zstd => "zstd",
         }
     }
 
@@ -102,7 +117,22 @@ pub fn is_identity(value: &[u8]) -> bool {
 /// `accept_encoding_header(CompressionEncoding::ALL)`, without building it
 /// for each call.
 pub(crate) fn supported_accept_encoding() -> HeaderValue {
-    HeaderValue::from_static("gzip")
+    #[cfg(feature = "zstd")]
+    let value = "gzip,zstd";
+    #[cfg(not(feature = "zstd"))]
+    let value = "gzip";
+    HeaderValue::from_static(value)
+}
+
+/// The encoding a server uses for its response: the one the handler asked
+/// for if the client listed it in `grpc-accept-encoding`, else none. The
+/// spec has a server send uncompressed what the client could not read,
+/// rather than pick another encoding for it.
+pub(crate) fn response_encoding(
+    requested: Option<CompressionEncoding>,
+    client_accepts: &[CompressionEncoding],
+) -> Option<CompressionEncoding> {
+    requested.filter(|enc| client_accepts.contains(enc))
 }
 
 /// The `grpc-accept-encoding` value for `encodings`: their tokens joined
@@ -156,9 +186,11 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
 pub enum DecompressError {
     /// The output would exceed the limit. Decompression stopped there, so a
     /// small message that expands enormously costs no more than the limit.
+    /// For zstd also a frame whose header asks for a window (memory the
+    /// decoder allocates) larger than both the limit and 8 MiB.
     TooLarge,
     /// The input is not valid data in the encoding (bad header, bad deflate
-    /// stream, checksum mismatch, truncated).
+    /// or zstd stream, checksum mismatch, truncated).
     Corrupt(io::Error),
 }
 
@@ -188,6 +220,8 @@ fn corrupt(what: &'static str) -> DecompressError {
 pub fn compress(encoding: CompressionEncoding, input: &[u8], out: &mut BytesMut) -> io::Result<()> {
     match encoding {
         CompressionEncoding::Gzip => gzip(input, out),
+        #[cfg(feature = "zstd")]
+        CompressionEncoding::Zstd => zstd_codec::compress(input, out),
     }
 }
 
@@ -203,6 +237,8 @@ pub fn decompress(
     let start = out.len();
     let result = match encoding {
         CompressionEncoding::Gzip => gunzip(input, out, limit),
+        #[cfg(feature = "zstd")]
+        CompressionEncoding::Zstd => zstd_codec::decompress(input, out, limit),
     };
     if result.is_err() {
         out.truncate(start);
@@ -734,6 +770,23 @@ mod tests {
         assert_eq!(gunz(&first, 1 << 20).unwrap(), text(3_000));
     }
 
+    #[test]
+    fn accept_encoding_we_send_lists_what_is_built() {
+        #[cfg(feature = "zstd")]
+        assert_eq!(supported_accept_encoding(), "gzip,zstd");
+        #[cfg(not(feature = "zstd"))]
+        assert_eq!(supported_accept_encoding(), "gzip");
+    }
+
+    #[test]
+    fn a_response_uses_only_what_the_client_accepts() {
+        let gzip = CompressionEncoding::Gzip;
+        assert_eq!(response_encoding(Some(gzip), &[gzip]), Some(gzip));
+        // Uncompressed, not some other encoding, as the spec says.
+        assert_eq!(response_encoding(Some(gzip), &[]), None);
+        assert_eq!(response_encoding(None, &[gzip]), None);
+    }
+
     proptest! {
         #[test]
         fn round_trip(input in proptest::collection::vec(any::<u8>(), 0..5_000), repeat in 1usize..50) {
@@ -751,6 +804,273 @@ mod tests {
                 input.splice(0..0, HEADER);
             }
             let _ = gunz(&input, 1 << 16);
+        }
+    }
+}
+
+#[cfg(all(test, feature = "zstd"))]
+mod zstd_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+    use zstd::zstd_safe::CParameter;
+
+    const ZSTD: CompressionEncoding = CompressionEncoding::Zstd;
+    const GZIP: CompressionEncoding = CompressionEncoding::Gzip;
+
+    fn zs(input: &[u8]) -> BytesMut {
+        let mut out = BytesMut::new();
+        compress(ZSTD, input, &mut out).unwrap();
+        out
+    }
+
+    fn unzs(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+        let mut out = BytesMut::new();
+        decompress(ZSTD, input, &mut out, limit)?;
+        Ok(out.to_vec())
+    }
+
+    /// What a streaming writer produces: no content size in the header, so
+    /// the reader cannot size anything up front.
+    fn reference_zstd(input: &[u8], level: i32, window_log: Option<u32>) -> Vec<u8> {
+        let mut raw = zstd::stream::raw::Encoder::new(level).unwrap();
+        if let Some(log) = window_log {
+            raw.set_parameter(CParameter::WindowLog(log)).unwrap();
+        }
+        let mut e = zstd::stream::write::Encoder::with_encoder(Vec::new(), raw);
+        e.write_all(input).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn text(n: usize) -> Vec<u8> {
+        (0..n).map(|i| b"the quick brown fox "[i % 20]).collect()
+    }
+
+    #[test]
+    fn names_and_negotiation() {
+        assert_eq!(ZSTD.as_str(), "zstd");
+        assert_eq!(ZSTD.to_string(), "zstd");
+        assert_eq!(ZSTD.header_value(), "zstd");
+        assert_eq!(
+            CompressionEncoding::from_header_value(b" ZStd "),
+            Some(ZSTD)
+        );
+        assert_eq!(CompressionEncoding::from_header_value(b"zstd2"), None);
+        assert_eq!(CompressionEncoding::ALL, [GZIP, ZSTD]);
+
+        assert_eq!(accept_encoding_header(&[ZSTD, GZIP, ZSTD]), "zstd,gzip");
+        let parse = |v: &'static str| parse_accept_encoding(&HeaderValue::from_static(v));
+        assert_eq!(parse("zstd"), [ZSTD]);
+        assert_eq!(parse("identity, zstd ,gzip,ZSTD"), [ZSTD, GZIP]);
+        assert_eq!(parse("gzip,deflate"), [GZIP]);
+        assert_eq!(
+            parse_accept_encoding(&supported_accept_encoding()),
+            [GZIP, ZSTD]
+        );
+
+        // A client that does not list zstd gets no zstd: uncompressed, also
+        // when it would take gzip.
+        assert_eq!(response_encoding(Some(ZSTD), &[GZIP]), None);
+        assert_eq!(response_encoding(Some(ZSTD), &[]), None);
+        assert_eq!(response_encoding(Some(ZSTD), &[GZIP, ZSTD]), Some(ZSTD));
+        assert_eq!(response_encoding(Some(GZIP), &[ZSTD, GZIP]), Some(GZIP));
+    }
+
+    #[test]
+    fn output_is_standard_zstd_with_size_and_checksum() {
+        for input in [Vec::new(), b"x".to_vec(), text(100_000)] {
+            let packed = zs(&input);
+            assert_eq!(&packed[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
+            assert_eq!(
+                zstd::zstd_safe::get_frame_content_size(&packed).ok(),
+                Some(Some(input.len() as u64))
+            );
+            assert_eq!(zstd::stream::decode_all(&packed[..]).unwrap(), input);
+            // Frame header descriptor, bit 2: a content checksum follows.
+            assert_ne!(packed[4] & 0x04, 0);
+        }
+        assert!(zs(&text(100_000)).len() < 2_000);
+    }
+
+    #[test]
+    fn reads_other_zstd_writers() {
+        let input = text(50_000);
+        let streamed = reference_zstd(&input, 19, None);
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&streamed).ok(),
+            Some(None)
+        );
+        assert_eq!(unzs(&streamed, usize::MAX).unwrap(), input);
+        assert_eq!(unzs(&streamed, 50_000).unwrap(), input);
+        assert!(matches!(
+            unzs(&streamed, 49_999),
+            Err(DecompressError::TooLarge)
+        ));
+        let one_shot = zstd::bulk::compress(&input, 1).unwrap();
+        assert_eq!(unzs(&one_shot, 50_000).unwrap(), input);
+    }
+
+    #[test]
+    fn frames_and_skippable_frames_decode_as_one() {
+        let mut packed = reference_zstd(b"hello, ", 3, None);
+        // A skippable frame (RFC 8878 §3.1.2): magic 0x184D2A5?, size, data.
+        packed.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+        packed.extend_from_slice(&zs(b"world"));
+        assert_eq!(unzs(&packed, 100).unwrap(), b"hello, world");
+        assert_eq!(unzs(&packed, 12).unwrap(), b"hello, world");
+        assert!(matches!(unzs(&packed, 11), Err(DecompressError::TooLarge)));
+        assert!(matches!(unzs(&packed, 7), Err(DecompressError::TooLarge)));
+    }
+
+    #[test]
+    fn limit_is_exact() {
+        let input = text(10_000);
+        for packed in [zs(&input).to_vec(), reference_zstd(&input, 3, None)] {
+            assert_eq!(unzs(&packed, 10_000).unwrap(), input);
+            assert!(matches!(
+                unzs(&packed, 9_999),
+                Err(DecompressError::TooLarge)
+            ));
+            assert!(matches!(unzs(&packed, 0), Err(DecompressError::TooLarge)));
+        }
+        assert_eq!(unzs(&zs(b""), 0).unwrap(), b"");
+        assert_eq!(unzs(&reference_zstd(b"", 3, None), 0).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_limit() {
+        let zeros = vec![0u8; 64 << 20];
+        let limit = 1 << 20;
+        // One that states its size is refused from the header; one that does
+        // not is decoded until the budget is spent.
+        let sized = zs(&zeros).to_vec();
+        let unstated = reference_zstd(&zeros, 1, None);
+        for bomb in [sized, unstated] {
+            assert!(bomb.len() < 100_000, "{}", bomb.len());
+            let mut out = BytesMut::new();
+            let err = decompress(ZSTD, &bomb, &mut out, limit).unwrap_err();
+            assert!(matches!(err, DecompressError::TooLarge));
+            assert!(out.capacity() <= limit, "{}", out.capacity());
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_window_past_the_limit_and_8_mib_is_refused() {
+        // Small content, but the header asks the decoder for a 16 MiB window.
+        let packed = reference_zstd(b"tiny", 3, Some(24));
+        assert!(matches!(
+            unzs(&packed, 1 << 20),
+            Err(DecompressError::TooLarge)
+        ));
+        assert_eq!(unzs(&packed, 16 << 20).unwrap(), b"tiny");
+        // 8 MiB, what a level-19 streaming writer asks for, is always fine.
+        let packed = reference_zstd(b"tiny", 3, Some(23));
+        assert_eq!(unzs(&packed, 4).unwrap(), b"tiny");
+    }
+
+    #[test]
+    fn a_stated_size_is_allocated_exactly_and_spare_capacity_reused() {
+        let input = text(100_000);
+        let mut out = BytesMut::new();
+        decompress(ZSTD, &zs(&input), &mut out, 1 << 20).unwrap();
+        assert_eq!(out.capacity(), input.len());
+        assert_eq!(&out[..], &input[..]);
+
+        let input = text(1_000);
+        let mut out = BytesMut::with_capacity(1 << 16);
+        let ptr = out.as_ptr();
+        decompress(ZSTD, &zs(&input), &mut out, 1 << 20).unwrap();
+        assert_eq!(out.as_ptr(), ptr);
+        assert_eq!(&out[..], &input[..]);
+    }
+
+    #[test]
+    fn appends_after_existing_bytes() {
+        let mut out = BytesMut::from(&b"prefix:"[..]);
+        decompress(ZSTD, &zs(b"body"), &mut out, 4).unwrap();
+        assert_eq!(&out[..], b"prefix:body");
+        let mut out = BytesMut::from(&b"prefix:"[..]);
+        assert!(decompress(ZSTD, &zs(b"body"), &mut out, 3).is_err());
+        assert_eq!(&out[..], b"prefix:");
+        let mut out = BytesMut::from(&b"prefix:"[..]);
+        compress(ZSTD, b"body", &mut out).unwrap();
+        assert_eq!(unzs(&out[7..], 4).unwrap(), b"body");
+    }
+
+    #[test]
+    fn corrupt_inputs_are_errors() {
+        let good = zs(&text(5_000)).to_vec();
+        let streamed = reference_zstd(&text(5_000), 3, None);
+        let flip = |v: &[u8], at: usize| {
+            let mut v = v.to_vec();
+            v[at] ^= 0x10;
+            v
+        };
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", vec![]),
+            ("not zstd", b"not zstd at all".to_vec()),
+            ("gzip, not zstd", {
+                let mut gz = BytesMut::new();
+                compress(GZIP, b"hello", &mut gz).unwrap();
+                gz.to_vec()
+            }),
+            ("header only", good[..6].to_vec()),
+            ("truncated", good[..good.len() / 2].to_vec()),
+            ("truncated stream", streamed[..streamed.len() / 2].to_vec()),
+            ("no checksum", good[..good.len() - 4].to_vec()),
+            ("bad checksum", flip(&good, good.len() - 1)),
+            ("bad body", flip(&good, good.len() / 2)),
+            ("trailing junk", {
+                let mut v = good.clone();
+                v.extend_from_slice(b"junk");
+                v
+            }),
+        ];
+        for (why, input) in cases {
+            match unzs(&input, 1 << 20) {
+                Err(DecompressError::Corrupt(e)) => {
+                    assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{why}");
+                }
+                other => panic!("{why}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            unzs(&[], 10).unwrap_err().to_string(),
+            "corrupt compressed message: empty zstd message"
+        );
+        // A good message right after bad ones: the context was reset.
+        assert_eq!(unzs(&good, 1 << 20).unwrap(), text(5_000));
+    }
+
+    #[test]
+    fn state_is_reset_between_messages() {
+        let first = zs(&text(3_000));
+        let _ = zs(b"something else entirely");
+        let _ = unzs(&first[..first.len() / 2], 1 << 20);
+        let streamed = reference_zstd(&text(9_000), 3, None);
+        let _ = unzs(&streamed[..streamed.len() / 2], 1 << 20);
+        assert_eq!(zs(&text(3_000)), first);
+        assert_eq!(unzs(&first, 1 << 20).unwrap(), text(3_000));
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(input in proptest::collection::vec(any::<u8>(), 0..5_000), repeat in 1usize..50) {
+            let input: Vec<u8> = input.iter().copied().cycle().take(input.len() * repeat).collect();
+            let packed = zs(&input);
+            prop_assert_eq!(unzs(&packed, input.len()).unwrap(), input.clone());
+            if !input.is_empty() {
+                prop_assert!(matches!(unzs(&packed, input.len() - 1), Err(DecompressError::TooLarge)));
+            }
+        }
+
+        #[test]
+        fn arbitrary_input_never_panics(mut input in proptest::collection::vec(any::<u8>(), 0..300), magic in any::<bool>(), limit in 0usize..1 << 16) {
+            if magic {
+                input.splice(0..0, [0x28, 0xb5, 0x2f, 0xfd]);
+            }
+            let _ = unzs(&input, limit);
         }
     }
 }

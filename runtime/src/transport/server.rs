@@ -345,6 +345,13 @@ fn reply_status(respond: &mut SendResponse<Bytes>, status: &Status) {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    // Like every response, so a client whose grpc-encoding was refused
+    // learns what it may use. (Status metadata cannot carry it: the key is
+    // reserved.)
+    response.headers_mut().insert(
+        GRPC_ACCEPT_ENCODING.clone(),
+        compression::supported_accept_encoding(),
+    );
     status.write_headers(response.headers_mut());
     if let Err(e) = respond.send_response(response, true) {
         tracing::debug!(error = %e, "cannot send status");
@@ -577,11 +584,11 @@ impl Head {
             Some(v) => match CompressionEncoding::from_header_value(v.as_bytes()) {
                 Some(e) => Some(e),
                 None => {
-                    let mut status =
-                        Status::unimplemented(format!("grpc-encoding {v:?} is not supported"));
-                    // Tell the client what it may use instead, as the spec asks.
-                    let _ = status.metadata_mut().insert("grpc-accept-encoding", "gzip");
-                    return Err(status);
+                    // The reply says what to use instead, as the spec asks:
+                    // every trailers-only reply carries grpc-accept-encoding.
+                    return Err(Status::unimplemented(format!(
+                        "grpc-encoding {v:?} is not supported"
+                    )));
                 }
             },
         };
@@ -639,7 +646,7 @@ async fn send_reply<T: Message>(
         Reply::Stream(r) => (r.metadata(), r.trailers(), r.compression()),
     };
     // Compress only with an encoding the client said it accepts.
-    let compression = compression.filter(|c| accepts.contains(c));
+    let compression = compression::response_encoding(compression, accepts);
     let mut head = http::Response::new(());
     let headers = head.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
