@@ -5,6 +5,7 @@
 //! | module | package | what it shows |
 //! |---|---|---|
 //! | [`contacts`] | `contacts.v1` | an address book: all four kinds of call |
+//! | [`greeter`] | `greeter.v1` | the smallest service: one unary call |
 //!
 //! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
 
@@ -14,11 +15,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rust_rpc::transport::Server;
+use rust_rpc::transport::{Request, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod contacts;
+pub mod greeter;
 
 /// The code generated from every `.proto` file in `proto/`, one module per
 /// package (`generated::greeter::v1`, ...); each example module re-exports
@@ -36,6 +38,13 @@ pub use contacts::{Book, PersonStream};
 /// that hangs fails the call with `DEADLINE_EXCEEDED` instead of hanging the
 /// caller. For streaming calls it bounds the whole call.
 pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// `message` in a request with the [`DEADLINE`].
+pub(crate) fn with_deadline<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.set_timeout(DEADLINE);
+    request
+}
 
 /// A [`Server`] running on a task of its own, on a free port of 127.0.0.1:
 /// what the demo and the tests serve the examples with.
