@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`contacts`] | `contacts.v1` | an address book: all four kinds of call |
 //! | [`greeter`] | `greeter.v1` | the smallest service: one unary call |
+//! | [`users`] | `users.v1` | a lookup by id, `NOT_FOUND` when missing |
 //!
 //! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
 
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 
 pub mod contacts;
 pub mod greeter;
+pub mod users;
 
 /// The code generated from every `.proto` file in `proto/`, one module per
 /// package (`generated::greeter::v1`, ...); each example module re-exports
