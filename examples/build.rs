@@ -9,7 +9,13 @@ fn main() {
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let proto_dir = manifest.join("proto");
     // Every example's schema; all of them are generated into one tree in OUT_DIR.
-    let files = ["contacts.proto", "greeter.proto", "users.proto"].map(String::from);
+    let files = [
+        "contacts.proto",
+        "greeter.proto",
+        "users.proto",
+        "calculator.proto",
+    ]
+    .map(String::from);
     for f in &files {
         println!("cargo:rerun-if-changed={}", proto_dir.join(f).display());
     }

@@ -7,6 +7,7 @@
 //! | [`contacts`] | `contacts.v1` | an address book: all four kinds of call |
 //! | [`greeter`] | `greeter.v1` | the smallest service: one unary call |
 //! | [`users`] | `users.v1` | a lookup by id, `NOT_FOUND` when missing |
+//! | [`calculator`] | `calculator.v1` | unary, and a server-streaming call |
 //!
 //! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
 
@@ -20,6 +21,7 @@ use rust_rpc::transport::{Request, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod calculator;
 pub mod contacts;
 pub mod greeter;
 pub mod users;
