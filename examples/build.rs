@@ -14,6 +14,7 @@ fn main() {
         "greeter.proto",
         "users.proto",
         "calculator.proto",
+        "scores.proto",
     ]
     .map(String::from);
     for f in &files {

@@ -8,6 +8,7 @@
 //! | [`greeter`] | `greeter.v1` | the smallest service: one unary call |
 //! | [`users`] | `users.v1` | a lookup by id, `NOT_FOUND` when missing |
 //! | [`calculator`] | `calculator.v1` | unary, and a server-streaming call |
+//! | [`scores`] | `scores.v1` | a server pushing updates as they happen |
 //!
 //! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
 
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 pub mod calculator;
 pub mod contacts;
 pub mod greeter;
+pub mod scores;
 pub mod users;
 
 /// The code generated from every `.proto` file in `proto/`, one module per
