@@ -15,6 +15,7 @@ fn main() {
         "users.proto",
         "calculator.proto",
         "scores.proto",
+        "telemetry.proto",
     ]
     .map(String::from);
     for f in &files {

@@ -9,6 +9,7 @@
 //! | [`users`] | `users.v1` | a lookup by id, `NOT_FOUND` when missing |
 //! | [`calculator`] | `calculator.v1` | unary, and a server-streaming call |
 //! | [`scores`] | `scores.v1` | a server pushing updates as they happen |
+//! | [`telemetry`] | `telemetry.v1` | a device uploading thousands of readings (client streaming) |
 //!
 //! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
 
@@ -26,6 +27,7 @@ pub mod calculator;
 pub mod contacts;
 pub mod greeter;
 pub mod scores;
+pub mod telemetry;
 pub mod users;
 
 /// The code generated from every `.proto` file in `proto/`, one module per
