@@ -16,6 +16,7 @@ fn main() {
         "calculator.proto",
         "scores.proto",
         "telemetry.proto",
+        "chat.proto",
     ]
     .map(String::from);
     for f in &files {

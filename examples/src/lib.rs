@@ -10,6 +10,7 @@
 //! | [`calculator`] | `calculator.v1` | unary, and a server-streaming call |
 //! | [`scores`] | `scores.v1` | a server pushing updates as they happen |
 //! | [`telemetry`] | `telemetry.v1` | a device uploading thousands of readings (client streaming) |
+//! | [`chat`] | `chat.v1` | a room: both sides send and receive at once (bidi) |
 //!
 //! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
 
@@ -24,6 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod calculator;
+pub mod chat;
 pub mod contacts;
 pub mod greeter;
 pub mod scores;
