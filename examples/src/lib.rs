@@ -12,7 +12,8 @@
 //! | [`telemetry`] | `telemetry.v1` | a device uploading thousands of readings (client streaming) |
 //! | [`chat`] | `chat.v1` | a room: both sides send and receive at once (bidi) |
 //!
-//! `cargo run -p rust-rpc-examples --bin demo` runs the address book.
+//! [`run_demo`] starts one server hosting all of them and runs a client
+//! through each; `cargo run -p rust-rpc-examples --bin demo` prints it.
 
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ use tokio::task::JoinHandle;
 pub mod calculator;
 pub mod chat;
 pub mod contacts;
+mod demo;
 pub mod greeter;
 pub mod scores;
 pub mod telemetry;
@@ -43,6 +45,7 @@ pub mod generated {
 }
 
 pub use contacts::{Book, PersonStream};
+pub use demo::run_demo;
 
 /// The deadline the examples' client functions set on every call: a server
 /// that hangs fails the call with `DEADLINE_EXCEEDED` instead of hanging the
