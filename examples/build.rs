@@ -8,7 +8,17 @@ fn main() {
     let manifest =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let proto_dir = manifest.join("proto");
-    let files = ["contacts.proto".to_owned()];
+    // Every example's schema; all of them are generated into one tree in OUT_DIR.
+    let files = [
+        "contacts.proto",
+        "greeter.proto",
+        "users.proto",
+        "calculator.proto",
+        "scores.proto",
+        "telemetry.proto",
+        "chat.proto",
+    ]
+    .map(String::from);
     for f in &files {
         println!("cargo:rerun-if-changed={}", proto_dir.join(f).display());
     }

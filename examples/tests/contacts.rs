@@ -1,5 +1,4 @@
-//! The address book service end to end over loopback, and the demo binary
-//! (README's main command) runs to completion.
+//! The address book service end to end over loopback.
 
 use futures_util::StreamExt;
 use rust_rpc::transport::{Code, Server};
@@ -84,25 +83,4 @@ async fn every_kind_of_call_against_the_book() {
         .await;
     // The first lookup answers; the second ends the call with NOT_FOUND.
     assert_eq!(answers, [Ok("Cy".to_owned()), Err(Code::NotFound)]);
-}
-
-#[test]
-fn the_demo_runs() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_demo"))
-        .output()
-        .expect("demo runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "demo failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for line in [
-        "unary AddPerson: Ada Lovelace got id 1",
-        "client-streaming Import: 4 added, 1 skipped",
-        "bidi Lookup: Grace Hopper",
-        "server: shut down gracefully",
-    ] {
-        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
-    }
 }

@@ -1,0 +1,478 @@
+//! The demo behind `cargo run -p rust-rpc-examples --bin demo`: one server
+//! on loopback hosting every example service, a client through each, then
+//! the message codec on its own.
+
+use std::fmt::Debug;
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt;
+use rust_rpc::transport::{Channel, Code, Endpoint, Request, Server, Status};
+use rust_rpc::wkt::Timestamp;
+use rust_rpc::{Message, OpenEnum};
+
+use crate::LocalServer;
+use crate::calculator::{self, Arithmetic, CalculatorClient, CalculatorServer};
+use crate::chat::{self, ChatRoomClient, ChatRoomServer, ChatSession, Room};
+use crate::contacts::{
+    Book, ContactsClient, ContactsServer, ListRequest, Person, PersonRequest, PhoneNumber, person,
+    phone_number,
+};
+use crate::greeter::{self, FriendlyGreeter, GreeterClient, GreeterServer};
+use crate::scores::{self, LiveScoresClient, LiveScoresServer, ScoreFeed, ScoreUpdate};
+use crate::telemetry::{self, Collector, Reading, TelemetryClient, TelemetryServer};
+use crate::users::{self, UserDirectory, UserServiceClient, UserServiceServer};
+
+/// Why the demo failed: a call that went wrong, or a result it did not expect.
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// `writeln!` to the demo's output, failing the demo if that fails.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        writeln!($out, $($arg)*)?
+    };
+}
+
+/// Fails the demo unless `got == want`.
+fn check<T: PartialEq + Debug>(what: &str, got: T, want: T) -> Result<(), Error> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {want:?}, got {got:?}").into())
+    }
+}
+
+/// The status `result` failed with, which must have `code`.
+fn expect_code<T: Debug>(
+    what: &str,
+    result: Result<T, Status>,
+    code: Code,
+) -> Result<Status, Error> {
+    match result {
+        Err(status) if status.code() == code => Ok(status),
+        other => Err(format!("{what}: expected {code:?}, got {other:?}").into()),
+    }
+}
+
+/// Runs the demo, writing what happens to `out` (a few lines per example):
+/// starts one server on 127.0.0.1 hosting every example service, runs a
+/// client through each over one shared connection, shuts the server down,
+/// and shows the codec on its own. Fails on the first call or result that is
+/// not as expected, saying which.
+pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
+    let feed = ScoreFeed::new();
+    let server = LocalServer::start(
+        Server::builder()
+            .add_service(ContactsServer::new(Book::default()))
+            .add_service(GreeterServer::new(FriendlyGreeter))
+            .add_service(UserServiceServer::new(UserDirectory::sample()))
+            .add_service(CalculatorServer::new(Arithmetic))
+            .add_service(LiveScoresServer::new(feed.clone()))
+            .add_service(TelemetryServer::new(Collector))
+            .add_service(ChatRoomServer::new(Room::new())),
+    )
+    .await?;
+    say!(out, "server: 7 services listening on {}", server.addr());
+    // One HTTP/2 connection, shared by every client below.
+    let channel = Endpoint::new(server.url())?.connect().await?;
+
+    contacts_part(out, channel.clone()).await?;
+    greeter_part(out, channel.clone()).await?;
+    users_part(out, channel.clone()).await?;
+    calculator_part(out, channel.clone()).await?;
+    scores_part(out, channel.clone(), &feed).await?;
+    telemetry_part(out, channel.clone()).await?;
+    chat_part(out, channel).await?;
+
+    server.shutdown().await?;
+    say!(out, "server: shut down gracefully");
+    codec_part(out)?;
+    Ok(())
+}
+
+fn person_named(name: &str) -> Person {
+    Person {
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+/// The address book: every kind of call, an error, a deadline.
+async fn contacts_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(), Error> {
+    say!(out, "\n-- contacts.v1.Contacts: one call of each kind --");
+    let mut client = ContactsClient::new(channel);
+
+    // Unary.
+    let mobile = PhoneNumber {
+        number: "+44 20 7946 0958".into(),
+        kind: phone_number::Kind::Mobile.into(),
+        ..Default::default()
+    };
+    let ada = Person {
+        name: "Ada Lovelace".into(),
+        email: Some("ada@example.org".into()),
+        phones: vec![mobile.clone()],
+        labels: [("team".to_owned(), "analytical-engine".to_owned())].into(),
+        updated_at: Some(Timestamp::from(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        )),
+        preferred: Some(person::Preferred::PreferredPhone(mobile)),
+        ..Default::default()
+    };
+    let ada = client
+        .add_person(crate::with_deadline(ada))
+        .await?
+        .into_inner();
+    say!(out, "unary AddPerson: {} got id {}", ada.name, ada.id);
+    let found = client
+        .get_person(crate::with_deadline(PersonRequest {
+            id: ada.id,
+            ..Default::default()
+        }))
+        .await?
+        .into_inner();
+    check("GetPerson", &found, &ada)?;
+    say!(
+        out,
+        "unary GetPerson({}): {} <{}>",
+        ada.id,
+        found.name,
+        found.email()
+    );
+
+    // Errors are statuses with a code and a message.
+    let missing = client
+        .get_person(crate::with_deadline(PersonRequest {
+            id: 99,
+            ..Default::default()
+        }))
+        .await;
+    let status = expect_code("GetPerson(99)", missing, Code::NotFound)?;
+    say!(out, "unary GetPerson(99): {status}");
+
+    // Client streaming: import many people in one call.
+    let names = [
+        "Grace Hopper",
+        "Katherine Johnson",
+        "",
+        "Margaret Hamilton",
+        "Annie Easley",
+    ];
+    let summary = client
+        .import(crate::with_deadline(futures_util::stream::iter(
+            names.map(person_named),
+        )))
+        .await?
+        .into_inner();
+    say!(
+        out,
+        "client-streaming Import: {} added, {} skipped (no name)",
+        summary.added,
+        summary.skipped
+    );
+    check("Import", (summary.added, summary.skipped), (4, 1))?;
+
+    // Server streaming: list who matches.
+    let mut people = client
+        .list_people(crate::with_deadline(ListRequest {
+            name_contains: "e".into(),
+            ..Default::default()
+        }))
+        .await?
+        .into_inner();
+    let mut listed = Vec::new();
+    while let Some(p) = people.message().await? {
+        listed.push(format!("{} (#{})", p.name, p.id));
+    }
+    say!(
+        out,
+        "server-streaming ListPeople(\"e\"): {}",
+        listed.join(", ")
+    );
+
+    // Bidi: lookups answered as they arrive on one stream.
+    let lookups = futures_util::stream::iter([2u64, 3, 1].map(|id| PersonRequest {
+        id,
+        ..Default::default()
+    }));
+    let mut answers = client
+        .lookup(crate::with_deadline(lookups))
+        .await?
+        .into_inner();
+    let mut names = Vec::new();
+    while let Some(answer) = answers.next().await {
+        names.push(answer?.name);
+    }
+    say!(out, "bidi Lookup(2, 3, 1): {}", names.join(", "));
+
+    // Deadlines: ask for an answer within a microsecond.
+    let mut hurried = Request::new(ListRequest::default());
+    hurried.set_timeout(Duration::from_micros(1));
+    match client.list_people(hurried).await {
+        Err(status) if status.code() == Code::DeadlineExceeded => say!(out, "deadline: {status}"),
+        Err(status) => say!(out, "deadline: the call failed first with {status}"),
+        Ok(_) => say!(out, "deadline: the server beat a 1 µs deadline"),
+    }
+    Ok(())
+}
+
+async fn greeter_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(), Error> {
+    say!(out, "\n-- greeter.v1.Greeter: unary --");
+    let mut client = GreeterClient::new(channel);
+    let greeting = greeter::say_hello(&mut client, "Ada").await?;
+    check("SayHello(Ada)", greeting.as_str(), "Hello, Ada!")?;
+    say!(out, "SayHello(\"Ada\"): {greeting:?}");
+    let empty = greeter::say_hello(&mut client, "").await;
+    let status = expect_code("SayHello(\"\")", empty, Code::InvalidArgument)?;
+    say!(out, "SayHello(\"\"): {status}");
+    Ok(())
+}
+
+async fn users_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(), Error> {
+    say!(out, "\n-- users.v1.UserService: lookups by id --");
+    let mut client = UserServiceClient::new(channel);
+    let user = users::get_user(&mut client, 1).await?;
+    check("GetUser(1)", user.name.as_str(), "Ada Lovelace")?;
+    say!(out, "GetUser(1): {} <{}>", user.name, user.email);
+    let missing = users::get_user(&mut client, 42).await;
+    let status = expect_code("GetUser(42)", missing, Code::NotFound)?;
+    say!(out, "GetUser(42): {status}");
+    Ok(())
+}
+
+async fn calculator_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(), Error> {
+    say!(
+        out,
+        "\n-- calculator.v1.Calculator: unary and server streaming --"
+    );
+    let mut client = CalculatorClient::new(channel);
+    let total = calculator::sum(&mut client, 5, 10).await?;
+    check("Sum(5, 10)", total, 15)?;
+    say!(out, "Sum(5, 10) = {total}");
+    let factors = calculator::prime_factors(&mut client, 360).await?;
+    check("PrimeFactors(360)", factors.as_slice(), &[2, 2, 2, 3, 3, 5])?;
+    let factors: Vec<String> = factors.iter().map(u64::to_string).collect();
+    say!(
+        out,
+        "PrimeFactors(360) streamed {} factors: {}",
+        factors.len(),
+        factors.join(", ")
+    );
+    let one = calculator::prime_factors(&mut client, 1).await;
+    let status = expect_code("PrimeFactors(1)", one, Code::InvalidArgument)?;
+    say!(out, "PrimeFactors(1): {status}");
+    Ok(())
+}
+
+fn score(
+    match_id: &str,
+    (home, away): (&str, &str),
+    (home_score, away_score): (u32, u32),
+    minute: u32,
+    event: &str,
+) -> ScoreUpdate {
+    ScoreUpdate {
+        match_id: match_id.into(),
+        home: home.into(),
+        away: away.into(),
+        home_score,
+        away_score,
+        minute,
+        event: event.into(),
+        ..Default::default()
+    }
+}
+
+fn full_time(update: ScoreUpdate) -> ScoreUpdate {
+    ScoreUpdate {
+        finished: true,
+        ..update
+    }
+}
+
+async fn scores_part(
+    out: &mut (dyn Write + Send),
+    channel: Channel,
+    feed: &ScoreFeed,
+) -> Result<(), Error> {
+    say!(
+        out,
+        "\n-- scores.v1.LiveScores: the server pushes updates --"
+    );
+    let ars_che = ("Arsenal", "Chelsea");
+    let liv_mci = ("Liverpool", "Man City");
+    feed.publish(score("ars-che", ars_che, (0, 0), 0, "kick-off"));
+    feed.publish(score("liv-mci", liv_mci, (0, 0), 0, "kick-off"));
+
+    let mut client = LiveScoresClient::new(channel);
+    let mut updates = scores::subscribe(&mut client, "ars-che").await?;
+    let first = updates.message().await?.ok_or("no current state")?;
+    say!(out, "Subscribe(ars-che), now: {}", scores::describe(&first));
+    // The feed goes on; only this match's updates reach the subscriber.
+    let timeline = [
+        score("ars-che", ars_che, (1, 0), 23, "goal: Saka"),
+        score("liv-mci", liv_mci, (0, 1), 30, "goal: Haaland"),
+        score("ars-che", ars_che, (1, 1), 52, "goal: Palmer"),
+        score("ars-che", ars_che, (2, 1), 88, "goal: Martinelli"),
+        full_time(score("ars-che", ars_che, (2, 1), 90, "")),
+    ];
+    for update in timeline {
+        feed.publish(update.clone());
+        if update.match_id == "ars-che" {
+            let pushed = updates.message().await?.ok_or("the stream ended early")?;
+            check("pushed update", &pushed, &update)?;
+            say!(out, "  pushed: {}", scores::describe(&pushed));
+        }
+    }
+    let after = updates.message().await?;
+    check("after full time", after, None)?;
+    say!(
+        out,
+        "  the stream ended at full time (Liverpool's goal was not sent)"
+    );
+    let unknown = scores::subscribe(&mut client, "nope").await;
+    let status = expect_code("Subscribe(nope)", unknown.map(|_| ()), Code::NotFound)?;
+    say!(out, "Subscribe(nope): {status}");
+
+    // A deadline bounds a subscription: follow the other match for 100 ms.
+    let mut brief = Request::new(scores::SubscribeRequest {
+        match_id: "liv-mci".into(),
+        ..Default::default()
+    });
+    brief.set_timeout(Duration::from_millis(100));
+    let mut updates = client.subscribe(brief).await?.into_inner();
+    let now = updates.message().await?.ok_or("no current state")?;
+    let status = expect_code(
+        "after 100 ms",
+        updates.message().await,
+        Code::DeadlineExceeded,
+    )?;
+    say!(
+        out,
+        "Subscribe(liv-mci) for 100 ms: {}, then {status}",
+        scores::describe(&now)
+    );
+    Ok(())
+}
+
+async fn telemetry_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(), Error> {
+    say!(out, "\n-- telemetry.v1.Telemetry: client streaming --");
+    let mut client = TelemetryClient::new(channel);
+    // A thermometer's day: 10,000 readings between 18.0 and 27.9 degrees.
+    let readings = (0..10_000u64).map(|i| Reading {
+        timestamp_ms: 1_700_000_000_000 + i * 1_000,
+        value: 18.0 + (i % 100) as f64 / 10.0,
+        ..Default::default()
+    });
+    let summary = telemetry::upload(&mut client, "thermo-7", readings).await?;
+    check("Upload count", summary.count, 10_000)?;
+    say!(
+        out,
+        "Upload as {:?} ({} metadata): {} readings, min {:.1}, max {:.1}, mean {:.2}",
+        summary.device_id,
+        telemetry::DEVICE_ID_KEY,
+        summary.count,
+        summary.min,
+        summary.max,
+        summary.mean
+    );
+    Ok(())
+}
+
+/// Reads the next message of both sessions, which must be the same.
+async fn both_receive(ada: &mut ChatSession, bob: &mut ChatSession) -> Result<String, Error> {
+    let to_ada = ada.next_message().await?.ok_or("ada's stream ended")?;
+    let to_bob = bob.next_message().await?.ok_or("bob's stream ended")?;
+    check("what ada and bob received", &to_ada, &to_bob)?;
+    Ok(format!("#{} {}: {}", to_ada.seq, to_ada.user, to_ada.text))
+}
+
+async fn chat_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(), Error> {
+    say!(out, "\n-- chat.v1.ChatRoom: bidi, both ways at once --");
+    let mut ada = chat::join(&mut ChatRoomClient::new(channel.clone()), "ada").await?;
+    let mut bob = chat::join(&mut ChatRoomClient::new(channel), "bob").await?;
+    say!(out, "ada and bob joined the room");
+    ada.say("hi bob!").await?;
+    say!(
+        out,
+        "both received {}",
+        both_receive(&mut ada, &mut bob).await?
+    );
+    bob.say("hi ada, how is the engine?").await?;
+    say!(
+        out,
+        "both received {}",
+        both_receive(&mut ada, &mut bob).await?
+    );
+    ada.leave();
+    check(
+        "ada's stream after leaving",
+        ada.next_message().await?,
+        None,
+    )?;
+    bob.leave();
+    check(
+        "bob's stream after leaving",
+        bob.next_message().await?,
+        None,
+    )?;
+    say!(out, "both left; the server ended their streams");
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The codec on its own: unknown fields and enum values kept, malformed
+/// input an error.
+fn codec_part(out: &mut (dyn Write + Send)) -> Result<(), Error> {
+    say!(out, "\n-- the message codec on its own --");
+    let ada = Person {
+        name: "Ada Lovelace".into(),
+        email: Some("ada@example.org".into()),
+        ..Default::default()
+    };
+    let bytes = ada.encode_to_vec();
+    say!(
+        out,
+        "encoded Ada into {} bytes: {} ...",
+        bytes.len(),
+        hex(&bytes[..16.min(bytes.len())])
+    );
+
+    // A newer client added field 99 (a string) to Person; this build doesn't
+    // know it, but keeps it and writes it back.
+    let mut newer = person_named("Katherine").encode_to_vec();
+    newer.extend_from_slice(&[0x9a, 0x06, 0x05]);
+    newer.extend_from_slice(b"orbit");
+    let person = Person::decode(newer.as_slice())?;
+    check("re-encoded", person.encode_to_vec(), newer)?;
+    say!(
+        out,
+        "a field from a newer schema survived the round trip: {:?}",
+        person.unknown_fields
+    );
+
+    // An enum number this build doesn't know is kept, too (proto3 enums are open).
+    let phone = PhoneNumber::decode(&[0x10, 0x07][..])?;
+    check("kind", phone.kind, OpenEnum::Unknown(7))?;
+    say!(out, "unknown enum value kept: kind = {:?}", phone.kind);
+
+    // Malformed input is an error that says what and where.
+    for (what, bad) in [
+        ("truncated string", &[0x12, 0x05, b'A', b'd'][..]),
+        ("field number 0", &[0x00, 0x01][..]),
+        ("invalid UTF-8", &[0x12, 0x02, 0xff, 0xfe][..]),
+    ] {
+        match Person::decode(bad) {
+            Err(e) => say!(out, "{what}: {e}"),
+            Ok(p) => return Err(format!("{what} decoded as {p:?}").into()),
+        }
+    }
+    Ok(())
+}
