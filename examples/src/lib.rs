@@ -41,7 +41,7 @@ pub mod users;
 // items in them carry the .proto comments.
 #[allow(missing_docs)]
 pub mod generated {
-    include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+    rust_rpc::include_proto!();
 }
 
 pub use contacts::{Book, PersonStream};
