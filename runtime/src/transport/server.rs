@@ -699,9 +699,19 @@ async fn send_reply<T: Message>(
             };
             let mut deadline = pin!(deadline);
             let status = loop {
+                // While the stream has nothing to send, a client that resets
+                // (cancels, or goes away) must still end the call: the
+                // stream, and whatever it holds, is dropped at once instead of
+                // at its next message. Biased: the reset check (which takes
+                // h2's connection lock) runs only when the stream must wait.
                 let mut next = tokio::select! {
+                    biased;
                     next = response.get_mut().next() => next,
                     () = &mut deadline => break Status::deadline_exceeded("deadline exceeded"),
+                    reason = poll_fn(|cx| body.poll_reset(cx)) => {
+                        tracing::debug!(?reason, "client cancelled the streaming call");
+                        return Ok(());
+                    }
                 };
                 // This message and every one the stream already has ready
                 // (up to BATCH_BYTES) go out in one DATA frame.
