@@ -111,6 +111,27 @@ impl<T> Request<T> {
             .clone()
     }
 
+    /// The request without its message, and the message.
+    pub(crate) fn split_message(self) -> (Request<()>, T) {
+        let Request {
+            metadata,
+            message,
+            timeout,
+            compression,
+            per_message,
+            cancel,
+        } = self;
+        let head = Request {
+            metadata,
+            message: (),
+            timeout,
+            compression,
+            per_message,
+            cancel,
+        };
+        (head, message)
+    }
+
     pub(crate) fn from_parts(
         metadata: MetadataMap,
         message: T,

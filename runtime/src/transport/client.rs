@@ -12,8 +12,19 @@
 //!
 //! The connection is shared by every clone of the channel; a call takes the
 //! lock only when there is no live connection (to connect), never per call.
+//!
+//! Two ways to call, one machinery:
+//!
+//! ```text
+//!   Client::new(channel)        --> straight onto the connection (no boxing)
+//!   Client::with_service(svc)   --> http::Request<Body> --> svc (layers...) --> Channel
+//! ```
+//!
+//! `Channel` is itself a `tower_service::Service<http::Request<B>>`, so the
+//! second path ends on the same connection, with the same reconnect logic.
 
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
@@ -25,9 +36,12 @@ use h2::client::SendRequest;
 use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Uri};
+use http_body::Body as _;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+use super::body::{Body, BoxError, status_from_error};
+use super::boxed::SharedService;
 use super::cancel::CancelHandle;
 use super::codec::{
     BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, STREAM_BUFFER,
@@ -210,19 +224,11 @@ impl core::fmt::Debug for Channel {
 impl Channel {
     /// A lazily connecting channel to `endpoint`.
     pub fn new(endpoint: Endpoint) -> Self {
-        let mut base_headers = HeaderMap::with_capacity(8);
-        base_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        base_headers.insert(TE, HeaderValue::from_static("trailers"));
-        base_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        base_headers.insert(
-            "grpc-accept-encoding",
-            compression::supported_accept_encoding(),
-        );
         Self {
             shared: Arc::new(Shared {
                 endpoint,
                 connection: Mutex::new(Connection::default()),
-                base_headers,
+                base_headers: base_headers(),
                 in_flight: Arc::new(AtomicUsize::new(0)),
             }),
         }
@@ -259,18 +265,258 @@ impl Channel {
             conn.live = None;
         }
     }
+
+    /// Opens a stream and sends `head` on it, using the sender in `cached`
+    /// (and leaving the one used there) or the channel's.
+    async fn start_call(
+        &self,
+        cached: &mut Option<(u64, SendRequest<Bytes>)>,
+        head: http::Request<()>,
+        end_of_stream: bool,
+    ) -> Result<(h2::client::ResponseFuture, h2::SendStream<Bytes>, InFlight), Status> {
+        // Two attempts: a connection found dead before anything was sent is
+        // replaced once, transparently.
+        for attempt in 0..2 {
+            let (generation, send) = match cached.take() {
+                Some(s) => s,
+                None => self.sender().await?,
+            };
+            let mut ready = match send.ready().await {
+                Ok(r) => r,
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %e, "connection unusable; reconnecting");
+                    self.discard(generation).await;
+                    continue;
+                }
+                Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
+            };
+            match ready.send_request(head, end_of_stream) {
+                Ok((response, body)) => {
+                    *cached = Some((generation, ready));
+                    return Ok((response, body, InFlight::enter(&self.shared.in_flight)));
+                }
+                Err(e) => {
+                    self.discard(generation).await;
+                    return Err(Status::unavailable(format!("cannot start the call: {e}")));
+                }
+            }
+        }
+        Err(Status::unavailable("no connection"))
+    }
+
+    /// Sends any HTTP request on this channel's connection (see the
+    /// `tower_service::Service` impl).
+    async fn send_http<B>(self, request: http::Request<B>) -> Result<http::Response<Body>, Status>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (mut parts, body) = request.into_parts();
+        // Requests made for a service usually carry only the path; the
+        // connection needs the scheme and authority too.
+        if parts.uri.scheme().is_none() || parts.uri.authority().is_none() {
+            let mut uri = std::mem::take(&mut parts.uri).into_parts();
+            uri.scheme
+                .get_or_insert_with(|| self.shared.endpoint.scheme.clone());
+            uri.authority
+                .get_or_insert_with(|| self.shared.endpoint.authority.clone());
+            uri.path_and_query
+                .get_or_insert_with(|| PathAndQuery::from_static("/"));
+            parts.uri = Uri::from_parts(uri)
+                .map_err(|e| Status::internal(format!("invalid request URI: {e}")))?;
+        }
+        let head = http::Request::from_parts(parts, ());
+        let empty = body.is_end_stream();
+        let (response, mut send, in_flight) = self.start_call(&mut None, head, empty).await?;
+        let mut sender = None;
+        if !empty {
+            let mut body = Box::pin(body);
+            // A body of one chunk (a unary request) goes out right here, with
+            // END_STREAM; anything longer gets a task that sends it as the
+            // peer's flow control allows.
+            let first = poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await;
+            match first {
+                Poll::Ready(Some(Ok(frame))) if frame.is_data() && body.is_end_stream() => {
+                    let data = frame.into_data().unwrap_or_default();
+                    if let Err(e) = send.send_data(data, true) {
+                        // The server may have answered (and closed the stream)
+                        // already; then its answer is the result.
+                        return match futures_util::FutureExt::now_or_never(response) {
+                            Some(Ok(r)) => Ok(r.map(|recv| Body::h2_client(recv, None, in_flight))),
+                            _ => Err(Status::from(e)),
+                        };
+                    }
+                }
+                Poll::Ready(None) => {
+                    let _ = send.send_data(Bytes::new(), true);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    send.send_reset(h2::Reason::CANCEL);
+                    return Err(status_from_error(e.into()));
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    let task = tokio::spawn(send_body(body, send, Some(frame)));
+                    sender = Some(AbortOnDrop(Some(task.abort_handle())));
+                }
+                Poll::Pending => {
+                    let task = tokio::spawn(send_body(body, send, None));
+                    sender = Some(AbortOnDrop(Some(task.abort_handle())));
+                }
+            }
+        }
+        // Dropping this future before the response arrives drops `sender`,
+        // which stops the task (and the stream is reset).
+        let response = response.await.map_err(Status::from)?;
+        Ok(response.map(|recv| Body::h2_client(recv, sender, in_flight)))
+    }
+}
+
+/// What the channel's `tower_service::Service` impl returns: the response
+/// head, with a [`Body`] that streams the DATA frames and then the trailers.
+pub type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<Body>, Status>> + Send + 'static>>;
+
+/// The channel as a tower service: each request becomes one HTTP/2 stream on
+/// the channel's connection (connecting, or reconnecting, first if need be).
+/// A request that names no scheme or authority (just a path, as
+/// [`Client::with_service`] sends) gets the endpoint's. The body is sent as
+/// the server's flow control allows; dropping the response (or its body)
+/// resets the stream. It is always ready: calls wait for a connection, and
+/// for HTTP/2 concurrency, when they are made.
+impl<B> tower_service::Service<http::Request<B>> for Channel
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Status;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> ResponseFuture {
+        Box::pin(self.clone().send_http(request))
+    }
+}
+
+/// Sends the rest of a request body (starting with `first`, if the caller
+/// already took it) on `send`: data as the peer's flow-control window allows,
+/// then trailers or END_STREAM. A failing body resets the stream.
+async fn send_body<B>(
+    mut body: Pin<Box<B>>,
+    mut send: h2::SendStream<Bytes>,
+    mut first: Option<http_body::Frame<Bytes>>,
+) where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    loop {
+        let frame = match first.take() {
+            Some(frame) => frame,
+            None => match poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => {
+                    let status = status_from_error(e.into());
+                    tracing::debug!(%status, "request body failed; cancelling the call");
+                    send.send_reset(h2::Reason::CANCEL);
+                    return;
+                }
+                None => {
+                    let _ = send.send_data(Bytes::new(), true);
+                    return;
+                }
+            },
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                let end = body.is_end_stream();
+                if send_with_capacity(&mut send, data, end).await.is_err() || end {
+                    return;
+                }
+            }
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    let _ = send.send_trailers(trailers);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Headers every call of a client sends, built once per channel or client.
+fn base_headers() -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(TE, HeaderValue::from_static("trailers"));
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    headers.insert(
+        "grpc-accept-encoding",
+        compression::supported_accept_encoding(),
+    );
+    headers
+}
+
+/// The headers one call adds to the base ones.
+fn add_call_headers(
+    headers: &mut HeaderMap,
+    timeout: Option<Duration>,
+    compression: Option<CompressionEncoding>,
+    metadata: &MetadataMap,
+) {
+    if let Some(timeout) = timeout {
+        headers.insert("grpc-timeout", encode_timeout(timeout));
+    }
+    if let Some(enc) = compression {
+        headers.insert("grpc-encoding", HeaderValue::from_static(enc.as_str()));
+    }
+    metadata.extend_headers(headers);
 }
 
 /// Per-client options and the call machinery generated clients use.
-#[derive(Clone, Debug)]
+///
+/// A client runs either straight on a [`Channel`] ([`Client::new`], the fast
+/// path) or through any tower service ([`Client::with_service`], so that
+/// layers apply). Everything else (deadlines, metadata, compression, size
+/// limits, status and trailers) works the same both ways.
+#[derive(Clone)]
 pub struct Client {
-    channel: Channel,
-    // This client's copy of the connection's sender: calls use it without
-    // touching the channel's lock.
-    send: Option<(u64, SendRequest<Bytes>)>,
+    transport: Transport,
     compression: Option<CompressionEncoding>,
     max_recv: usize,
     max_send: usize,
+    timeout: Option<Duration>,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Channel {
+        channel: Channel,
+        // This client's copy of the connection's sender: calls use it
+        // without touching the channel's lock.
+        send: Option<(u64, SendRequest<Bytes>)>,
+    },
+    Service {
+        service: SharedService,
+        base_headers: HeaderMap,
+    },
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut d = f.debug_struct("Client");
+        match &self.transport {
+            Transport::Channel { channel, .. } => d.field("channel", channel),
+            Transport::Service { .. } => d.field("service", &"tower service"),
+        };
+        d.field("compression", &self.compression)
+            .field("max_decoding_message_size", &self.max_recv)
+            .field("max_encoding_message_size", &self.max_send)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Everything one call needs once the request headers are out.
@@ -282,15 +528,60 @@ struct Started {
 }
 
 impl Client {
-    /// A client on `channel`.
+    /// A client on `channel`: calls go straight onto its connection.
     pub fn new(channel: Channel) -> Self {
         Self {
-            channel,
-            send: None,
+            timeout: channel.shared.endpoint.timeout,
+            transport: Transport::Channel {
+                channel,
+                send: None,
+            },
             compression: None,
             max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
         }
+    }
+
+    /// A client whose calls go through `service`: usually a [`Channel`]
+    /// wrapped in tower layers, as in
+    /// `Client::with_service(ServiceBuilder::new().layer(l).service(channel))`.
+    ///
+    /// Each call becomes one `http::Request<Body>` with method `POST`, a URI
+    /// of just the path (`/package.Service/Method`), the gRPC headers
+    /// (`content-type`, `te`, `grpc-timeout`, `grpc-encoding`, metadata...)
+    /// and a body of length-prefixed messages; the response is read as from
+    /// a channel. The service's errors, and its body's, become [`Status`]es
+    /// (a `Status` inside an error is kept, see [`status_from_error`]).
+    /// Requests and responses are boxed on this path; [`Client::new`] stays
+    /// the one without.
+    pub fn with_service<S, B>(service: S) -> Self
+    where
+        S: tower_service::Service<http::Request<Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Self {
+            transport: Transport::Service {
+                service: SharedService::new(service),
+                base_headers: base_headers(),
+            },
+            compression: None,
+            max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
+            max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+            timeout: None,
+        }
+    }
+
+    /// A timeout for every call that does not set its own (by default the
+    /// channel's [`Endpoint::timeout`], none through a service).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Compresses every request of this client with `encoding` (calls may
@@ -313,64 +604,89 @@ impl Client {
         self
     }
 
-    /// Opens a stream for `path` and sends the request headers.
+    /// Opens a stream for `path` on the channel and sends the request headers.
     async fn start<T>(
         &mut self,
         path: &'static str,
         request: &Request<T>,
     ) -> Result<Started, Status> {
         let compression = request.compression.or(self.compression);
+        let timeout = request.timeout.or(self.timeout);
+        let Transport::Channel { channel, send } = &mut self.transport else {
+            return Err(Status::internal("a service client has no channel"));
+        };
         let mut req = http::Request::new(());
         *req.method_mut() = Method::POST;
         let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.channel.shared.endpoint.scheme.clone());
-        parts.authority = Some(self.channel.shared.endpoint.authority.clone());
+        parts.scheme = Some(channel.shared.endpoint.scheme.clone());
+        parts.authority = Some(channel.shared.endpoint.authority.clone());
         parts.path_and_query = Some(PathAndQuery::from_static(path));
         *req.uri_mut() = Uri::from_parts(parts)
             .map_err(|e| Status::internal(format!("invalid path {path:?}: {e}")))?;
         let headers = req.headers_mut();
-        headers.clone_from(&self.channel.shared.base_headers);
-        if let Some(timeout) = request.timeout.or(self.channel.shared.endpoint.timeout) {
-            headers.insert("grpc-timeout", encode_timeout(timeout));
-        }
-        if let Some(enc) = compression {
-            headers.insert("grpc-encoding", HeaderValue::from_static(enc.as_str()));
-        }
-        request.metadata.extend_headers(headers);
+        headers.clone_from(&channel.shared.base_headers);
+        add_call_headers(headers, timeout, compression, &request.metadata);
+        let (response, body, in_flight) = channel.start_call(send, req, false).await?;
+        Ok(Started {
+            response,
+            body,
+            compression,
+            in_flight,
+        })
+    }
 
-        // Two attempts: a connection found dead before anything was sent is
-        // replaced once, transparently.
-        for attempt in 0..2 {
-            let (generation, send) = match self.send.take() {
-                Some(s) => s,
-                None => self.channel.sender().await?,
-            };
-            let mut ready = match send.ready().await {
-                Ok(r) => r,
-                Err(e) if attempt == 0 => {
-                    tracing::debug!(error = %e, "connection unusable; reconnecting");
-                    self.channel.discard(generation).await;
-                    continue;
-                }
-                Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
-            };
-            match ready.send_request(req, false) {
-                Ok((response, body)) => {
-                    self.send = Some((generation, ready));
-                    return Ok(Started {
-                        response,
-                        body,
-                        compression,
-                        in_flight: InFlight::enter(&self.channel.shared.in_flight),
-                    });
-                }
-                Err(e) => {
-                    self.channel.discard(generation).await;
-                    return Err(Status::unavailable(format!("cannot start the call: {e}")));
-                }
-            }
+    /// Runs a call through the client's service: sends `body` with the
+    /// headers of `request`, then checks the response head.
+    async fn call_service<T, Resp: Message>(
+        &mut self,
+        path: &'static str,
+        request: &Request<T>,
+        compression: Option<CompressionEncoding>,
+        body: Body,
+    ) -> Result<(MetadataMap, Streaming<Resp>), Status> {
+        let timeout = request.timeout.or(self.timeout);
+        let max_recv = self.max_recv;
+        let Transport::Service {
+            service,
+            base_headers,
+        } = &mut self.transport
+        else {
+            return Err(Status::internal("a channel client has no service"));
+        };
+        let mut req = http::Request::new(body);
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = Uri::from_parts({
+            let mut parts = http::uri::Parts::default();
+            parts.path_and_query = Some(PathAndQuery::from_static(path));
+            parts
+        })
+        .map_err(|e| Status::internal(format!("invalid path {path:?}: {e}")))?;
+        let headers = req.headers_mut();
+        headers.clone_from(base_headers);
+        add_call_headers(headers, timeout, compression, &request.metadata);
+        let response = service.ready_call(req).await?;
+        parse_response(response, None, max_recv)
+    }
+
+    /// Sends a request of one message and waits for the response head.
+    async fn send_single<Req: Message, Resp: Message>(
+        &mut self,
+        path: &'static str,
+        request: &Request<Req>,
+    ) -> Result<(MetadataMap, Streaming<Resp>), Status> {
+        if let Transport::Service { .. } = self.transport {
+            // Boxed, so that the direct path's future does not grow.
+            return Box::pin(async {
+                let compression = request.compression.or(self.compression);
+                let frame = self.encode(&request.message, compression)?;
+                self.call_service(path, request, compression, Body::from(frame))
+                    .await
+            })
+            .await;
         }
-        Err(Status::unavailable("no connection"))
+        let started = self.start(path, request).await?;
+        let frame = self.encode(&request.message, started.compression)?;
+        self.send_one::<Resp>(started, frame).await
     }
 
     /// Waits for the response headers and checks that they are gRPC's.
@@ -380,49 +696,7 @@ impl Client {
         in_flight: InFlight,
     ) -> Result<(MetadataMap, Streaming<R>), Status> {
         let response = response.await.map_err(Status::from)?;
-        let (parts, body) = response.into_parts();
-        if parts.status != http::StatusCode::OK {
-            return Err(Status::from_headers(&parts.headers)
-                .unwrap_or_else(|| Status::from_http_status(parts.status)));
-        }
-        // Trailers-only: the status is in the headers and there is no body.
-        // An OK one ends a stream of no responses (which a call expecting
-        // one response then reports).
-        if let Some(status) = Status::from_headers(&parts.headers) {
-            if status.code() != super::Code::Ok {
-                return Err(status);
-            }
-            if body.is_end_stream() {
-                let trailers = MetadataMap::from_headers(parts.headers);
-                let stream = Streaming::new(body, None, self.max_recv, Role::Client);
-                return Ok((MetadataMap::new(), stream.ended(trailers)));
-            }
-        }
-        let is_grpc = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/grpc"));
-        if !is_grpc {
-            return Err(Status::unknown(format!(
-                "response has content-type {:?}, not application/grpc",
-                parts.headers.get(CONTENT_TYPE)
-            )));
-        }
-        let encoding = match parts.headers.get("grpc-encoding") {
-            None => None,
-            Some(v) if compression::is_identity(v.as_bytes()) => None,
-            Some(v) => Some(
-                CompressionEncoding::from_header_value(v.as_bytes()).ok_or_else(|| {
-                    Status::internal(format!("server used unsupported grpc-encoding {v:?}"))
-                })?,
-            ),
-        };
-        let metadata = MetadataMap::from_headers(parts.headers);
-        Ok((
-            metadata,
-            Streaming::new(body, encoding, self.max_recv, Role::Client).counting(in_flight),
-        ))
+        parse_response(response.map(Body::h2), Some(in_flight), self.max_recv)
     }
 
     fn encode<M: Message>(
@@ -464,11 +738,9 @@ impl Client {
         path: &'static str,
     ) -> Result<Response<Resp>, Status> {
         let request = request.into_request();
-        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let timeout = request.timeout.or(self.timeout);
         let call = async {
-            let started = self.start(path, &request).await?;
-            let frame = self.encode(&request.message, started.compression)?;
-            let (metadata, mut stream) = self.send_one::<Resp>(started, frame).await?;
+            let (metadata, mut stream) = self.send_single::<Req, Resp>(path, &request).await?;
             single_response(metadata, &mut stream).await
         };
         with_deadline(timeout, request.cancel.as_ref(), call).await
@@ -481,13 +753,9 @@ impl Client {
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status> {
         let request = request.into_request();
-        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let timeout = request.timeout.or(self.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
-        let call = async {
-            let started = self.start(path, &request).await?;
-            let frame = self.encode(&request.message, started.compression)?;
-            self.send_one::<Resp>(started, frame).await
-        };
+        let call = self.send_single::<Req, Resp>(path, &request);
         let cancel = request.cancel.clone();
         let (metadata, stream) = with_deadline(timeout, cancel.as_ref(), call).await?;
         Ok(Response::from_parts(
@@ -504,7 +772,7 @@ impl Client {
         path: &'static str,
     ) -> Result<Response<Resp>, Status> {
         let request = request.into_streaming_request();
-        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let timeout = request.timeout.or(self.timeout);
         let cancel = request.cancel.clone();
         let call = async {
             let (metadata, mut stream) = self
@@ -522,7 +790,7 @@ impl Client {
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status> {
         let request = request.into_streaming_request();
-        let timeout = request.timeout.or(self.channel.shared.endpoint.timeout);
+        let timeout = request.timeout.or(self.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
         let cancel = request.cancel.clone();
         let (metadata, stream) = with_deadline(
@@ -550,6 +818,16 @@ impl Client {
         M: Message,
         Resp: Message,
     {
+        if let Transport::Service { .. } = self.transport {
+            let compression = request.compression.or(self.compression);
+            let (head, messages) = request.split_message();
+            let body = Body::boxed(MessagesBody::new(
+                messages,
+                compression.map(|c| (c, head.per_message.clone())),
+                self.max_send,
+            ));
+            return Box::pin(self.call_service(path, &head, compression, body)).await;
+        }
         let started = self.start(path, &request).await?;
         let compression = started.compression;
         let max_send = self.max_send;
@@ -715,13 +993,154 @@ impl<F: Future> Future for LetOthersFirst<F> {
 }
 
 /// Aborts a task when dropped.
-struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+pub(crate) struct AbortOnDrop(Option<tokio::task::AbortHandle>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         if let Some(task) = self.0.take() {
             task.abort();
         }
+    }
+}
+
+/// Checks that a response head is gRPC's and makes the stream of its
+/// messages. `in_flight` counts the call on its channel until the stream ends.
+fn parse_response<R: Message>(
+    response: http::Response<Body>,
+    in_flight: Option<InFlight>,
+    max_recv: usize,
+) -> Result<(MetadataMap, Streaming<R>), Status> {
+    let (parts, body) = response.into_parts();
+    if parts.status != http::StatusCode::OK {
+        return Err(Status::from_headers(&parts.headers)
+            .unwrap_or_else(|| Status::from_http_status(parts.status)));
+    }
+    // Trailers-only: the status is in the headers and there is no body.
+    // An OK one ends a stream of no responses (which a call expecting
+    // one response then reports).
+    if let Some(status) = Status::from_headers(&parts.headers) {
+        if status.code() != super::Code::Ok {
+            return Err(status);
+        }
+        if body.is_end_stream() {
+            let trailers = MetadataMap::from_headers(parts.headers);
+            let stream = Streaming::new(body, None, max_recv, Role::Client);
+            return Ok((MetadataMap::new(), stream.ended(trailers)));
+        }
+    }
+    let is_grpc = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"));
+    if !is_grpc {
+        return Err(Status::unknown(format!(
+            "response has content-type {:?}, not application/grpc",
+            parts.headers.get(CONTENT_TYPE)
+        )));
+    }
+    let encoding = match parts.headers.get("grpc-encoding") {
+        None => None,
+        Some(v) if compression::is_identity(v.as_bytes()) => None,
+        Some(v) => Some(
+            CompressionEncoding::from_header_value(v.as_bytes()).ok_or_else(|| {
+                Status::internal(format!("server used unsupported grpc-encoding {v:?}"))
+            })?,
+        ),
+    };
+    let metadata = MetadataMap::from_headers(parts.headers);
+    let stream = Streaming::new(body, encoding, max_recv, Role::Client);
+    Ok((
+        metadata,
+        match in_flight {
+            Some(counted) => stream.counting(counted),
+            None => stream,
+        },
+    ))
+}
+
+pin_project_lite::pin_project! {
+    /// A client's stream of request messages as an HTTP body, for the
+    /// service path: messages are encoded as they are polled, and those the
+    /// stream has ready together (up to BATCH_BYTES) go in one chunk.
+    struct MessagesBody<S> {
+        #[pin]
+        messages: S,
+        compression: Option<(CompressionEncoding, Option<super::MessageCompression>)>,
+        max_send: usize,
+        sizes: SizeCache,
+        buf: BytesMut,
+        done: bool,
+    }
+}
+
+impl<S> MessagesBody<S> {
+    fn new(
+        messages: S,
+        compression: Option<(CompressionEncoding, Option<super::MessageCompression>)>,
+        max_send: usize,
+    ) -> Self {
+        Self {
+            messages,
+            compression,
+            max_send,
+            sizes: SizeCache::new(),
+            buf: BytesMut::new(),
+            done: false,
+        }
+    }
+}
+
+impl<S, M> http_body::Body for MessagesBody<S>
+where
+    S: futures_core::Stream<Item = M>,
+    M: Message,
+{
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+        let mut this = self.project();
+        while !*this.done && this.buf.len() < BATCH_BYTES {
+            match this.messages.as_mut().poll_next(cx) {
+                Poll::Ready(Some(message)) => {
+                    if this.buf.capacity() == 0 {
+                        this.buf.reserve(STREAM_BUFFER);
+                    }
+                    let compression = this.compression.as_ref().and_then(|(c, per_message)| {
+                        per_message.as_ref().is_none_or(|p| p.get()).then_some(*c)
+                    });
+                    if let Err(status) = encode_frame_into(
+                        &message,
+                        compression,
+                        *this.max_send,
+                        this.sizes,
+                        this.buf,
+                    ) {
+                        *this.done = true;
+                        this.buf.clear();
+                        return Poll::Ready(Some(Err(status)));
+                    }
+                }
+                Poll::Ready(None) => *this.done = true,
+                Poll::Pending => break,
+            }
+        }
+        if !this.buf.is_empty() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(this.buf.split().freeze()))));
+        }
+        if *this.done {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done && self.buf.is_empty()
     }
 }
 

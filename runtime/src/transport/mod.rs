@@ -5,12 +5,20 @@
 //! The pieces generated code uses are re-exported here: [`Request`],
 //! [`Response`], [`Status`], [`Code`], [`MetadataMap`], [`Streaming`], the
 //! [`Channel`] a client runs on and the [`Server`] that hosts services.
+//!
+//! At the edges everything is also a tower service over `http` types with
+//! a [`Body`]: a [`Channel`] is a `tower_service::Service<http::Request<B>>`,
+//! a [`Client`] can run over any such service ([`Client::with_service`]),
+//! and a server's [`Routes`] are one too, with [`Server::layer`] wrapping
+//! every call in a tower `Layer`.
 
 pub mod compression;
 pub mod metadata;
 pub mod status;
 pub mod timeout;
 
+mod body;
+mod boxed;
 mod call;
 mod cancel;
 pub mod client;
@@ -18,12 +26,13 @@ pub mod codec;
 pub mod server;
 mod streaming;
 
+pub use body::{Body, BoxError, status_from_error};
 pub use call::{IntoRequest, IntoStreamingRequest, MessageCompression, Request, Response};
 pub use cancel::CancelHandle;
 pub use client::{Channel, Client, Endpoint};
 pub use compression::CompressionEncoding;
 pub use futures_core::Stream;
 pub use metadata::MetadataMap;
-pub use server::{Call, Server, Service};
+pub use server::{Call, Routes, Server, Service};
 pub use status::{Code, Status};
 pub use streaming::Streaming;

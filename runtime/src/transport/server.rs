@@ -10,8 +10,21 @@
 //! goes on a task of its own. Calls that finish at once, the usual unary
 //! call, so cost no task, and the replies of the calls that arrived together
 //! go out together, in one write.
+//!
+//! With tower, the same routing table is a service ([`Routes`], from
+//! [`Server::into_service`]) from `http::Request<B>` to
+//! `http::Response<Body>`, and [`Server::layer`] wraps it in tower layers:
+//!
+//! ```text
+//!   no layer:   h2 stream --> route --> XServer --> Call writes to h2 directly
+//!   layers:     h2 stream --> http::Request<Body> --> layers --> Routes
+//!                 --> XServer --> Call returns http::Response<Body> --> h2
+//! ```
+//!
+//! Calls without layers keep the direct path: no boxing per call.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::pin;
@@ -26,9 +39,12 @@ use futures_util::StreamExt;
 use h2::server::SendResponse;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
+use http_body::Body as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use super::body::{Body, BoxError};
+use super::boxed::{BoxFuture, SharedService};
 use super::client::{InFlight, LetOthersFirst, send_with_capacity};
 use super::codec::{
     BATCH_BYTES, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE, STREAM_BUFFER,
@@ -97,6 +113,8 @@ impl Default for Config {
 pub struct Server {
     services: HashMap<&'static str, Arc<dyn Service>>,
     config: Config,
+    // Each wraps the routes in one tower layer; the first added is outermost.
+    layers: Vec<Box<dyn FnOnce(Routes) -> Routes + Send>>,
 }
 
 impl Server {
@@ -138,6 +156,60 @@ impl Server {
         self
     }
 
+    /// Wraps every call, to every service, in a tower `layer`: the layer's
+    /// service gets each call as an `http::Request<Body>` (headers,
+    /// metadata and the body of length-prefixed messages) and returns the
+    /// `http::Response` the server writes back. An error it returns is sent
+    /// as the call's status (a [`Status`] inside it is kept, see
+    /// [`status_from_error`](super::status_from_error)), so a layer can refuse a call with
+    /// `Err(Status::permission_denied(..))`.
+    ///
+    /// Layers added first are outermost, as with tower's `ServiceBuilder`.
+    /// Each call through a layer is boxed; a server without layers does not
+    /// box.
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<Routes> + Send + 'static,
+        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers.push(Box::new(move |routes: Routes| Routes {
+            inner: RoutesInner::Layered(SharedService::new(layer.layer(routes))),
+            ready_error: None,
+        }));
+        self
+    }
+
+    /// Everything added so far, layers included, as one tower service from
+    /// `http::Request<B>` to `http::Response<Body>`: to mount in another
+    /// HTTP/2 server (hyper, axum), to wrap further, or to call directly.
+    pub fn into_service(self) -> Routes {
+        self.build().1
+    }
+
+    /// The routing table, and the service that fronts it.
+    fn build(self) -> (Arc<Router>, Routes) {
+        let router = Arc::new(Router {
+            services: self.services,
+            config: self.config,
+        });
+        let mut routes = Routes {
+            inner: RoutesInner::Router(router.clone()),
+            ready_error: None,
+        };
+        // The last added wraps the routes first, leaving the first outermost.
+        for wrap in self.layers.into_iter().rev() {
+            routes = wrap(routes);
+        }
+        (router, routes)
+    }
+
     /// Serves on `addr` until the process ends.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()> {
         self.serve_with_shutdown(addr, std::future::pending()).await
@@ -161,10 +233,10 @@ impl Server {
         listener: TcpListener,
         signal: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let router = Arc::new(Router {
-            services: self.services,
-            config: self.config,
-        });
+        let layered = !self.layers.is_empty();
+        let (router, routes) = self.build();
+        // Without layers, calls take the direct path.
+        let routes = layered.then_some(routes);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut connections = JoinSet::new();
         let mut signal = pin!(signal);
@@ -175,7 +247,12 @@ impl Server {
                     Ok((tcp, peer)) => {
                         let spawned = Arc::new(AtomicUsize::new(0));
                         connections.spawn(LetOthersFirst::new(
-                            serve_connection(tcp, peer, router.clone(), stop_rx.clone(), spawned.clone()),
+                            serve_connection(
+                                tcp,
+                                Peer { addr: peer, router: router.clone(), routes: routes.clone() },
+                                stop_rx.clone(),
+                                spawned.clone(),
+                            ),
                             spawned,
                         ));
                     }
@@ -200,13 +277,25 @@ struct Router {
     config: Config,
 }
 
+/// Who a connection serves: its peer, the routing table, and the layered
+/// service in front of it if there are layers.
+struct Peer {
+    addr: SocketAddr,
+    router: Arc<Router>,
+    routes: Option<Routes>,
+}
+
 async fn serve_connection(
     tcp: TcpStream,
-    peer: SocketAddr,
-    router: Arc<Router>,
+    peer: Peer,
     mut stop: tokio::sync::watch::Receiver<bool>,
     spawned: Arc<AtomicUsize>,
 ) {
+    let Peer {
+        addr: peer,
+        router,
+        routes,
+    } = peer;
     tcp.set_nodelay(true).ok();
     let mut builder = h2::server::Builder::new();
     builder
@@ -249,7 +338,10 @@ async fn serve_connection(
                         }
                     }
                     for (request, respond) in arrived.drain(..) {
-                        dispatch(&router, &spawned, request, respond);
+                        match &routes {
+                            None => dispatch(&router, &spawned, request, respond),
+                            Some(routes) => dispatch_layered(routes, &spawned, request, respond),
+                        }
                     }
                     if ended {
                         break;
@@ -271,15 +363,19 @@ async fn serve_connection(
     }
 }
 
-fn dispatch(
-    router: &Arc<Router>,
-    spawned: &Arc<AtomicUsize>,
-    request: http::Request<h2::RecvStream>,
-    mut respond: SendResponse<Bytes>,
-) {
+/// Why a request reached no service.
+enum Unrouted {
+    Http(StatusCode),
+    Grpc(Status),
+}
+
+/// Finds the service for `request`, and the method's name in its path.
+fn route<'a, B>(
+    router: &'a Router,
+    request: &'a http::Request<B>,
+) -> Result<(&'a Arc<dyn Service>, &'a str), Unrouted> {
     if request.method() != http::Method::POST {
-        reply_http(&mut respond, StatusCode::METHOD_NOT_ALLOWED);
-        return;
+        return Err(Unrouted::Http(StatusCode::METHOD_NOT_ALLOWED));
     }
     let is_grpc = request
         .headers()
@@ -292,24 +388,34 @@ fn dispatch(
         });
     if !is_grpc {
         tracing::debug!(content_type = ?request.headers().get(CONTENT_TYPE), "not a gRPC request");
-        reply_http(&mut respond, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        return;
+        return Err(Unrouted::Http(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
     let path = request.uri().path();
     let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.rsplit_once('/')) else {
-        reply_status(
-            &mut respond,
-            &Status::unimplemented(format!("malformed path {path:?}")),
-        );
-        return;
+        return Err(Unrouted::Grpc(Status::unimplemented(format!(
+            "malformed path {path:?}"
+        ))));
     };
-    let Some(svc) = router.services.get(service) else {
-        reply_status(
-            &mut respond,
-            &Status::unimplemented(format!("unknown service {service}")),
-        );
-        return;
+    match router.services.get(service) {
+        Some(svc) => Ok((svc, method)),
+        None => Err(Unrouted::Grpc(Status::unimplemented(format!(
+            "unknown service {service}"
+        )))),
+    }
+}
+
+fn dispatch(
+    router: &Arc<Router>,
+    spawned: &Arc<AtomicUsize>,
+    request: http::Request<h2::RecvStream>,
+    mut respond: SendResponse<Bytes>,
+) {
+    let (svc, method) = match route(router, &request) {
+        Ok(found) => found,
+        Err(Unrouted::Http(status)) => return reply_http(&mut respond, status),
+        Err(Unrouted::Grpc(status)) => return reply_status(&mut respond, &status),
     };
+    let svc = svc.clone();
     // The method name is part of the request, which moves into the call: a
     // copy on the stack (no allocation) serves unless the name is long.
     let mut copy = [0u8; 64];
@@ -325,12 +431,242 @@ fn dispatch(
         }
     };
     let call = Call {
-        request,
-        respond,
+        request: request.map(Body::h2),
+        reply: ReplyTo::H2 {
+            respond,
+            spawned: spawned.clone(),
+        },
         router: router.clone(),
-        spawned: spawned.clone(),
     };
     svc.call(method, call);
+}
+
+/// Runs a call through the server's layers, on the connection's task first
+/// as [`start`] does, and writes the response the layers return.
+fn dispatch_layered(
+    routes: &Routes,
+    spawned: &Arc<AtomicUsize>,
+    request: http::Request<h2::RecvStream>,
+    mut respond: SendResponse<Bytes>,
+) {
+    let mut routes = routes.clone();
+    let request = request.map(Body::h2);
+    start(
+        Box::pin(async move {
+            let response = {
+                let call = async {
+                    std::future::poll_fn(|cx| {
+                        tower_service::Service::<http::Request<Body>>::poll_ready(&mut routes, cx)
+                    })
+                    .await?;
+                    tower_service::Service::call(&mut routes, request).await
+                };
+                // The client may give up before the layers answer.
+                tokio::select! {
+                    biased;
+                    r = call => r,
+                    reason = poll_fn(|cx| respond.poll_reset(cx)) => {
+                        tracing::debug!(?reason, "client cancelled the call");
+                        return;
+                    }
+                }
+            };
+            let Ok(response): Result<_, Infallible> = response;
+            if let Err(e) = write_response(&mut respond, response).await {
+                tracing::debug!(error = %e, "cannot send the response");
+            }
+        }),
+        spawned.clone(),
+    );
+}
+
+/// Writes a response that a service returned onto an HTTP/2 stream: the
+/// head (with END_STREAM if the body is empty, a trailers-only response),
+/// the data as the client's flow control allows, then the trailers. Stops
+/// when the client resets the stream.
+async fn write_response(
+    respond: &mut SendResponse<Bytes>,
+    response: http::Response<Body>,
+) -> Result<(), h2::Error> {
+    let (parts, mut body) = response.into_parts();
+    let head = http::Response::from_parts(parts, ());
+    if body.is_end_stream() {
+        respond.send_response(head, true)?;
+        return Ok(());
+    }
+    let mut out = respond.send_response(head, false)?;
+    loop {
+        let frame = tokio::select! {
+            biased;
+            frame = poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)) => frame,
+            reason = poll_fn(|cx| out.poll_reset(cx)) => {
+                tracing::debug!(?reason, "client cancelled the call");
+                return Ok(());
+            }
+        };
+        match frame {
+            None => return out.send_data(Bytes::new(), true),
+            Some(Err(status)) => {
+                // Too late for a status in the headers: end with it in the
+                // trailers instead.
+                let mut trailers = HeaderMap::new();
+                status.write_headers(&mut trailers);
+                return out.send_trailers(trailers);
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    let end = body.is_end_stream();
+                    send_with_capacity(&mut out, data, end).await?;
+                    if end {
+                        return Ok(());
+                    }
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        return out.send_trailers(trailers);
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// The server's routes as a tower service: every service added to a
+/// [`Server`], behind its layers if it has any. Get it from
+/// [`Server::into_service`]; a layer added with [`Server::layer`] wraps one.
+///
+/// It takes `http::Request<B>` for any body `B` of [`Bytes`] and answers
+/// every request with an `http::Response<Body>`, never an error: what goes
+/// wrong (an unknown service or method, a bad header, a handler's error, a
+/// layer's error) is a gRPC status in the response, as on the wire.
+/// Deadlines (`grpc-timeout`) apply; dropping the response future or body
+/// cancels the call. Cheap to clone.
+pub struct Routes {
+    inner: RoutesInner,
+    // An error from the layers' `poll_ready`, answered on the next call.
+    ready_error: Option<Status>,
+}
+
+#[derive(Clone)]
+enum RoutesInner {
+    Router(Arc<Router>),
+    Layered(SharedService),
+}
+
+impl Clone for Routes {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            ready_error: None,
+        }
+    }
+}
+
+impl core::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut d = f.debug_struct("Routes");
+        match &self.inner {
+            RoutesInner::Router(router) => {
+                let mut names: Vec<_> = router.services.keys().collect();
+                names.sort();
+                d.field("services", &names)
+            }
+            RoutesInner::Layered(_) => d.field("layered", &true),
+        };
+        d.finish()
+    }
+}
+
+/// What [`Routes`] returns for a request.
+pub type RoutesFuture = BoxFuture<Result<http::Response<Body>, Infallible>>;
+
+impl<B> tower_service::Service<http::Request<B>> for Routes
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = RoutesFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        match &mut self.inner {
+            RoutesInner::Router(_) => Poll::Ready(Ok(())),
+            RoutesInner::Layered(service) => {
+                if let Err(status) = std::task::ready!(service.poll_ready(cx)) {
+                    self.ready_error = Some(status);
+                }
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> RoutesFuture {
+        let request = request.map(Body::new);
+        if let Some(status) = self.ready_error.take() {
+            return Box::pin(std::future::ready(Ok(status_response(&status))));
+        }
+        match &mut self.inner {
+            RoutesInner::Router(router) => {
+                let answer = route_http(router, request);
+                Box::pin(async move { Ok(answer.await) })
+            }
+            RoutesInner::Layered(service) => {
+                let response = service.call(request);
+                Box::pin(async move {
+                    Ok(match response.await {
+                        Ok(response) => response,
+                        Err(status) => status_response(&status),
+                    })
+                })
+            }
+        }
+    }
+}
+
+/// Routes one request given as `http` types; the call's handler runs inside
+/// the returned future.
+fn route_http(
+    router: &Arc<Router>,
+    request: http::Request<Body>,
+) -> BoxFuture<http::Response<Body>> {
+    let (svc, method) = match route(router, &request) {
+        Ok((svc, method)) => (svc.clone(), method.to_owned()),
+        Err(Unrouted::Http(status)) => {
+            let mut response = http::Response::new(Body::empty());
+            *response.status_mut() = status;
+            return Box::pin(std::future::ready(response));
+        }
+        Err(Unrouted::Grpc(status)) => {
+            return Box::pin(std::future::ready(status_response(&status)));
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let call = Call {
+        request,
+        reply: ReplyTo::Http(tx),
+        router: router.clone(),
+    };
+    svc.call(&method, call);
+    Box::pin(async move {
+        match rx.await {
+            Ok(answer) => answer.await,
+            // A hand-written `Service` that dropped its call unanswered.
+            Err(_) => status_response(&Status::internal(format!(
+                "the service did not answer the call to {method}"
+            ))),
+        }
+    })
+}
+
+/// A trailers-only response with `status`, as `http` types.
+fn status_response(status: &Status) -> http::Response<Body> {
+    let mut response = http::Response::new(Body::empty());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    status.write_headers(response.headers_mut());
+    response
 }
 
 fn reply_http(respond: &mut SendResponse<Bytes>, status: StatusCode) {
@@ -362,11 +698,22 @@ fn reply_status(respond: &mut SendResponse<Bytes>, status: &Status) {
 /// [`Call::unary`], [`Call::server_streaming`], [`Call::client_streaming`],
 /// [`Call::streaming`] or [`Call::unimplemented`].
 pub struct Call {
-    request: http::Request<h2::RecvStream>,
-    respond: SendResponse<Bytes>,
+    request: http::Request<Body>,
+    reply: ReplyTo,
     router: Arc<Router>,
-    // Calls of this connection running on tasks of their own.
-    spawned: Arc<AtomicUsize>,
+}
+
+/// Where a call's answer goes.
+enum ReplyTo {
+    // Straight onto the HTTP/2 stream; `spawned` counts the connection's
+    // calls running on tasks of their own.
+    H2 {
+        respond: SendResponse<Bytes>,
+        spawned: Arc<AtomicUsize>,
+    },
+    // Back to `Routes` as a future that runs the handler and makes the
+    // `http::Response`.
+    Http(tokio::sync::oneshot::Sender<BoxFuture<http::Response<Body>>>),
 }
 
 /// What a call learned from its request headers.
@@ -379,9 +726,14 @@ struct Head {
 
 impl Call {
     /// Answers `UNIMPLEMENTED`: the service has no such method.
-    pub fn unimplemented(mut self, method: &str) {
+    pub fn unimplemented(self, method: &str) {
         let status = Status::unimplemented(format!("unknown method {method}"));
-        reply_status(&mut self.respond, &status);
+        match self.reply {
+            ReplyTo::H2 { mut respond, .. } => reply_status(&mut respond, &status),
+            ReplyTo::Http(tx) => {
+                let _ = tx.send(Box::pin(std::future::ready(status_response(&status))));
+            }
+        }
     }
 
     /// Runs a unary handler.
@@ -470,10 +822,16 @@ impl Call {
     {
         let Call {
             request,
-            mut respond,
+            reply,
             router,
-            spawned,
         } = self;
+        let (mut respond, spawned) = match reply {
+            ReplyTo::H2 { respond, spawned } => (respond, spawned),
+            ReplyTo::Http(tx) => {
+                let _ = tx.send(Box::pin(answer_http(request, router, handler)));
+                return;
+            }
+        };
         start(
             Box::pin(async move {
                 let (parts, body) = request.into_parts();
@@ -634,14 +992,13 @@ impl<S> Response<S> {
     }
 }
 
-async fn send_reply<T: Message>(
-    respond: &mut SendResponse<Bytes>,
-    reply: Reply<T>,
+/// The response head for `reply`, its trailers so far, and the compression
+/// to use (only one the client said it accepts).
+fn reply_head<T>(
+    reply: &Reply<T>,
     accepts: &[CompressionEncoding],
-    config: &Config,
-    timeout: Option<Duration>,
-) -> Result<(), h2::Error> {
-    let (metadata, trailers, compression) = match &reply {
+) -> (http::Response<()>, HeaderMap, Option<CompressionEncoding>) {
+    let (metadata, trailers, compression) = match reply {
         Reply::One(r) => (r.metadata(), r.trailers(), r.compression()),
         Reply::Stream(r) => (r.metadata(), r.trailers(), r.compression()),
     };
@@ -660,6 +1017,164 @@ async fn send_reply<T: Message>(
     metadata.extend_headers(headers);
     let mut trailer_map = HeaderMap::new();
     trailers.extend_headers(&mut trailer_map);
+    (head, trailer_map, compression)
+}
+
+/// Runs a call for [`Routes`]: parses the head, runs the handler under the
+/// deadline and makes its reply an `http::Response`. Cancellation is the
+/// caller's: dropping this future drops the handler.
+async fn answer_http<Req, Resp, F, Fut>(
+    request: http::Request<Body>,
+    router: Arc<Router>,
+    handler: F,
+) -> http::Response<Body>
+where
+    Req: Message,
+    Resp: Message,
+    F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
+{
+    let (parts, body) = request.into_parts();
+    let head = match Head::parse(parts.headers) {
+        Ok(h) => h,
+        Err(status) => return status_response(&status),
+    };
+    let timeout = head.timeout;
+    let accepts = head.accepts.clone();
+    let body = Streaming::new(body, head.encoding, router.config.max_recv, Role::Server);
+    let work = handler(head, body);
+    let outcome = match timeout {
+        None => work.await,
+        Some(t) => tokio::time::timeout(t, work)
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
+    };
+    let reply = match outcome {
+        Ok(reply) => reply,
+        Err(status) => return status_response(&status),
+    };
+    let (head, mut trailers, compression) = reply_head(&reply, &accepts);
+    let max_send = router.config.max_send;
+    let body = match reply {
+        Reply::One(response) => {
+            let frame = match encode_frame(
+                response.get_ref(),
+                compression,
+                max_send,
+                &mut SizeCache::new(),
+                &mut BytesMut::new(),
+            ) {
+                Ok(f) => f,
+                Err(status) => return status_response(&status),
+            };
+            trailers.insert(
+                HeaderName::from_static(GRPC_STATUS),
+                HeaderValue::from_static("0"),
+            );
+            Body::full(frame, Some(trailers))
+        }
+        Reply::Stream(response) => Body::boxed(ReplyBody {
+            response,
+            compression,
+            max_send,
+            sizes: SizeCache::new(),
+            buf: BytesMut::new(),
+            deadline: timeout.map(|t| Box::pin(tokio::time::sleep(t))),
+            trailers: Some(trailers),
+            end: None,
+        }),
+    };
+    let (parts, ()) = head.into_parts();
+    http::Response::from_parts(parts, body)
+}
+
+/// A streaming reply as an HTTP body, for [`Routes`]: messages encoded as
+/// the handler's stream yields them (those ready together, up to
+/// BATCH_BYTES, in one chunk), then trailers with the status; the deadline
+/// ends it with `DEADLINE_EXCEEDED`.
+struct ReplyBody<T> {
+    response: Response<BoxStream<T>>,
+    compression: Option<CompressionEncoding>,
+    max_send: usize,
+    sizes: SizeCache,
+    buf: BytesMut,
+    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    // Taken when sent: the body is over.
+    trailers: Option<HeaderMap>,
+    // The status to end with, once what is buffered is out.
+    end: Option<Status>,
+}
+
+impl<T: Message> http_body::Body for ReplyBody<T> {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+        let this = self.get_mut();
+        if this.trailers.is_none() {
+            return Poll::Ready(None);
+        }
+        if this.end.is_none() {
+            if let Some(deadline) = &mut this.deadline {
+                if deadline.as_mut().poll(cx).is_ready() {
+                    this.end = Some(Status::deadline_exceeded("deadline exceeded"));
+                }
+            }
+        }
+        while this.end.is_none() && this.buf.len() < BATCH_BYTES {
+            match this.response.get_mut().poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(message))) => {
+                    if this.buf.capacity() == 0 {
+                        this.buf.reserve(STREAM_BUFFER);
+                    }
+                    let compression = this.compression.filter(|_| this.response.compress_next());
+                    if let Err(status) = encode_frame_into(
+                        &message,
+                        compression,
+                        this.max_send,
+                        &mut this.sizes,
+                        &mut this.buf,
+                    ) {
+                        this.end = Some(status);
+                    }
+                }
+                Poll::Ready(Some(Err(status))) => this.end = Some(status),
+                Poll::Ready(None) => this.end = Some(Status::ok()),
+                Poll::Pending => break,
+            }
+        }
+        if !this.buf.is_empty() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(this.buf.split().freeze()))));
+        }
+        match (this.end.take(), this.trailers.take()) {
+            (Some(status), Some(mut trailers)) => {
+                status.write_headers(&mut trailers);
+                Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))))
+            }
+            (end, trailers) => {
+                this.end = end;
+                this.trailers = trailers;
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.trailers.is_none()
+    }
+}
+
+async fn send_reply<T: Message>(
+    respond: &mut SendResponse<Bytes>,
+    reply: Reply<T>,
+    accepts: &[CompressionEncoding],
+    config: &Config,
+    timeout: Option<Duration>,
+) -> Result<(), h2::Error> {
+    let (head, mut trailer_map, compression) = reply_head(&reply, accepts);
 
     let mut sizes = SizeCache::new();
     let mut buf = BytesMut::new();

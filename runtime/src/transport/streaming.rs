@@ -7,9 +7,11 @@ use core::task::{Context, Poll, ready};
 use std::future::poll_fn;
 
 use futures_core::Stream;
+use http_body::Body as _;
 use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
+use super::body::Body;
 use super::cancel::CancelHandle;
 use super::client::InFlight;
 use super::codec::{FrameReader, decode_frame};
@@ -30,7 +32,6 @@ pub(crate) enum Role {
 #[derive(Debug)]
 enum State {
     Data,
-    Trailers,
     Done,
 }
 
@@ -43,7 +44,7 @@ enum State {
 /// are only read from the connection as they are asked for, so a slow reader
 /// holds the peer back through HTTP/2 flow control instead of buffering.
 pub struct Streaming<T> {
-    body: h2::RecvStream,
+    body: Body,
     reader: FrameReader,
     encoding: Option<CompressionEncoding>,
     max_message_size: usize,
@@ -82,7 +83,7 @@ impl<T> Drop for Streaming<T> {
 
 impl<T: Message> Streaming<T> {
     pub(crate) fn new(
-        body: h2::RecvStream,
+        body: Body,
         encoding: Option<CompressionEncoding>,
         max_message_size: usize,
         role: Role,
@@ -194,37 +195,44 @@ impl<T: Message> Streaming<T> {
                         Ok(None) => {}
                         Err(status) => return self.fail(status),
                     }
-                    match ready!(self.body.poll_data(cx)) {
-                        Some(Ok(chunk)) => {
-                            // The bytes are ours now; let the peer send more.
-                            let _ = self.body.flow_control().release_capacity(chunk.len());
-                            self.reader.push(chunk);
-                        }
-                        Some(Err(e)) => return self.fail(Status::from(e)),
+                    let frame = match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+                        Some(Ok(frame)) => frame,
+                        Some(Err(status)) => return self.fail(status),
                         None => {
                             if !self.reader.is_empty() {
                                 return self.fail(Status::internal(
                                     "stream ended in the middle of a message",
                                 ));
                             }
-                            self.state = State::Trailers;
+                            if self.role == Role::Server {
+                                self.finish();
+                                return Poll::Ready(None);
+                            }
+                            return self.fail(Status::internal(
+                                "server closed the stream without a status",
+                            ));
                         }
+                    };
+                    let trailers = match frame.into_data() {
+                        Ok(chunk) => {
+                            self.reader.push(chunk);
+                            continue;
+                        }
+                        Err(frame) => match frame.into_trailers() {
+                            Ok(trailers) => trailers,
+                            // A kind of frame gRPC does not use.
+                            Err(_) => continue,
+                        },
+                    };
+                    if !self.reader.is_empty() {
+                        return self
+                            .fail(Status::internal("stream ended in the middle of a message"));
                     }
-                }
-                State::Trailers => {
                     if self.role == Role::Server {
+                        // A client's trailers mean nothing to gRPC.
                         self.finish();
                         return Poll::Ready(None);
                     }
-                    let trailers = match ready!(self.body.poll_trailers(cx)) {
-                        Ok(t) => t,
-                        Err(e) => return self.fail(Status::from(e)),
-                    };
-                    let Some(trailers) = trailers else {
-                        return self.fail(Status::internal(
-                            "server closed the stream without a status",
-                        ));
-                    };
                     // The usual end, OK, without building a Status for it.
                     if trailers
                         .get(GRPC_STATUS)
