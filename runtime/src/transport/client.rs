@@ -165,10 +165,23 @@ impl Endpoint {
         }
         .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", self.authority)))?;
         tcp.set_nodelay(true).ok();
+        self.handshake(tcp, in_flight).await
+    }
+
+    /// HTTP/2 over any byte stream. Plain TCP today; TLS (rustls) will hand
+    /// over its stream here, after its handshake and ALPN.
+    async fn handshake<Io>(
+        &self,
+        io: Io,
+        in_flight: Arc<AtomicUsize>,
+    ) -> Result<SendRequest<Bytes>, Status>
+    where
+        Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (send, connection) = h2::client::Builder::new()
             .initial_window_size(self.initial_stream_window)
             .initial_connection_window_size(self.initial_connection_window)
-            .handshake::<_, Bytes>(tcp)
+            .handshake::<_, Bytes>(io)
             .await
             .map_err(|e| {
                 Status::unavailable(format!(

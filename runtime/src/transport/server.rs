@@ -40,7 +40,7 @@ use h2::server::SendResponse;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use http_body::Body as _;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use super::body::{Body, BoxError};
@@ -245,6 +245,8 @@ impl Server {
                 () = &mut signal => break,
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
+                        // Small replies go out at once, not after Nagle's delay.
+                        tcp.set_nodelay(true).ok();
                         let spawned = Arc::new(AtomicUsize::new(0));
                         connections.spawn(LetOthersFirst::new(
                             serve_connection(
@@ -285,18 +287,22 @@ struct Peer {
     routes: Option<Routes>,
 }
 
-async fn serve_connection(
-    tcp: TcpStream,
+/// Serves one connection: HTTP/2 over any byte stream. Plain TCP today;
+/// TLS (rustls) will hand over its decrypted stream here, after the
+/// handshake and ALPN, and nothing below changes.
+async fn serve_connection<Io>(
+    io: Io,
     peer: Peer,
     mut stop: tokio::sync::watch::Receiver<bool>,
     spawned: Arc<AtomicUsize>,
-) {
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let Peer {
         addr: peer,
         router,
         routes,
     } = peer;
-    tcp.set_nodelay(true).ok();
     let mut builder = h2::server::Builder::new();
     builder
         .initial_window_size(router.config.initial_stream_window)
@@ -304,7 +310,7 @@ async fn serve_connection(
     if let Some(n) = router.config.max_concurrent_streams {
         builder.max_concurrent_streams(n);
     }
-    let mut conn = match builder.handshake::<_, Bytes>(tcp).await {
+    let mut conn = match builder.handshake::<_, Bytes>(io).await {
         Ok(c) => c,
         Err(e) => {
             tracing::debug!(%peer, error = %e, "HTTP/2 handshake failed");
