@@ -32,7 +32,7 @@ const PURE_GAPS: &[(&str, &str)] = &[
     // Fields whose JSON names collide: protoc allows that in proto2.
     (
         "naming",
-        "case_clash.proto:9:18: Non-unique field name: `fooBar`",
+        "case_clash.proto:9:3: field `fooBar` has the same JSON name (lowerCamelCase) as another field of `CaseClash`",
     ),
     // A group inside a group: protobuf-parse resolves its type in the wrong scope.
     (

@@ -12,6 +12,7 @@
 
 mod source_info;
 mod tokenizer;
+mod validate;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -227,8 +228,7 @@ fn read_all(files: &[String], includes: &[PathBuf]) -> Result<Vec<Source>, Error
                 None => Error::new(&name, message),
             });
         };
-        let shown = path.display().to_string();
-        let shown = shown.strip_prefix("./").unwrap_or(&shown).to_owned();
+        let shown = shown(&path);
         let bytes =
             std::fs::read(&path).map_err(|e| Error::new(&shown, format!("cannot read it: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -250,6 +250,16 @@ fn read_all(files: &[String], includes: &[PathBuf]) -> Result<Vec<Source>, Error
         });
     }
     Ok(out)
+}
+
+/// How a path is named in messages: as given, but `./a.proto` (include `.`)
+/// as `a.proto`.
+fn shown(path: &Path) -> String {
+    let text = path.display().to_string();
+    match text.strip_prefix("./") {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
 }
 
 /// 1-based line and column just after `prefix`.
@@ -286,6 +296,7 @@ fn pure_descriptor_set(
     set.file = dependencies_first(parsed.file_descriptors);
     for file in &mut set.file {
         if let Some(source) = by_name.get(file.name()) {
+            validate::check(file, &source.decls, &shown(&source.path))?;
             source_info::attach(file, &source.decls);
         }
     }
@@ -352,10 +363,15 @@ fn pure_error(e: &anyhow::Error, sources: &[Source]) -> Error {
         let source = sources
             .iter()
             .find(|s| s.path.ends_with(file) && file.ends_with(&s.name));
-        if let Some((line, column)) = source.and_then(|s| locate_quoted(&s.text, message)) {
-            return Error::at(file, line, column, message);
+        if let Some(source) = source {
+            if let Some(e) = non_unique_field(file, message, &source.decls) {
+                return e;
+            }
+            if let Some((line, column)) = locate_quoted(&source.text, message) {
+                return Error::at(file, line, column, readable(message));
+            }
         }
-        return Error::new(file, message);
+        return Error::new(file, readable(message));
     }
     // No file named: the innermost cause says the most.
     let message = e
@@ -364,6 +380,62 @@ fn pure_error(e: &anyhow::Error, sources: &[Source]) -> Error {
         .map(ToString::to_string)
         .unwrap_or_default();
     Error::new("", message)
+}
+
+/// protobuf-parse says "Non-unique field name" for a reused field number,
+/// a name declared twice, and two names with one JSON name alike; the
+/// source tells which it is.
+fn non_unique_field(file: &str, message: &str, decls: &source_info::Declarations) -> Option<Error> {
+    let name = message
+        .strip_prefix("Non-unique field name: `")?
+        .strip_suffix('`')?;
+    let suffix = format!("#{name}");
+    let (key, declared) = decls.by_key.iter().find(|(k, _)| k.ends_with(&suffix))?;
+    let scope = &key[..key.len() - suffix.len()];
+    if let Some(again) = decls.again.get(key) {
+        let (line, column) = again.position();
+        return Some(Error::at(
+            file,
+            line,
+            column,
+            format!("field `{name}` is already defined in `{scope}`"),
+        ));
+    }
+    let (line, column) = declared.position();
+    let number = decls.numbers.get(key)?;
+    let same_number = decls.numbers.iter().find(|(k, n)| {
+        *n == number
+            && *k != key
+            && k.strip_prefix(scope)
+                .is_some_and(|rest| rest.starts_with('#'))
+    });
+    let message = match same_number {
+        Some((other, _)) => format!(
+            "field `{name}`: number {number} is already used by `{}`",
+            &other[scope.len() + 1..]
+        ),
+        None => format!(
+            "field `{name}` has the same JSON name (lowerCamelCase) as another field of `{scope}`; \
+             protoc allows that in proto2 only, and the pure-Rust parser not at all"
+        ),
+    };
+    Some(Error::at(file, line, column, message))
+}
+
+/// protobuf-parse's wording, where a plainer one exists.
+fn readable(message: &str) -> String {
+    // "object is not found by path `Foo` in scope `.pkg.M`"
+    if let Some(rest) = message.strip_prefix("object is not found by path `") {
+        if let Some((name, scope)) = rest.split_once("` in scope `") {
+            let scope = scope.trim_end_matches('`');
+            return if scope.is_empty() {
+                format!("unknown type `{name}`")
+            } else {
+                format!("unknown type `{name}` (looked up from `{scope}`)")
+            };
+        }
+    }
+    message.to_owned()
 }
 
 /// `at L:C: message` -> (L, C, message).
@@ -553,6 +625,83 @@ mod tests {
             "a.proto",
         );
         assert!(e.starts_with("e.proto:1:1: this file uses editions"), "{e}");
+    }
+
+    /// What protoc rejects, the pure front end rejects too, at the place
+    /// and with the reason.
+    #[test]
+    fn protoc_rules_are_checked_without_protoc() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "message M {\n  int32 a = 1;\n  int32 b = 1;\n}\n",
+                "a.proto:4:3: field `b`: number 1 is already used by `a`",
+            ),
+            (
+                "message M {\n  int32 a = 1;\n  string a = 2;\n}\n",
+                "a.proto:4:3: field `a` is already defined in `M`",
+            ),
+            (
+                "message M {\n  int32 a = 0;\n}\n",
+                "a.proto:3:3: field `a`: number 0 is out of range (1 to 536870911)",
+            ),
+            (
+                "message M {\n  int32 a = 19500;\n}\n",
+                "a.proto:3:3: field `a`: numbers 19000 to 19999 are reserved for the protobuf implementation",
+            ),
+            (
+                "message M {\n  reserved 2, 5 to 7;\n  int32 a = 6;\n}\n",
+                "a.proto:4:3: field `a`: number 6 is reserved",
+            ),
+            (
+                "message M {\n  reserved \"a\";\n  int32 a = 1;\n}\n",
+                "a.proto:4:3: field name `a` is reserved",
+            ),
+            (
+                "message M {}\nmessage M {}\n",
+                "a.proto:3:1: `M` is already defined in this scope",
+            ),
+            (
+                "enum E {\n  A = 1;\n}\n",
+                "a.proto:3:3: enum `E`: the first value must be zero in proto3",
+            ),
+            (
+                "enum E {\n  A = 0;\n  B = 0;\n}\n",
+                "a.proto:4:3: enum value `B`: number 0 is already used by `A` (set `option allow_alias = true;` to allow aliases)",
+            ),
+            (
+                "enum E { E_A = 0; }\nenum F { E_A = 0; }\n",
+                "a.proto:3:10: `E_A` is already defined in this scope",
+            ),
+            (
+                "message M {}\nservice S {\n  rpc Get(M) returns (M);\n  rpc Get(M) returns (M);\n}\n",
+                "a.proto:5:3: `Get` is already defined in this scope",
+            ),
+            (
+                "message M { int32 x = 1; }\nservice S { rpc A(M) returns (Nope); }\n",
+                "a.proto:3:31: unknown type `Nope`",
+            ),
+        ];
+        for (body, expected) in cases {
+            let text = format!("syntax = \"proto3\";\n{body}");
+            assert_eq!(
+                error_of(&[("a.proto", &text)], "a.proto"),
+                *expected,
+                "for:\n{text}"
+            );
+        }
+        // Aliases are fine when allowed.
+        let dir = dir_with(&[(
+            "ok.proto",
+            "syntax = \"proto3\";\nenum E {\n  option allow_alias = true;\n  A = 0;\n  B = 0;\n}\n",
+        )]);
+        parse_with(
+            &[dir.join("ok.proto")],
+            std::slice::from_ref(&dir),
+            &Parser::Pure,
+            &|_| None,
+        )
+        .expect("allow_alias allows aliases");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -30,6 +30,13 @@ pub(crate) struct Declared {
     pub span: [usize; 4],
 }
 
+impl Declared {
+    /// 1-based line and column where the declaration starts.
+    pub fn position(&self) -> (usize, usize) {
+        (self.span[0] + 1, self.span[1] + 1)
+    }
+}
+
 /// What a scope holds, for telling its statements apart.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -47,7 +54,12 @@ enum Scope {
 /// the package), `Outer#field`, `Outer#oneof:name`, `Enum#VALUE`,
 /// `Service`, `Service#Method`.
 pub(crate) struct Declarations {
+    /// The first declaration of each key.
     pub by_key: HashMap<String, Declared>,
+    /// Where a key is declared a second time, for errors about duplicates.
+    pub again: HashMap<String, Declared>,
+    /// The number a field is declared with, as written, by field key.
+    pub numbers: HashMap<String, String>,
     /// Whether the file starts with `edition = ...` (the pure parser cannot
     /// read editions).
     pub edition: bool,
@@ -81,6 +93,8 @@ pub(crate) fn declarations(text: &str) -> Declarations {
         upcoming_detached: Vec::new(),
         out: Declarations {
             by_key: HashMap::new(),
+            again: HashMap::new(),
+            numbers: HashMap::new(),
             edition: false,
             imports: Vec::new(),
         },
@@ -131,12 +145,23 @@ impl<'a> Walker<'a> {
         match key {
             Some((key, start)) => {
                 let detached_before = std::mem::replace(&mut self.upcoming_detached, detached);
-                self.out.by_key.entry(key).or_insert(Declared {
+                let declared = Declared {
                     leading,
                     trailing,
                     detached: detached_before,
                     span: [start.line, start.column, end.line, end.end_column],
-                });
+                };
+                match self.out.by_key.entry(key) {
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(declared);
+                    }
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        self.out
+                            .again
+                            .entry(first.key().clone())
+                            .or_insert(declared);
+                    }
+                }
             }
             None if located || end.text == "}" => self.upcoming_detached = detached,
             None => self.upcoming_detached.extend(detached),
@@ -287,6 +312,7 @@ impl<'a> Walker<'a> {
         let mut previous: Option<Token<'a>> = None;
         let mut group = false;
         let mut field_name = None;
+        let mut number = None;
         let mut depth = 0usize;
         loop {
             let token = self.t.current();
@@ -302,6 +328,13 @@ impl<'a> Walker<'a> {
                 ">" | ")" | "]" => depth = depth.saturating_sub(1),
                 "=" if depth == 0 && field_name.is_none() => {
                     field_name = previous.map(|p| p.text.to_owned());
+                    // The number, if one follows, is looked at next round.
+                    previous = Some(token);
+                    let after = self.t.next();
+                    if after.kind == Kind::Number {
+                        number = Some(after.text.to_owned());
+                    }
+                    continue;
                 }
                 "{" => {
                     // An aggregate option value inside `[...]`.
@@ -328,7 +361,11 @@ impl<'a> Walker<'a> {
                 self.recover();
             }
         } else {
-            self.end_declaration(Some((format!("{message}#{name}"), start)));
+            let key = format!("{message}#{name}");
+            if let Some(number) = number {
+                self.out.numbers.entry(key.clone()).or_insert(number);
+            }
+            self.end_declaration(Some((key, start)));
         }
     }
 
