@@ -534,3 +534,57 @@ fn enumeration(
         add(p, &format!("{name}#{}", v.name()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn keys_of_a_small_file() {
+        let d = declarations(
+            "syntax = \"proto3\";\nimport \"x/y.proto\";\n// M.\nmessage M {\n  // f.\n  map<string, int32> f = 3;\n  oneof o { int32 g = 4; }\n  enum E { E_A = 0; }\n}\nservice S { rpc R(M) returns (M); }\n",
+        );
+        let mut keys: Vec<&str> = d.by_key.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["M", "M#f", "M#g", "M#oneof:o", "M.E", "M.E#E_A", "S", "S#R"]
+        );
+        assert_eq!(d.by_key["M"].leading, " M.\n");
+        assert_eq!(d.by_key["M#f"].leading, " f.\n");
+        assert_eq!(d.numbers["M#f"], "3");
+        assert_eq!(d.imports.len(), 1);
+        assert_eq!(
+            (d.imports[0].name.as_str(), d.imports[0].line),
+            ("x/y.proto", 1)
+        );
+        assert!(!d.edition);
+    }
+
+    proptest! {
+        // The walker sees every file before protobuf-parse checks it, so it
+        // must take anything without panicking or looping.
+        #[test]
+        fn any_text_is_walked_without_panic(text in "\\PC{0,400}") {
+            let _ = declarations(&text);
+        }
+
+        #[test]
+        fn any_token_soup_is_walked_without_panic(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("message"), Just("enum"), Just("service"), Just("oneof"), Just("rpc"),
+                    Just("extend"), Just("group"), Just("option"), Just("map"), Just("returns"),
+                    Just("{"), Just("}"), Just("["), Just("]"), Just("("), Just(")"), Just("<"),
+                    Just(">"), Just(";"), Just("="), Just(":"), Just(","), Just("."), Just("M"),
+                    Just("1"), Just("\"s\""), Just("// c\n"), Just("/* c */"), Just("\n"), Just("/"),
+                    Just("\"unterminated"), Just("/* open"),
+                ],
+                0..80,
+            )
+        ) {
+            let _ = declarations(&parts.join(" "));
+        }
+    }
+}
