@@ -20,9 +20,12 @@
 //! Files are parsed in pure Rust (`protobuf-parse`), comments included, and
 //! run through the very generator `protoc-gen-rust-rpc` is, so the code is
 //! the same byte for byte as the plugin writes. protoc is used only when
-//! asked for ([`Builder::protoc`]) or for files that use editions, which the
-//! pure parser cannot read yet. A bad `.proto` file fails the build with
-//! `file:line:column: what is wrong`.
+//! asked for: by [`Builder::protoc`], or by setting the `PROTOC` environment
+//! variable (unless [`Builder::pure`] says otherwise), or for files that use
+//! editions, which the pure parser cannot read yet. A bad `.proto` file
+//! fails the build with `file:line:column: what is wrong`.
+
+use std::ffi::OsString;
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +44,7 @@ pub fn configure() -> Builder {
         options: Options::default(),
         error: None,
         out_dir: None,
-        parser: Parser::Pure,
+        parser: None,
         rerun_if_changed: true,
     }
 }
@@ -63,8 +66,19 @@ pub struct Builder {
     /// The first bad option, reported by `compile`.
     error: Option<Error>,
     out_dir: Option<PathBuf>,
-    parser: Parser,
+    /// `None`: as `PROTOC` says (see [`choose_parser`]).
+    parser: Option<Parser>,
     rerun_if_changed: bool,
+}
+
+/// The parser to use: the one the builder was told, else protoc if the
+/// `PROTOC` variable names one, else the pure-Rust parser.
+fn choose_parser(told: Option<&Parser>, protoc_variable: Option<OsString>) -> Parser {
+    match (told, protoc_variable) {
+        (Some(parser), _) => parser.clone(),
+        (None, Some(path)) if !path.is_empty() => Parser::Protoc(Some(PathBuf::from(path))),
+        (None, _) => Parser::Pure,
+    }
 }
 
 impl Builder {
@@ -145,13 +159,20 @@ impl Builder {
     /// Parse with protoc instead of the pure-Rust parser: the one given by
     /// the `PROTOC` environment variable, else `protoc` on `PATH`.
     pub fn protoc(mut self) -> Self {
-        self.parser = Parser::Protoc(None);
+        self.parser = Some(Parser::Protoc(None));
         self
     }
 
     /// Parse with the protoc at `path`.
     pub fn protoc_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.parser = Parser::Protoc(Some(path.into()));
+        self.parser = Some(Parser::Protoc(Some(path.into())));
+        self
+    }
+
+    /// Parse in pure Rust even when the `PROTOC` environment variable is
+    /// set (files that use editions still need a protoc).
+    pub fn pure(mut self) -> Self {
+        self.parser = Some(Parser::Pure);
         self
     }
 
@@ -195,12 +216,9 @@ impl Builder {
                 println!("cargo:rerun-if-changed={}", p.display());
             }
         }
-        let (files, sources) = protoc_gen_rust_rpc::generate_from_files(
-            &protos,
-            &includes,
-            &self.parser,
-            &self.options,
-        )?;
+        let parser = choose_parser(self.parser.as_ref(), std::env::var_os("PROTOC"));
+        let (files, sources) =
+            protoc_gen_rust_rpc::generate_from_files(&protos, &includes, &parser, &self.options)?;
         if self.rerun_if_changed {
             for source in sources.iter().filter(|s| !protos.contains(s)) {
                 println!("cargo:rerun-if-changed={}", source.display());
@@ -217,5 +235,28 @@ impl Builder {
                 .map_err(|e| Error::new("", format!("cannot write {}: {e}", path.display())))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protoc_variable_chooses_protoc_unless_told_otherwise() {
+        assert_eq!(choose_parser(None, None), Parser::Pure);
+        assert_eq!(choose_parser(None, Some(OsString::new())), Parser::Pure);
+        assert_eq!(
+            choose_parser(None, Some(OsString::from("/opt/protoc"))),
+            Parser::Protoc(Some(PathBuf::from("/opt/protoc")))
+        );
+        assert_eq!(
+            choose_parser(Some(&Parser::Pure), Some(OsString::from("/opt/protoc"))),
+            Parser::Pure
+        );
+        assert_eq!(
+            choose_parser(Some(&Parser::Protoc(None)), None),
+            Parser::Protoc(None)
+        );
     }
 }

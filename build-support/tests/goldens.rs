@@ -127,6 +127,7 @@ fn builder_output_equals_the_goldens() {
         let gap = PURE_GAPS.iter().find(|(c, _)| *c == name);
         if let Some((_, expected)) = gap {
             let e = configure(&options)
+                .pure()
                 .out_dir(scratch(&format!("{name}-pure")))
                 .emit_rerun_if_changed(false)
                 .compile(&protos, &[&case])
