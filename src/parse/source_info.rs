@@ -207,38 +207,10 @@ impl<'a> Walker<'a> {
         };
         match (scope, keyword) {
             (Scope::File | Scope::Message, "message") => {
-                let key = self.named(name);
-                self.skip_to_end();
-                if self.at("{") {
-                    self.body(
-                        key.clone().map(|k| (k, start)),
-                        Scope::Message,
-                        &key.unwrap_or_default(),
-                    );
-                }
+                self.named_body(name, start, Scope::Message)
             }
-            (Scope::File | Scope::Message, "enum") => {
-                let key = self.named(name);
-                self.skip_to_end();
-                if self.at("{") {
-                    self.body(
-                        key.clone().map(|k| (k, start)),
-                        Scope::Enum,
-                        &key.unwrap_or_default(),
-                    );
-                }
-            }
-            (Scope::File, "service") => {
-                let key = self.named("");
-                self.skip_to_end();
-                if self.at("{") {
-                    self.body(
-                        key.clone().map(|k| (k, start)),
-                        Scope::Service,
-                        &key.unwrap_or_default(),
-                    );
-                }
-            }
+            (Scope::File | Scope::Message, "enum") => self.named_body(name, start, Scope::Enum),
+            (Scope::File, "service") => self.named_body("", start, Scope::Service),
             (Scope::Message, "oneof") => {
                 self.t.next();
                 let oneof = self.t.current().text.to_owned();
@@ -366,6 +338,17 @@ impl<'a> Walker<'a> {
                 self.out.numbers.entry(key.clone()).or_insert(number);
             }
             self.end_declaration(Some((key, start)));
+        }
+    }
+
+    /// `message`/`enum`/`service NAME { ... }`, declared in `scope`: its
+    /// body holds statements of kind `inner`.
+    fn named_body(&mut self, scope: &str, start: Token<'a>, inner: Scope) {
+        let key = self.named(scope);
+        self.skip_to_end();
+        if self.at("{") {
+            let name = key.clone().unwrap_or_default();
+            self.body(key.map(|k| (k, start)), inner, &name);
         }
     }
 
