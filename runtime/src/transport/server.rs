@@ -78,6 +78,8 @@ struct Config {
     initial_stream_window: u32,
     initial_connection_window: u32,
     max_concurrent_streams: Option<u32>,
+    /// Every call on a task of its own from the start (see [`start`]).
+    spawn_every_call: bool,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             initial_stream_window: 1 << 20,
             initial_connection_window: 2 << 20,
             max_concurrent_streams: None,
+            spawn_every_call: false,
         }
     }
 }
@@ -153,6 +156,19 @@ impl Server {
     /// Most calls one connection may have open at once.
     pub fn max_concurrent_streams(mut self, limit: u32) -> Self {
         self.config.max_concurrent_streams = Some(limit);
+        self
+    }
+
+    /// Whether every call gets a task of its own from the start (`true`),
+    /// or is first polled on its connection's task and moves to a task of
+    /// its own only when it has to wait (`false`, the default). The default
+    /// saves a task per call and writes the replies of calls that arrived
+    /// together in one write, but what a handler does before its first
+    /// waiting `.await` then holds up the other calls on its connection:
+    /// turn this on for handlers that compute for long before they wait
+    /// (better still, move such work to `spawn_blocking`).
+    pub fn spawn_every_call(mut self, on: bool) -> Self {
+        self.config.spawn_every_call = on;
         self
     }
 
@@ -346,7 +362,13 @@ async fn serve_connection<Io>(
                     for (request, respond) in arrived.drain(..) {
                         match &routes {
                             None => dispatch(&router, &spawned, request, respond),
-                            Some(routes) => dispatch_layered(routes, &spawned, request, respond),
+                            Some(routes) => dispatch_layered(
+                                routes,
+                                &spawned,
+                                router.config.spawn_every_call,
+                                request,
+                                respond,
+                            ),
                         }
                     }
                     if ended {
@@ -452,6 +474,7 @@ fn dispatch(
 fn dispatch_layered(
     routes: &Routes,
     spawned: &Arc<AtomicUsize>,
+    spawn_at_once: bool,
     request: http::Request<h2::RecvStream>,
     mut respond: SendResponse<Bytes>,
 ) {
@@ -483,6 +506,7 @@ fn dispatch_layered(
             }
         }),
         spawned.clone(),
+        spawn_at_once,
     );
 }
 
@@ -831,6 +855,7 @@ impl Call {
             reply,
             router,
         } = self;
+        let spawn_at_once = router.config.spawn_every_call;
         let (mut respond, spawned) = match reply {
             ReplyTo::H2 { respond, spawned } => (respond, spawned),
             ReplyTo::Http(tx) => {
@@ -891,6 +916,7 @@ impl Call {
                 }
             }),
             spawned,
+            spawn_at_once,
         );
     }
 }
@@ -910,22 +936,32 @@ impl Call {
 /// call is dropped), as it would on a task of its own.
 ///
 /// `spawned` counts the connection's calls that run on tasks of their own,
-/// for [`LetOthersFirst`].
-fn start(mut call: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>, spawned: Arc<AtomicUsize>) {
-    let mut cx = Context::from_waker(Waker::noop());
-    let polled =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(&mut cx)));
-    match polled {
-        Ok(Poll::Ready(())) => {}
-        Ok(Poll::Pending) => {
-            let counted = InFlight::enter(&spawned);
-            tokio::spawn(async move {
-                let _counted = counted;
-                call.await;
-            });
+/// for [`LetOthersFirst`]. With `spawn_at_once` (the builder's
+/// `spawn_every_call`), the call goes on a task of its own without that
+/// first poll.
+fn start(
+    mut call: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    spawned: Arc<AtomicUsize>,
+    spawn_at_once: bool,
+) {
+    if !spawn_at_once {
+        let mut cx = Context::from_waker(Waker::noop());
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(&mut cx)));
+        match polled {
+            Ok(Poll::Ready(())) => return,
+            Ok(Poll::Pending) => {}
+            Err(_) => {
+                tracing::error!("a handler panicked; its call is reset");
+                return;
+            }
         }
-        Err(_) => tracing::error!("a handler panicked; its call is reset"),
     }
+    let counted = InFlight::enter(&spawned);
+    tokio::spawn(async move {
+        let _counted = counted;
+        call.await;
+    });
 }
 
 // Looked up on every call: as names, not strings to parse each time.
