@@ -2,7 +2,7 @@
 //! reads, in pure Rust (`protobuf-parse`) or through protoc.
 //!
 //! The pure parser needs no protoc on the machine. It keeps no comments, so
-//! [`source_info`] recovers them from the source text the way protoc would
+//! a walker of the source text recovers them the way protoc would
 //! attach them, and code generated either way is the same byte for byte. It
 //! cannot read files that use editions (`edition = "2023"`); those go to
 //! protoc when one can be found, with a clear error when none can.

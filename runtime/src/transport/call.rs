@@ -219,7 +219,7 @@ impl<T> Response<T> {
 
     /// Trailing metadata. On the client, what the server sent with the status
     /// of a call whose response is one message (for streams, see
-    /// [`Streaming::trailers`]); on the server, trailers to send.
+    /// [`Streaming::trailers`](super::Streaming::trailers)); on the server, trailers to send.
     pub fn trailers(&self) -> &MetadataMap {
         &self.trailers
     }
