@@ -2,7 +2,8 @@
 //! no protoc anywhere, builds a service from `build.rs` and serves it: the
 //! client it generated calls the server it generated over loopback. First
 //! with a broken `.proto`, which must fail the build with
-//! `file:line:column: reason` and no panic, then fixed.
+//! `file:line:column: reason` and no panic, then fixed. And the README's
+//! quick start, as it stands there, builds and runs the same way.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,20 @@ fn path_without_protoc() -> std::ffi::OsString {
     std::env::join_paths(dirs).expect("PATH entries join")
 }
 
+/// A scratch crate directory with `files` (path, text) in it and the
+/// workspace's `Cargo.lock`, so that nothing new is resolved.
+fn new_crate(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rust-rpc-{name}-{}", std::process::id()));
+    fs::remove_dir_all(&dir).ok();
+    for (path, text) in files {
+        let path = dir.join(path);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("crate dir");
+        fs::write(path, text).expect("write a crate file");
+    }
+    fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock");
+    dir
+}
+
 fn cargo(crate_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO"))
         .args(args)
@@ -129,10 +144,6 @@ fn cargo(crate_dir: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn a_new_crate_builds_and_serves_a_proto_without_protoc() {
-    let dir = std::env::temp_dir().join(format!("rust-rpc-new-crate-{}", std::process::id()));
-    fs::remove_dir_all(&dir).ok();
-    fs::create_dir_all(dir.join("proto/hello/v1")).expect("crate dir");
-    fs::create_dir_all(dir.join("src")).expect("src dir");
     let root = workspace();
     let manifest = format!(
         r#"[package]
@@ -153,19 +164,19 @@ rust-rpc-build = {{ path = "{build}" }}
         runtime = root.join("runtime").display(),
         build = root.join("build-support").display(),
     );
-    fs::write(dir.join("Cargo.toml"), manifest).expect("Cargo.toml");
-    // The workspace's versions, so that nothing new is resolved.
-    fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock");
-    fs::write(
-        dir.join("build.rs"),
-        "fn main() -> Result<(), rust_rpc_build::Error> {\n    \
+    let build_rs = "fn main() -> Result<(), rust_rpc_build::Error> {\n    \
          rust_rpc_build::configure().compile(\n        \
          &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\"],\n        \
-         &[\"proto\"],\n    )\n}\n",
-    )
-    .expect("build.rs");
-    fs::write(dir.join("src/main.rs"), MAIN).expect("main.rs");
-    fs::write(dir.join("proto/hello/v1/common.proto"), COMMON).expect("common.proto");
+         &[\"proto\"],\n    )\n}\n";
+    let dir = new_crate(
+        "new-crate",
+        &[
+            ("Cargo.toml", &manifest),
+            ("build.rs", build_rs),
+            ("src/main.rs", MAIN),
+            ("proto/hello/v1/common.proto", COMMON),
+        ],
+    );
 
     // Broken: a field without its number.
     let broken = HELLO_OK.replace("string name = 1;", "string name = ;");
@@ -209,5 +220,74 @@ rust-rpc-build = {{ path = "{build}" }}
         }),
         "rerun-if-changed for the input and its import: {outputs:?}"
     );
+    fs::remove_dir_all(&dir).ok();
+}
+
+/// The code blocks of the README's quick start, in order: Cargo.toml's
+/// dependencies, the .proto, build.rs, src/main.rs.
+fn quick_start_blocks() -> Vec<String> {
+    let readme = fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let start = readme
+        .find("## Quick start")
+        .expect("a quick start section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in section.lines() {
+        match (&mut current, line.trim_start().starts_with("```")) {
+            (None, true) => current = Some(String::new()),
+            (Some(_), true) => blocks.push(current.take().expect("a block")),
+            (Some(block), false) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_readme_quick_start_builds_and_runs() {
+    let blocks = quick_start_blocks();
+    assert_eq!(
+        blocks.len(),
+        4,
+        "Cargo.toml, .proto, build.rs, main.rs: {blocks:#?}"
+    );
+    let root = workspace();
+    let dependencies = blocks[0]
+        .replace(
+            "../rust-rpc/runtime",
+            &root.join("runtime").display().to_string(),
+        )
+        .replace(
+            "../rust-rpc/build-support",
+            &root.join("build-support").display().to_string(),
+        );
+    assert_ne!(
+        dependencies, blocks[0],
+        "the README's dependencies name the crates by path"
+    );
+    let manifest = format!(
+        "[package]\nname = \"readme-quick-start\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n{dependencies}\n[workspace]\n"
+    );
+    let dir = new_crate(
+        "readme-quick-start",
+        &[
+            ("Cargo.toml", &manifest),
+            ("proto/greeter/v1/greeter.proto", &blocks[1]),
+            ("build.rs", &blocks[2]),
+            ("src/main.rs", &blocks[3]),
+        ],
+    );
+    let out = cargo(&dir, &["run", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "the README's quick start builds and runs:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Hello, Ada!");
     fs::remove_dir_all(&dir).ok();
 }
