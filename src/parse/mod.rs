@@ -113,7 +113,9 @@ fn parse_with(
     for input in inputs {
         files.push(proto_name(input, includes)?);
     }
-    let sources = read_all(&files, includes)?;
+    // protoc finds (and reports) imports itself; the pure parser needs
+    // every one on disk or built in.
+    let sources = read_all(&files, includes, *parser == Parser::Pure)?;
     let sources_on_disk = sources.iter().map(|s| s.path.clone()).collect();
     let edition_file = sources.iter().find(|s| s.decls.edition);
     let protoc = match (parser, edition_file) {
@@ -125,7 +127,7 @@ fn parse_with(
         })?),
         (Parser::Pure, Some(source)) => Some(find(None).ok_or_else(|| {
             Error::at(
-                &source.path.display().to_string(),
+                &shown(&source.path),
                 1,
                 1,
                 "this file uses editions, which the pure-Rust parser cannot read yet; \
@@ -203,8 +205,9 @@ fn list(includes: &[PathBuf]) -> String {
 }
 
 /// Finds and reads `files` and, transitively, what they import. Built-in
-/// well-known types not found on disk are left to `protobuf-parse`.
-fn read_all(files: &[String], includes: &[PathBuf]) -> Result<Vec<Source>, Error> {
+/// well-known types not found on disk are left to `protobuf-parse`; other
+/// imports not found are an error if `strict`, else left to protoc.
+fn read_all(files: &[String], includes: &[PathBuf], strict: bool) -> Result<Vec<Source>, Error> {
     let mut out: Vec<Source> = Vec::new();
     let mut seen = BTreeSet::new();
     // A file to read, and where it was imported (file, line, column).
@@ -216,7 +219,7 @@ fn read_all(files: &[String], includes: &[PathBuf]) -> Result<Vec<Source>, Error
             continue;
         }
         let Some(path) = includes.iter().map(|d| d.join(&name)).find(|p| p.is_file()) else {
-            if BUILT_IN.contains(&name.as_str()) {
+            if BUILT_IN.contains(&name.as_str()) || (!strict && imported_at.is_some()) {
                 continue;
             }
             let message = format!(
