@@ -27,7 +27,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -842,75 +842,133 @@ impl Client {
             return Box::pin(self.call_service(path, &head, compression, body)).await;
         }
         let started = self.start(path, &request).await?;
-        let compression = started.compression;
-        let max_send = self.max_send;
-        let per_message = request.per_message;
-        let messages = request.message;
-        let sender = tokio::spawn(send_all(
-            messages,
-            started.body,
-            compression,
-            per_message,
-            max_send,
-        ));
+        let mut sender = RequestSender {
+            messages: Box::pin(request.message),
+            body: started.body,
+            compression: started.compression,
+            per_message: request.per_message,
+            max_send: self.max_send,
+            sizes: SizeCache::new(),
+            buf: BytesMut::with_capacity(STREAM_BUFFER),
+        };
+        // The messages the stream has ready now go out from this task, right
+        // behind the headers: the connection then writes them together (a
+        // server sees the whole call in one read and can answer it at once),
+        // and a stream that ends there (a client-streaming call of ready
+        // messages) needs no task of its own. As a task would, a panic in the
+        // stream ends only the request side (the stream is reset).
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sender.send_ready()))
+            .unwrap_or_else(|_| {
+                tracing::error!("a request stream panicked; its call is reset");
+                sender.body.send_reset(h2::Reason::CANCEL);
+                true
+            });
+        let task = (!done).then(|| tokio::spawn(sender.run()));
         // Until the response stream owns the sender, stop it if the call
         // fails or is dropped (deadline, cancel): it holds the request side
         // of the HTTP/2 stream open, and with it the server's handler.
-        let mut guard = AbortOnDrop(Some(sender.abort_handle()));
+        let mut guard = AbortOnDrop(task.as_ref().map(|t| t.abort_handle()));
         let (metadata, stream) = self
             .response_head::<Resp>(started.response, started.in_flight)
             .await?;
         guard.0 = None;
-        Ok((metadata, stream.with_sender(sender.abort_handle())))
+        Ok(match task {
+            Some(task) => (metadata, stream.with_sender(task.abort_handle())),
+            None => (metadata, stream),
+        })
     }
 }
 
-/// Sends every message of `messages`, then ends the request stream. Waits for
-/// flow-control capacity, so a slow server slows the producer down.
-async fn send_all<S, M>(
-    messages: S,
-    mut body: h2::SendStream<Bytes>,
+/// The request side of a streaming call: the messages still to send, the
+/// stream they go on, and what encodes them.
+struct RequestSender<S> {
+    messages: Pin<Box<S>>,
+    body: h2::SendStream<Bytes>,
     compression: Option<CompressionEncoding>,
     per_message: Option<super::MessageCompression>,
     max_send: usize,
-) where
+    sizes: SizeCache,
+    buf: BytesMut,
+}
+
+impl<S, M> RequestSender<S>
+where
     S: futures_core::Stream<Item = M> + Send + 'static,
     M: Message,
 {
-    let mut messages = std::pin::pin!(messages);
-    let mut sizes = SizeCache::new();
-    let mut buf = BytesMut::with_capacity(STREAM_BUFFER);
-    while let Some(message) = messages.next().await {
-        // This message and every one the stream already has ready (up to
-        // BATCH_BYTES) go out in one DATA frame; the last with END_STREAM.
-        let mut message = message;
-        let end = loop {
-            let this_one = compression.filter(|_| per_message.as_ref().is_none_or(|p| p.get()));
-            if let Err(status) =
-                encode_frame_into(&message, this_one, max_send, &mut sizes, &mut buf)
-            {
+    /// Encodes `message` and every one the stream already has ready into
+    /// `buf`, up to about BATCH_BYTES: `Some(true)` if the stream ended,
+    /// `None` if a message could not be encoded (the call is then reset).
+    fn fill(&mut self, mut message: M, cx: &mut Context<'_>) -> Option<bool> {
+        loop {
+            let this_one = self
+                .compression
+                .filter(|_| self.per_message.as_ref().is_none_or(|p| p.get()));
+            if let Err(status) = encode_frame_into(
+                &message,
+                this_one,
+                self.max_send,
+                &mut self.sizes,
+                &mut self.buf,
+            ) {
                 tracing::debug!(%status, "cannot send a request message; cancelling the call");
-                body.send_reset(h2::Reason::CANCEL);
-                return;
+                self.body.send_reset(h2::Reason::CANCEL);
+                return None;
             }
-            if buf.len() >= BATCH_BYTES {
-                break false;
+            if self.buf.len() >= BATCH_BYTES {
+                return Some(false);
             }
-            match poll_fn(|cx| Poll::Ready(messages.as_mut().poll_next(cx))).await {
+            match self.messages.as_mut().poll_next(cx) {
                 Poll::Ready(Some(m)) => message = m,
-                Poll::Ready(None) => break true,
-                Poll::Pending => break false,
+                Poll::Ready(None) => return Some(true),
+                Poll::Pending => return Some(false),
             }
-        };
-        if send_with_capacity(&mut body, buf.split().freeze(), end)
-            .await
-            .is_err()
-            || end
-        {
-            return;
         }
     }
-    let _ = body.send_data(Bytes::new(), true);
+
+    /// Sends what the stream has ready right now, without waiting: true
+    /// when nothing is left to send (the stream ended, or the call failed).
+    /// It does not wait for window capacity either: what it sends is one
+    /// batch (about BATCH_BYTES), bounded as a unary call's one message is,
+    /// and h2 counts it against the window before any later batch gets
+    /// capacity.
+    fn send_ready(&mut self) -> bool {
+        // A stream that is not ready is polled again, with the sending task's
+        // waker, when that task starts.
+        let mut cx = Context::from_waker(Waker::noop());
+        let end = match self.messages.as_mut().poll_next(&mut cx) {
+            Poll::Pending => return false,
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(message)) => match self.fill(message, &mut cx) {
+                Some(end) => end,
+                None => return true,
+            },
+        };
+        self.body.send_data(self.buf.split().freeze(), end).is_err() || end
+    }
+
+    /// Sends the rest of the messages, then ends the request stream. Waits
+    /// for flow-control capacity, so a slow server slows the producer down.
+    async fn run(mut self) {
+        while let Some(message) = self.messages.next().await {
+            // This message and every one the stream already has ready (up to
+            // BATCH_BYTES) go out in one DATA frame; the last with END_STREAM.
+            let mut first = Some(message);
+            let filled = poll_fn(|cx| Poll::Ready(first.take().and_then(|m| self.fill(m, cx))));
+            let Some(end) = filled.await else {
+                return;
+            };
+            let batch = self.buf.split().freeze();
+            if send_with_capacity(&mut self.body, batch, end)
+                .await
+                .is_err()
+                || end
+            {
+                return;
+            }
+        }
+        let _ = self.body.send_data(Bytes::new(), true);
+    }
 }
 
 /// Sends `data` as the peer's flow-control window allows, ending the stream
