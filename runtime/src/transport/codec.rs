@@ -124,14 +124,16 @@ impl FrameReader {
     /// its frame was (also when decoding it fails). An uncompressed message
     /// that lies whole in the current chunk is decoded right there: slicing
     /// it out as its own `Bytes` first costs an atomic increment and
-    /// decrement of the chunk's shared count per message.
+    /// decrement of the chunk's shared count per message (only when
+    /// `in_place`).
     pub(crate) fn next_message<M: Message>(
         &mut self,
         encoding: Option<CompressionEncoding>,
         max_len: usize,
+        in_place: bool,
         compressed: &mut bool,
     ) -> Result<Option<M>, Status> {
-        if self.partial.is_empty() {
+        if in_place && self.partial.is_empty() {
             if let Some((false, len)) = header(&self.pending, max_len)? {
                 let end = HEADER_LEN + len;
                 if self.pending.len() >= end {

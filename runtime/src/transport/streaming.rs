@@ -187,6 +187,11 @@ impl<T: Message> Streaming<T> {
                     match self.reader.next_message(
                         self.encoding,
                         self.max_message_size,
+                        // In place on the client only: a server reading its
+                        // requests that way measured slower overall
+                        // (client-stream 1.51x tonic -> 1.33x: its tokio
+                        // workers park more and the client's CPU per op rises).
+                        self.role == Role::Client,
                         &mut self.last_compressed,
                     ) {
                         Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
