@@ -9,6 +9,23 @@ use crate::encoding::{Decoder, Encoder, SizeCache, delimited_len, merge_fields, 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::unknown::UnknownFields;
 
+/// Decodes a message from `bytes[range]` as [`Message::decode_bytes`] would
+/// from that slice as its own `Bytes` (error offsets count from the range's
+/// start), without making it one.
+pub(crate) fn decode_bytes_range<M: Message>(
+    bytes: &Bytes,
+    range: core::ops::Range<usize>,
+) -> Result<M, DecodeError> {
+    let mut message = M::default();
+    merge_fields(
+        &mut message,
+        &mut Decoder::from_bytes_range(bytes, range),
+        None,
+    )?;
+    message.check_required()?;
+    Ok(message)
+}
+
 thread_local! {
     // One size cache per thread, reused by every encode on it so that
     // encoding a nested message allocates nothing after warm-up.

@@ -253,6 +253,21 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// A decoder over `bytes[range]` that lets `bytes` fields share the
+    /// storage of `bytes`; offsets count from the range's start.
+    ///
+    /// # Panics
+    /// If `range` is out of bounds.
+    pub fn from_bytes_range(bytes: &'a Bytes, range: core::ops::Range<usize>) -> Self {
+        let buf = &bytes[range];
+        Self {
+            buf,
+            end: buf.len(),
+            depth_left: DEFAULT_RECURSION_LIMIT,
+            source: Some(bytes),
+        }
+    }
+
     /// Sets how many levels of nested messages may still be entered.
     pub fn with_recursion_limit(mut self, limit: u32) -> Self {
         self.depth_left = limit;

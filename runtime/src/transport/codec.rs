@@ -14,7 +14,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use super::compression::{self, CompressionEncoding, DecompressError};
 use super::status::Status;
 use crate::encoding::{Encoder, SizeCache};
-use crate::message::Message;
+use crate::message::{Message, decode_bytes_range};
 
 /// Length of the prefix before every message.
 pub const HEADER_LEN: usize = 5;
@@ -119,6 +119,37 @@ impl FrameReader {
             None => Ok(None),
         }
     }
+
+    /// The next complete message, decoded; `compressed` is set to whether
+    /// its frame was (also when decoding it fails). An uncompressed message
+    /// that lies whole in the current chunk is decoded right there: slicing
+    /// it out as its own `Bytes` first costs an atomic increment and
+    /// decrement of the chunk's shared count per message (only when
+    /// `in_place`).
+    pub(crate) fn next_message<M: Message>(
+        &mut self,
+        encoding: Option<CompressionEncoding>,
+        max_len: usize,
+        in_place: bool,
+        compressed: &mut bool,
+    ) -> Result<Option<M>, Status> {
+        if in_place && self.partial.is_empty() {
+            if let Some((false, len)) = header(&self.pending, max_len)? {
+                let end = HEADER_LEN + len;
+                if self.pending.len() >= end {
+                    *compressed = false;
+                    let message = decode_bytes_range(&self.pending, HEADER_LEN..end);
+                    self.pending.advance(end);
+                    return message.map(Some).map_err(decode_error);
+                }
+            }
+        }
+        let Some(frame) = self.next_frame(max_len)? else {
+            return Ok(None);
+        };
+        *compressed = frame.compressed;
+        decode_frame(frame, encoding, max_len).map(Some)
+    }
 }
 
 fn header(buf: &[u8], max_len: usize) -> Result<Option<(bool, usize)>, Status> {
@@ -167,7 +198,11 @@ pub fn decode_frame<M: Message>(
     } else {
         frame.payload
     };
-    M::decode_bytes(&payload).map_err(|e| Status::internal(format!("cannot decode message: {e}")))
+    M::decode_bytes(&payload).map_err(decode_error)
+}
+
+fn decode_error(e: crate::error::DecodeError) -> Status {
+    Status::internal(format!("cannot decode message: {e}"))
 }
 
 /// Encodes `message` as one frame into `buf` and returns it, compressed with

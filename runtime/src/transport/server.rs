@@ -1261,7 +1261,7 @@ async fn send_reply<T: Message>(
                 // stream, and whatever it holds, is dropped at once instead of
                 // at its next message. Biased: the reset check (which takes
                 // h2's connection lock) runs only when the stream must wait.
-                let mut next = tokio::select! {
+                let mut first = Some(tokio::select! {
                     biased;
                     next = response.get_mut().next() => next,
                     () = &mut deadline => break Status::deadline_exceeded("deadline exceeded"),
@@ -1269,34 +1269,41 @@ async fn send_reply<T: Message>(
                         tracing::debug!(?reason, "client cancelled the streaming call");
                         return Ok(());
                     }
-                };
+                });
                 // This message and every one the stream already has ready
-                // (up to BATCH_BYTES) go out in one DATA frame.
-                let end = loop {
-                    match next {
-                        Some(Ok(message)) => {
-                            let this_one = compression.filter(|_| response.compress_next());
-                            if let Err(status) = encode_frame_into(
-                                &message,
-                                this_one,
-                                config.max_send,
-                                &mut sizes,
-                                &mut buf,
-                            ) {
-                                break Some(status);
+                // (up to BATCH_BYTES) go out in one DATA frame. The batch is
+                // taken in one synchronous poll, not an await per message:
+                // across an await each message would be copied into the
+                // future's state and back out again.
+                let end = poll_fn(|cx| {
+                    let mut next = first.take().expect("polled once");
+                    Poll::Ready(loop {
+                        match next {
+                            Some(Ok(ref message)) => {
+                                let this_one = compression.filter(|_| response.compress_next());
+                                if let Err(status) = encode_frame_into(
+                                    message,
+                                    this_one,
+                                    config.max_send,
+                                    &mut sizes,
+                                    &mut buf,
+                                ) {
+                                    break Some(status);
+                                }
                             }
+                            Some(Err(status)) => break Some(status),
+                            None => break Some(Status::ok()),
                         }
-                        Some(Err(status)) => break Some(status),
-                        None => break Some(Status::ok()),
-                    }
-                    if buf.len() >= BATCH_BYTES {
-                        break None;
-                    }
-                    match poll_fn(|cx| Poll::Ready(response.get_mut().poll_next_unpin(cx))).await {
-                        Poll::Ready(n) => next = n,
-                        Poll::Pending => break None,
-                    }
-                };
+                        if buf.len() >= BATCH_BYTES {
+                            break None;
+                        }
+                        match response.get_mut().poll_next_unpin(cx) {
+                            Poll::Ready(n) => next = n,
+                            Poll::Pending => break None,
+                        }
+                    })
+                })
+                .await;
                 if !buf.is_empty() {
                     send_with_capacity(&mut body, buf.split().freeze(), false).await?;
                 }

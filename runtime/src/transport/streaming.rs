@@ -14,7 +14,7 @@ use tokio::time::Sleep;
 use super::body::Body;
 use super::cancel::CancelHandle;
 use super::client::InFlight;
-use super::codec::{FrameReader, decode_frame};
+use super::codec::FrameReader;
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
 use super::status::{Code, GRPC_STATUS, Status};
@@ -184,14 +184,17 @@ impl<T: Message> Streaming<T> {
             match self.state {
                 State::Done => return Poll::Ready(None),
                 State::Data => {
-                    match self.reader.next_frame(self.max_message_size) {
-                        Ok(Some(frame)) => {
-                            self.last_compressed = frame.compressed;
-                            return match decode_frame(frame, self.encoding, self.max_message_size) {
-                                Ok(m) => Poll::Ready(Some(Ok(m))),
-                                Err(status) => self.fail(status),
-                            };
-                        }
+                    match self.reader.next_message(
+                        self.encoding,
+                        self.max_message_size,
+                        // In place on the client only: a server reading its
+                        // requests that way measured slower overall
+                        // (client-stream 1.51x tonic -> 1.33x: its tokio
+                        // workers park more and the client's CPU per op rises).
+                        self.role == Role::Client,
+                        &mut self.last_compressed,
+                    ) {
+                        Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
                         Ok(None) => {}
                         Err(status) => return self.fail(status),
                     }
