@@ -254,11 +254,9 @@ impl<'a> Decoder<'a> {
     }
 
     /// A decoder over `bytes[range]` that lets `bytes` fields share the
-    /// storage of `bytes`; offsets count from the range's start.
-    ///
-    /// # Panics
-    /// If `range` is out of bounds.
-    pub fn from_bytes_range(bytes: &'a Bytes, range: core::ops::Range<usize>) -> Self {
+    /// storage of `bytes`; offsets count from the range's start. The caller
+    /// checks that `range` is in bounds (crate-private for that reason).
+    pub(crate) fn from_bytes_range(bytes: &'a Bytes, range: core::ops::Range<usize>) -> Self {
         let buf = &bytes[range];
         Self {
             buf,

@@ -1276,7 +1276,10 @@ async fn send_reply<T: Message>(
                 // across an await each message would be copied into the
                 // future's state and back out again.
                 let end = poll_fn(|cx| {
-                    let mut next = first.take().expect("polled once");
+                    // Polled once: it is always ready.
+                    let Some(mut next) = first.take() else {
+                        return Poll::Ready(Some(Status::internal("reply batch polled twice")));
+                    };
                     Poll::Ready(loop {
                         match next {
                             Some(Ok(ref message)) => {
