@@ -123,14 +123,22 @@ impl Options {
     /// inside a value is written `\,`).
     pub fn parse(parameter: &str) -> Result<Self, OptionError> {
         let mut o = Options::default();
-        for param in split_params(parameter) {
-            let (key, value) = match param.split_once('=') {
-                Some((k, v)) => (k.trim(), v.trim()),
-                None => (param.as_str(), ""),
-            };
-            o.set(key, value)?;
+        for (key, value) in Self::pairs(parameter) {
+            o.set(&key, &value)?;
         }
         Ok(o)
+    }
+
+    /// The `key=value` pairs of a plugin parameter string, unchecked (a
+    /// key without `=` has an empty value).
+    pub fn pairs(parameter: &str) -> Vec<(String, String)> {
+        split_params(parameter)
+            .into_iter()
+            .map(|param| match param.split_once('=') {
+                Some((k, v)) => (k.trim().to_owned(), v.trim().to_owned()),
+                None => (param, String::new()),
+            })
+            .collect()
     }
 
     /// Sets one option, as `key=value` in the plugin parameter would: the

@@ -44,29 +44,15 @@ const PURE_GAPS: &[(&str, &str)] = &[
 /// `options.txt` (the plugin's `--rust-rpc_opt`) as builder calls.
 fn configure(options: &str) -> rust_rpc_build::Builder {
     let mut b = rust_rpc_build::configure();
-    // Split on commas not written `\,`.
-    let mut parts = vec![String::new()];
-    let mut chars = options.trim().chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&',') => {
-                parts.last_mut().expect("one part").push(',');
-                chars.next();
-            }
-            ',' => parts.push(String::new()),
-            c => parts.last_mut().expect("one part").push(c),
-        }
-    }
-    for part in parts.iter().filter(|p| !p.is_empty()) {
-        let (key, value) = part.split_once('=').expect("key=value");
-        let (path, rest) = value.split_once('=').unwrap_or((value, ""));
-        b = match key {
+    for (key, value) in protoc_gen_rust_rpc::Options::pairs(options) {
+        let (path, rest) = value.split_once('=').unwrap_or((&value, ""));
+        b = match key.as_str() {
             "bytes" => b.bytes(value == "bytes"),
             "map" => b.btree_map(value == "btree"),
             "client" => b.build_client(value == "true"),
             "server" => b.build_server(value == "true"),
             "messages" => b.build_messages(value == "true"),
-            "runtime" => b.runtime_path(value),
+            "runtime" => b.runtime_path(&value),
             "extern_path" => b.extern_path(path, rest),
             "type_attribute" => b.type_attribute(path, rest),
             "field_attribute" => b.field_attribute(path, rest),

@@ -258,11 +258,11 @@ fn read_all(files: &[String], includes: &[PathBuf], strict: bool) -> Result<Vec<
 /// How a path is named in messages: as given, but `./a.proto` (include `.`)
 /// as `a.proto`.
 fn shown(path: &Path) -> String {
-    let text = path.display().to_string();
-    match text.strip_prefix("./") {
-        Some(rest) => rest.to_owned(),
-        None => text,
-    }
+    without_dot(&path.display().to_string()).to_owned()
+}
+
+fn without_dot(path: &str) -> &str {
+    path.strip_prefix("./").unwrap_or(path)
 }
 
 /// 1-based line and column just after `prefix`.
@@ -358,8 +358,7 @@ fn pure_error(e: &anyhow::Error, sources: &[Source]) -> Error {
         let Some((file, message)) = rest.split_once("`: ") else {
             continue;
         };
-        // `./a.proto` (include `.`) reads better as `a.proto`.
-        let file = file.strip_prefix("./").unwrap_or(file);
+        let file = without_dot(file);
         if let Some((line, column, message)) = parse_at(message) {
             return Error::at(file, line, column, message);
         }
