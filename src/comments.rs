@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use prost_types::FileDescriptorProto;
+use rust_rpc::wkt::FileDescriptorProto;
 
 /// The comments of one file, by `SourceCodeInfo` path.
 pub struct Comments {

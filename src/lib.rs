@@ -16,9 +16,10 @@ pub mod resolve;
 
 use std::fmt;
 
-use prost::Message as _;
-use prost_types::FileDescriptorProto;
-use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse, code_generator_response};
+use rust_rpc::Message as _;
+use rust_rpc::wkt::compiler::code_generator_response::{self, Feature};
+use rust_rpc::wkt::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
+use rust_rpc::wkt::{FileDescriptorProto, FileDescriptorSet};
 use rust_rpc_templates::model::Config;
 
 pub use options::Options;
@@ -86,16 +87,10 @@ pub struct GeneratedFile {
     pub content: String,
 }
 
-/// Feature bits of `CodeGeneratorResponse.Feature`.
-const FEATURE_PROTO3_OPTIONAL: u64 = 1;
-const FEATURE_SUPPORTS_EDITIONS: u64 = 2;
-
 /// Generates code for `generate` (file names) out of `files` (all files
-/// and their imports, dependencies first, as protoc sends them), with the
-/// edition data of each file in `extras`.
+/// and their imports, dependencies first, as protoc sends them).
 pub fn generate(
     files: &[FileDescriptorProto],
-    extras: &[features::FileExtras],
     generate: &[String],
     options: &Options,
 ) -> Result<Vec<GeneratedFile>, Error> {
@@ -107,7 +102,7 @@ pub fn generate(
             ));
         }
     }
-    let mut resolver = resolve::Resolver::new(files, extras, generate, options)?;
+    let mut resolver = resolve::Resolver::new(files, generate, options)?;
     let packages = resolver.packages(generate)?;
     let config = Config {
         runtime: options.runtime.clone(),
@@ -133,11 +128,9 @@ pub fn generate_from_descriptor_set(
     to_generate: &[String],
     options: &Options,
 ) -> Result<Vec<GeneratedFile>, Error> {
-    let set = prost_types::FileDescriptorSet::decode(bytes)
+    let set = FileDescriptorSet::decode_slice(bytes)
         .map_err(|e| Error::new("", format!("cannot decode the descriptor set: {e}")))?;
-    let extras = features::files_in(bytes, 1)
-        .map_err(|e| Error::new("", format!("cannot decode the descriptor set: {e}")))?;
-    generate(&set.file, &extras, to_generate, options)
+    generate(&set.file, to_generate, options)
 }
 
 /// The plugin: an encoded `CodeGeneratorRequest` in, an encoded
@@ -161,32 +154,17 @@ pub fn plugin_response(request: &[u8]) -> Vec<u8> {
             ..Default::default()
         },
     };
-    let response = CodeGeneratorResponse {
-        supported_features: Some(FEATURE_PROTO3_OPTIONAL | FEATURE_SUPPORTS_EDITIONS),
+    CodeGeneratorResponse {
+        supported_features: Some(Feature::Proto3Optional as u64 | Feature::SupportsEditions as u64),
+        minimum_edition: Some(features::MINIMUM_EDITION as i32),
+        maximum_edition: Some(features::MAXIMUM_EDITION as i32),
         ..response
-    };
-    let mut out = response.encode_to_vec();
-    // prost-types has no `minimum_edition` (3) / `maximum_edition` (4);
-    // append them as raw varint fields (field order is free on the wire).
-    for (field, edition) in [
-        (3u8, features::EDITION_PROTO2),
-        (4u8, features::EDITION_2023),
-    ] {
-        out.push(field << 3);
-        let mut v = edition as u64;
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
     }
-    out
+    .encode_to_vec()
 }
 
 fn run_plugin(request: &[u8]) -> Result<Vec<GeneratedFile>, Error> {
-    let req = CodeGeneratorRequest::decode(request)
-        .map_err(|e| Error::new("", format!("cannot decode the CodeGeneratorRequest: {e}")))?;
-    let extras = features::files_in(request, 15)
+    let req = CodeGeneratorRequest::decode_slice(request)
         .map_err(|e| Error::new("", format!("cannot decode the CodeGeneratorRequest: {e}")))?;
     let options = Options::parse(req.parameter()).map_err(|e| {
         Error::new(
@@ -197,7 +175,7 @@ fn run_plugin(request: &[u8]) -> Result<Vec<GeneratedFile>, Error> {
             e.to_string(),
         )
     })?;
-    generate(&req.proto_file, &extras, &req.file_to_generate, &options)
+    generate(&req.proto_file, &req.file_to_generate, &options)
 }
 
 /// Runs `protoc` on `files` (paths relative to one of `include_dirs`) to get

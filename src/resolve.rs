@@ -4,9 +4,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{
-    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+use rust_rpc::wkt::feature_set::{
+    EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
+};
+use rust_rpc::wkt::field_descriptor_proto::{Label, Type};
+use rust_rpc::wkt::{
+    DescriptorProto, Edition, EnumDescriptorProto, FeatureSet, FieldDescriptorProto,
+    FileDescriptorProto, ServiceDescriptorProto,
 };
 use rust_rpc_templates::model::{
     DefaultValue, Enum, EnumAlias, EnumValue, Field, FieldShape, Message, Method, MethodKind,
@@ -15,9 +19,7 @@ use rust_rpc_templates::model::{
 
 use crate::Error;
 use crate::comments::Comments;
-use crate::features::{
-    EDITION_2023, EDITION_PROTO2, EDITION_PROTO3, FeatureSet, FileExtras, MessageExtras,
-};
+use crate::features::{self, Features};
 use crate::naming::{self, Scope};
 use crate::options::Options;
 
@@ -38,9 +40,8 @@ const UNKNOWN_FIELDS: &str = "unknown_fields";
 
 struct MessageInfo<'a> {
     desc: &'a DescriptorProto,
-    extras: Option<&'a MessageExtras>,
     /// Features resolved down to this message.
-    features: FeatureSet,
+    features: Features,
     path: TypePath,
     module_name: String,
     file: usize,
@@ -62,8 +63,8 @@ struct EnumInfo<'a> {
 pub struct Resolver<'a> {
     files: &'a [FileDescriptorProto],
     options: &'a Options,
-    file_edition: Vec<i32>,
-    file_features: Vec<FeatureSet>,
+    file_edition: Vec<Edition>,
+    file_features: Vec<Features>,
     comments: Vec<Comments>,
     messages: HashMap<String, MessageInfo<'a>>,
     enums: HashMap<String, EnumInfo<'a>>,
@@ -73,32 +74,10 @@ pub struct Resolver<'a> {
     needs_init: HashSet<String>,
 }
 
-fn file_edition(file: &FileDescriptorProto, extras: Option<&FileExtras>) -> Result<i32, Error> {
-    match file.syntax.as_deref() {
-        None | Some("") | Some("proto2") => Ok(EDITION_PROTO2),
-        Some("proto3") => Ok(EDITION_PROTO3),
-        Some("editions") => match extras.and_then(|e| e.edition) {
-            Some(e) if e == EDITION_2023 => Ok(e),
-            Some(e) => Err(Error::new(
-                file.name(),
-                format!(
-                    "edition {e} is not supported (this generator supports editions up to 2023)"
-                ),
-            )),
-            None => Ok(EDITION_2023),
-        },
-        Some(other) => Err(Error::new(
-            file.name(),
-            format!("unsupported syntax \"{other}\""),
-        )),
-    }
-}
-
 impl<'a> Resolver<'a> {
     /// Indexes every type of every file; `generate` names the files to emit.
     pub fn new(
         files: &'a [FileDescriptorProto],
-        extras: &'a [FileExtras],
         generate: &[String],
         options: &'a Options,
     ) -> Result<Self, Error> {
@@ -120,16 +99,10 @@ impl<'a> Resolver<'a> {
             boxed: HashSet::new(),
             needs_init: HashSet::new(),
         };
-        for (i, file) in files.iter().enumerate() {
-            let ex = extras.get(i);
-            let edition = file_edition(file, ex)?;
+        for file in files {
+            let edition = features::file_edition(file)?;
             r.file_edition.push(edition);
-            let features = if edition == EDITION_2023 {
-                FeatureSet::defaults(edition).with(&ex.map(|e| e.features).unwrap_or_default())
-            } else {
-                FeatureSet::defaults(edition)
-            };
-            r.file_features.push(features);
+            r.file_features.push(features::file_features(file, edition));
         }
         // Packages nest as modules (`a.b` is module `b` inside `a`): reserve
         // those names first so that no message's module in `a` takes them.
@@ -149,7 +122,6 @@ impl<'a> Resolver<'a> {
         });
         for i in order {
             let file = &files[i];
-            let ex = extras.get(i);
             let package = file.package();
             let (modules, external) = r.package_location(package);
             let prefix = if package.is_empty() {
@@ -158,27 +130,25 @@ impl<'a> Resolver<'a> {
                 format!(".{package}")
             };
             for (j, m) in file.message_type.iter().enumerate() {
-                let mex = ex.and_then(|e| e.messages.get(j));
                 r.register_message(
                     i,
                     &prefix,
                     &modules,
                     &external,
                     m,
-                    mex,
                     r.file_features[i],
                     vec![4, j as i32],
                 );
             }
             for (j, e) in file.enum_type.iter().enumerate() {
-                let eex = ex.and_then(|e| e.enums.get(j)).copied().unwrap_or_default();
+                let features = r.own_features(i, r.file_features[i], enum_features(e));
                 r.register_enum(
                     i,
                     &prefix,
                     &modules,
                     &external,
                     e,
-                    r.file_features[i].with(&eex),
+                    features,
                     vec![5, j as i32],
                 );
             }
@@ -215,6 +185,16 @@ impl<'a> Resolver<'a> {
             .or_insert_with(|| Scope::with_reserved(&[]))
     }
 
+    /// `inherited` with what an element of `file` sets in its options'
+    /// `features` on top. Only editions files have features of their own.
+    fn own_features(&self, file: usize, inherited: Features, own: Option<&FeatureSet>) -> Features {
+        if self.file_edition[file] == Edition::Edition2023 {
+            inherited.with(own)
+        } else {
+            inherited
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn register_message(
         &mut self,
@@ -223,12 +203,12 @@ impl<'a> Resolver<'a> {
         modules: &[String],
         external: &Option<String>,
         desc: &'a DescriptorProto,
-        extras: Option<&'a MessageExtras>,
-        parent_features: FeatureSet,
+        parent_features: Features,
         location: Vec<i32>,
     ) {
         let full = format!("{prefix}.{}", desc.name());
-        let features = parent_features.with(&extras.map(|e| e.features).unwrap_or_default());
+        let own = desc.options.as_ref().and_then(|o| o.features.as_ref());
+        let features = self.own_features(file, parent_features, own);
         let is_map_entry = desc
             .options
             .as_ref()
@@ -250,25 +230,20 @@ impl<'a> Resolver<'a> {
         let mut inner = modules.to_vec();
         inner.push(module_name.clone());
         for (j, m) in desc.nested_type.iter().enumerate() {
-            let mex = extras.and_then(|e| e.messages.get(j));
             let mut loc = location.clone();
             loc.extend([3, j as i32]);
-            self.register_message(file, &full, &inner, external, m, mex, features, loc);
+            self.register_message(file, &full, &inner, external, m, features, loc);
         }
         for (j, e) in desc.enum_type.iter().enumerate() {
-            let eex = extras
-                .and_then(|x| x.enums.get(j))
-                .copied()
-                .unwrap_or_default();
             let mut loc = location.clone();
             loc.extend([4, j as i32]);
-            self.register_enum(file, &full, &inner, external, e, features.with(&eex), loc);
+            let enum_features = self.own_features(file, features, enum_features(e));
+            self.register_enum(file, &full, &inner, external, e, enum_features, loc);
         }
         self.messages.insert(
             full,
             MessageInfo {
                 desc,
-                extras,
                 features,
                 path,
                 module_name,
@@ -286,14 +261,14 @@ impl<'a> Resolver<'a> {
         modules: &[String],
         external: &Option<String>,
         desc: &'a EnumDescriptorProto,
-        features: FeatureSet,
+        features: Features,
         location: Vec<i32>,
     ) {
         let full = format!("{prefix}.{}", desc.name());
         let name = self
             .scope(modules, external)
             .claim(naming::camel(desc.name()));
-        let closed = features.enum_type == Some(2);
+        let closed = features.enum_type == EnumType::Closed;
         let mut seen = HashSet::new();
         let mut names = Scope::default();
         let variants = desc
@@ -369,7 +344,7 @@ impl<'a> Resolver<'a> {
             .filter(|(_, m)| {
                 m.desc.field.iter().any(|f| {
                     f.label() == Label::Required
-                        || self.field_features(m, f).field_presence == Some(3)
+                        || self.field_features(m, f).field_presence == FieldPresence::LegacyRequired
                 })
             })
             .map(|(n, _)| n.clone())
@@ -391,22 +366,17 @@ impl<'a> Resolver<'a> {
         self.needs_init = needs;
     }
 
-    fn field_features(&self, m: &MessageInfo<'_>, f: &FieldDescriptorProto) -> FeatureSet {
-        if self.file_edition[m.file] != EDITION_2023 {
-            return m.features;
-        }
-        let idx = m.desc.field.iter().position(|x| std::ptr::eq(x, f));
-        let own = idx
-            .and_then(|i| m.extras.and_then(|e| e.fields.get(i)))
-            .copied()
-            .unwrap_or_default();
+    /// The features of field `f` of message `m`: the message's, then its
+    /// oneof's, then its own.
+    fn field_features(&self, m: &MessageInfo<'_>, f: &FieldDescriptorProto) -> Features {
         let oneof = f
             .oneof_index
             .filter(|_| !f.proto3_optional())
-            .and_then(|o| m.extras.and_then(|e| e.oneofs.get(o as usize)))
-            .copied()
-            .unwrap_or_default();
-        m.features.with(&oneof).with(&own)
+            .and_then(|o| m.desc.oneof_decl.get(usize::try_from(o).ok()?))
+            .and_then(|o| o.options.as_ref()?.features.as_ref());
+        let own = f.options.as_ref().and_then(|o| o.features.as_ref());
+        let in_oneof = self.own_features(m.file, m.features, oneof);
+        self.own_features(m.file, in_oneof, own)
     }
 
     /// Builds the packages of the files to generate, sorted by package name.
@@ -608,7 +578,7 @@ impl<'a> Resolver<'a> {
         package: &str,
         module: &[String],
         index: usize,
-        desc: &prost_types::ServiceDescriptorProto,
+        desc: &ServiceDescriptorProto,
     ) -> Result<Service, Error> {
         let file_name = self.files[file].name().to_owned();
         let proto_name = if package.is_empty() {
@@ -757,8 +727,8 @@ impl<'a> Resolver<'a> {
     fn field_shape(
         &self,
         owner: &str,
-        edition: i32,
-        features: FeatureSet,
+        edition: Edition,
+        features: Features,
         f: &FieldDescriptorProto,
     ) -> Result<FieldShape, String> {
         if f.label() == Label::Repeated {
@@ -784,8 +754,8 @@ impl<'a> Resolver<'a> {
                     .ok_or("map entry without value")?;
                 // Map entries and their values are always length-prefixed,
                 // whatever `message_encoding` the map field inherits.
-                let features = FeatureSet {
-                    message_encoding: Some(1),
+                let features = Features {
+                    message_encoding: MessageEncoding::LengthPrefixed,
                     ..features
                 };
                 return Ok(FieldShape::Map {
@@ -795,9 +765,9 @@ impl<'a> Resolver<'a> {
             }
             let ty = self.value_type(owner, features, f)?;
             let packed = match edition {
-                EDITION_PROTO2 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(false),
-                EDITION_PROTO3 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(true),
-                _ => features.repeated_field_encoding == Some(1),
+                Edition::Proto2 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(false),
+                Edition::Proto3 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(true),
+                _ => features.repeated_field_encoding == RepeatedFieldEncoding::Packed,
             };
             return Ok(FieldShape::Repeated {
                 packed: packed && rust_rpc_templates::codec::is_packable(&ty),
@@ -805,15 +775,19 @@ impl<'a> Resolver<'a> {
             });
         }
         let ty = self.value_type(owner, features, f)?;
-        let presence = if f.label() == Label::Required || features.field_presence == Some(3) {
+        let presence = if f.label() == Label::Required
+            || features.field_presence == FieldPresence::LegacyRequired
+        {
             Presence::Required
-        } else if edition == EDITION_PROTO3 {
+        } else if edition == Edition::Proto3 {
             if f.proto3_optional() || matches!(ty, ValueType::Message { .. }) {
                 Presence::Explicit
             } else {
                 Presence::Implicit
             }
-        } else if features.field_presence == Some(2) && !matches!(ty, ValueType::Message { .. }) {
+        } else if features.field_presence == FieldPresence::Implicit
+            && !matches!(ty, ValueType::Message { .. })
+        {
             Presence::Implicit
         } else {
             Presence::Explicit
@@ -832,7 +806,7 @@ impl<'a> Resolver<'a> {
     fn value_type(
         &self,
         owner: &str,
-        features: FeatureSet,
+        features: Features,
         f: &FieldDescriptorProto,
     ) -> Result<ValueType, String> {
         let scalar = |s| Ok(ValueType::Scalar(s));
@@ -851,7 +825,7 @@ impl<'a> Resolver<'a> {
             Type::Sint32 => scalar(Scalar::Sint32),
             Type::Sint64 => scalar(Scalar::Sint64),
             Type::String => Ok(ValueType::String {
-                verify_utf8: features.utf8_validation == Some(2),
+                verify_utf8: features.utf8_validation == Utf8Validation::Verify,
             }),
             Type::Bytes => Ok(ValueType::Bytes),
             Type::Enum => {
@@ -867,7 +841,8 @@ impl<'a> Resolver<'a> {
                 let m = self.messages.get(f.type_name()).ok_or_else(|| {
                     format!("field {}: unknown message type {}", f.name(), f.type_name())
                 })?;
-                let delimited = f.r#type() == Type::Group || features.message_encoding == Some(2);
+                let delimited = f.r#type() == Type::Group
+                    || features.message_encoding == MessageEncoding::Delimited;
                 Ok(ValueType::Message {
                     path: m.path.clone(),
                     boxed: f.label() != Label::Repeated
@@ -922,6 +897,11 @@ impl<'a> Resolver<'a> {
             ValueType::Message { .. } => return Err(bad()),
         })
     }
+}
+
+/// `EnumOptions.features` of `e`.
+fn enum_features(e: &EnumDescriptorProto) -> Option<&FeatureSet> {
+    e.options.as_ref().and_then(|o| o.features.as_ref())
 }
 
 fn field_number(f: &FieldDescriptorProto) -> Result<u32, String> {

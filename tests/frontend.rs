@@ -24,7 +24,7 @@ fn protoc() -> PathBuf {
 /// bodies, blank-line rules), and it misses none that the generator reads.
 #[test]
 fn recovered_comments_equal_protocs() {
-    use prost::Message as _;
+    use rust_rpc::Message as _;
     use std::collections::BTreeMap;
     let fixtures = root().join("tests/fixtures");
     let file = "comments.proto".to_owned();
@@ -45,7 +45,7 @@ fn recovered_comments_equal_protocs() {
     .expect("protoc reads the fixture");
     type Comments = (Option<String>, Option<String>, Vec<String>);
     let comments = |bytes: &[u8]| -> BTreeMap<Vec<i32>, Comments> {
-        let set = prost_types::FileDescriptorSet::decode(bytes).expect("descriptor set");
+        let set = rust_rpc::wkt::FileDescriptorSet::decode_slice(bytes).expect("descriptor set");
         let f = set
             .file
             .into_iter()

@@ -19,6 +19,8 @@ const BLESS: &str = "RUST_RPC_BLESS";
 pub const WKT_FILES: &[&str] = &[
     "google/protobuf/any.proto",
     "google/protobuf/api.proto",
+    "google/protobuf/compiler/plugin.proto",
+    "google/protobuf/descriptor.proto",
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",
     "google/protobuf/field_mask.proto",

@@ -5,8 +5,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use prost::Message as _;
-use prost_types::compiler::CodeGeneratorResponse;
+use rust_rpc::Message as _;
+use rust_rpc::wkt::Edition;
+use rust_rpc::wkt::compiler::CodeGeneratorResponse;
 
 fn plugin() -> &'static str {
     env!("CARGO_BIN_EXE_protoc-gen-rust-rpc")
@@ -116,16 +117,7 @@ fn good_input_generates_package_file_and_mod_rs() {
 fn declares_proto3_optional_and_editions_support() {
     let (response, _) = run_plugin(b"");
     assert_eq!(response.supported_features, Some(3));
-    // minimum_edition (3) and maximum_edition (4) are appended raw; check
-    // that they decode as the unknown fields prost skips.
-    let mut child = Command::new(plugin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("plugin");
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("output");
-    let tail: Vec<u8> = out.stdout[out.stdout.len() - 6..].to_vec();
-    // field 3 = 998 (PROTO2), field 4 = 1000 (2023) as varints.
-    assert_eq!(tail, [0x18, 0xe6, 0x07, 0x20, 0xe8, 0x07]);
+    assert_eq!(response.minimum_edition, Some(Edition::Proto2 as i32));
+    assert_eq!(response.maximum_edition, Some(Edition::Edition2023 as i32));
+    assert!(response.unknown_fields.is_empty());
 }

@@ -1,5 +1,7 @@
 //! A new crate that depends on `rust-rpc` and `rust-rpc-build` by path, with
-//! no protoc anywhere, builds a service from `build.rs` and serves it: the
+//! protoc out of reach (a failing `protoc` first on `PATH` that records any
+//! call, `PROTOC` unset; the test fails if it was called), builds a service
+//! from `build.rs` and serves it: the
 //! client it generated calls the server it generated over loopback. First
 //! with a broken `.proto`, which must fail the build with
 //! `file:line:column: reason` and no panic, then fixed. And the README's
@@ -102,13 +104,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 "#;
 
-/// A `PATH` without any directory that holds a protoc.
-fn path_without_protoc() -> std::ffi::OsString {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
-        .filter(|d| !d.join("protoc").exists() && !d.join("protoc.exe").exists())
-        .collect();
-    std::env::join_paths(dirs).expect("PATH entries join")
+/// A `protoc` that must never run: first on `PATH` (so that a protoc
+/// installed anywhere else, `/usr/bin` included, is hidden behind it while
+/// `cc` and the rest of the toolchain stay reachable), it records that it
+/// was called and fails.
+struct ProtocTrap {
+    dir: PathBuf,
+    calls: PathBuf,
+}
+
+impl ProtocTrap {
+    fn new(name: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "rust-rpc-protoc-trap-{name}-{}",
+            std::process::id()
+        ));
+        fs::remove_dir_all(&dir).ok();
+        fs::create_dir_all(&dir).expect("trap dir");
+        let calls = dir.join("calls");
+        let script = dir.join("protoc");
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"protoc $*\" >> '{}'\necho 'protoc is not to be used here' >&2\nexit 1\n",
+                calls.display()
+            ),
+        )
+        .expect("trap script");
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+        Self { dir, calls }
+    }
+
+    /// `PATH` with the trap in front.
+    fn path(&self) -> std::ffi::OsString {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = std::iter::once(self.dir.clone()).chain(std::env::split_paths(&path));
+        std::env::join_paths(dirs).expect("PATH entries join")
+    }
+
+    fn assert_never_called(&self) {
+        if let Ok(calls) = fs::read_to_string(&self.calls) {
+            panic!("protoc was called, but nothing here may need it:\n{calls}");
+        }
+    }
+}
+
+impl Drop for ProtocTrap {
+    fn drop(&mut self) {
+        fs::remove_dir_all(&self.dir).ok();
+    }
 }
 
 /// A scratch crate directory with `files` (path, text) in it and the
@@ -125,11 +170,13 @@ fn new_crate(name: &str, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-fn cargo(crate_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO"))
+/// Runs cargo in `crate_dir` with protoc out of reach (behind `trap`), and
+/// checks that nothing tried to run one.
+fn cargo(crate_dir: &Path, trap: &ProtocTrap, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(crate_dir)
-        .env("PATH", path_without_protoc())
+        .env("PATH", trap.path())
         .env_remove("PROTOC")
         // Its own target directory, kept between runs, beside the
         // workspace's.
@@ -139,7 +186,9 @@ fn cargo(crate_dir: &Path, args: &[&str]) -> Output {
         )
         .env_remove("RUSTFLAGS")
         .output()
-        .expect("cargo runs")
+        .expect("cargo runs");
+    trap.assert_never_called();
+    out
 }
 
 #[test]
@@ -168,6 +217,7 @@ rust-rpc-build = {{ path = "{build}" }}
          rust_rpc_build::configure().compile(\n        \
          &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\"],\n        \
          &[\"proto\"],\n    )\n}\n";
+    let trap = ProtocTrap::new("new-crate");
     let dir = new_crate(
         "new-crate",
         &[
@@ -181,7 +231,7 @@ rust-rpc-build = {{ path = "{build}" }}
     // Broken: a field without its number.
     let broken = HELLO_OK.replace("string name = 1;", "string name = ;");
     fs::write(dir.join("proto/hello/v1/hello.proto"), broken).expect("hello.proto");
-    let out = cargo(&dir, &["build", "--quiet"]);
+    let out = cargo(&dir, &trap, &["build", "--quiet"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a broken .proto must fail the build");
     assert!(
@@ -192,7 +242,7 @@ rust-rpc-build = {{ path = "{build}" }}
 
     // Fixed: it builds, and the generated client talks to the generated server.
     fs::write(dir.join("proto/hello/v1/hello.proto"), HELLO_OK).expect("hello.proto");
-    let out = cargo(&dir, &["run", "--quiet"]);
+    let out = cargo(&dir, &trap, &["run", "--quiet"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -273,6 +323,7 @@ fn the_readme_quick_start_builds_and_runs() {
     let manifest = format!(
         "[package]\nname = \"readme-quick-start\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n{dependencies}\n[workspace]\n"
     );
+    let trap = ProtocTrap::new("readme");
     let dir = new_crate(
         "readme-quick-start",
         &[
@@ -282,7 +333,7 @@ fn the_readme_quick_start_builds_and_runs() {
             ("src/main.rs", &blocks[3]),
         ],
     );
-    let out = cargo(&dir, &["run", "--quiet"]);
+    let out = cargo(&dir, &trap, &["run", "--quiet"]);
     assert!(
         out.status.success(),
         "the README's quick start builds and runs:\n{}",

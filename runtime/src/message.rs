@@ -11,7 +11,9 @@ use crate::unknown::UnknownFields;
 
 /// Decodes a message from `bytes[range]` as [`Message::decode_bytes`] would
 /// from that slice as its own `Bytes` (error offsets count from the range's
-/// start), without making it one.
+/// start), without making it one. (The transport decodes received messages
+/// in place in their chunk this way.)
+#[cfg(feature = "transport")]
 pub(crate) fn decode_bytes_range<M: Message>(
     bytes: &Bytes,
     range: core::ops::Range<usize>,

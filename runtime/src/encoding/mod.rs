@@ -256,6 +256,7 @@ impl<'a> Decoder<'a> {
     /// A decoder over `bytes[range]` that lets `bytes` fields share the
     /// storage of `bytes`; offsets count from the range's start. The caller
     /// checks that `range` is in bounds (crate-private for that reason).
+    #[cfg(feature = "transport")]
     pub(crate) fn from_bytes_range(bytes: &'a Bytes, range: core::ops::Range<usize>) -> Self {
         let buf = &bytes[range];
         Self {
