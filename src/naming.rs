@@ -54,6 +54,11 @@ pub fn enum_variant(enum_name: &str, value: &str) -> String {
     camel(stripped.unwrap_or(value))
 }
 
+/// A constant's name (extensions): SHOUTY_SNAKE_CASE of the proto name.
+pub fn constant(name: &str) -> String {
+    escape(name.to_shouty_snake_case())
+}
+
 /// Hands out names unique within one scope (a module or a struct), adding
 /// `_` suffixes on clashes, in the order names are requested.
 #[derive(Default)]

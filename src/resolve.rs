@@ -13,8 +13,9 @@ use rust_rpc::wkt::{
     FileDescriptorProto, ServiceDescriptorProto,
 };
 use rust_rpc_templates::model::{
-    DefaultValue, Enum, EnumAlias, EnumValue, Field, FieldShape, Message, Method, MethodKind,
-    Oneof, OneofVariant, Package, Presence, Scalar, Service, TypePath, ValueType,
+    DefaultValue, Enum, EnumAlias, EnumValue, Extendable, Extension, ExtensionCardinality, Field,
+    FieldShape, Message, Method, MethodKind, Oneof, OneofVariant, Package, Presence, Scalar,
+    Service, TypePath, ValueType,
 };
 
 use crate::Error;
@@ -69,6 +70,9 @@ pub struct Resolver<'a> {
     messages: HashMap<String, MessageInfo<'a>>,
     enums: HashMap<String, EnumInfo<'a>>,
     scopes: HashMap<Vec<String>, Scope>,
+    /// Per module, the names of its constants (extensions): the value
+    /// namespace, apart from the types and modules of `scopes`.
+    const_scopes: HashMap<Vec<String>, Scope>,
     generating: HashSet<String>,
     boxed: HashSet<(String, String)>,
     needs_init: HashSet<String>,
@@ -95,6 +99,7 @@ impl<'a> Resolver<'a> {
             messages: HashMap::new(),
             enums: HashMap::new(),
             scopes: HashMap::new(),
+            const_scopes: HashMap::new(),
             generating,
             boxed: HashSet::new(),
             needs_init: HashSet::new(),
@@ -403,6 +408,7 @@ impl<'a> Resolver<'a> {
                 messages: Vec::new(),
                 enums: Vec::new(),
                 services: Vec::new(),
+                extensions: Vec::new(),
             };
             let prefix = if package.is_empty() {
                 String::new()
@@ -422,6 +428,16 @@ impl<'a> Resolver<'a> {
                 for (j, s) in file.service.iter().enumerate() {
                     let service = self.service(i, &package, &p.module_path, j, s)?;
                     p.services.push(service);
+                }
+                for (k, x) in file.extension.iter().enumerate() {
+                    let scope = ExtensionScope {
+                        file: i,
+                        full_name: &prefix,
+                        module: &p.module_path,
+                        features: self.file_features[i],
+                    };
+                    let extension = self.extension(&scope, x, vec![7, k as i32])?;
+                    p.extensions.push(extension);
                 }
             }
             out.push(p);
@@ -556,6 +572,25 @@ impl<'a> Resolver<'a> {
         for e in &desc.enum_type {
             enums.push(self.enumeration(&format!("{full}.{}", e.name()))?);
         }
+        let scope = ExtensionScope {
+            file,
+            full_name: full,
+            module: &inner_module,
+            features: self.messages[full].features,
+        };
+        let mut extensions = Vec::new();
+        for (k, x) in desc.extension.iter().enumerate() {
+            let mut loc = location.clone();
+            loc.extend([6, k as i32]);
+            extensions.push(self.extension(&scope, x, loc)?);
+        }
+        let extendable = if desc.extension_range.is_empty() {
+            None
+        } else if is_message_set(desc) {
+            Some(Extendable::MessageSet)
+        } else {
+            Some(Extendable::Fields)
+        };
         Ok(Message {
             proto_name: full[1..].to_owned(),
             rust_name,
@@ -568,7 +603,68 @@ impl<'a> Resolver<'a> {
             enums,
             unknown_fields_name: UNKNOWN_FIELDS.to_owned(),
             needs_init_check: self.needs_init.contains(full),
+            extendable,
+            extensions,
             attributes: self.options.attributes_for(full, false),
+        })
+    }
+
+    /// The typed constant for extension field `f`, declared in `scope`.
+    fn extension(
+        &mut self,
+        scope: &ExtensionScope<'_>,
+        f: &FieldDescriptorProto,
+        location: Vec<i32>,
+    ) -> Result<Extension, Error> {
+        let full = format!("{}.{}", scope.full_name, f.name());
+        let file_name = self.files[scope.file].name().to_owned();
+        let err = |msg: String| Error::new(&file_name, format!("extension {}: {msg}", &full[1..]));
+        let extendee = self
+            .messages
+            .get(f.extendee())
+            .ok_or_else(|| err(format!("unknown message type {}", f.extendee())))?;
+        let extendee_path = extendee.path.clone();
+        let message_set = is_message_set(extendee.desc);
+        let own = f.options.as_ref().and_then(|o| o.features.as_ref());
+        let features = self.own_features(scope.file, scope.features, own);
+        let ty = self.value_type(&full, features, f).map_err(&err)?;
+        let number = if message_set {
+            // MessageSet items carry their `type_id` as a full int32.
+            u32::try_from(f.number())
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| err(format!("invalid number {}", f.number())))?
+        } else {
+            field_number(f).map_err(&err)?
+        };
+        let cardinality = if f.label() == Label::Repeated {
+            ExtensionCardinality::Repeated {
+                packed: is_packed(self.file_edition[scope.file], features, f, &ty),
+            }
+        } else if let Some(text) = &f.default_value {
+            ExtensionCardinality::Defaulted(self.default_value(f, &ty, text).map_err(&err)?)
+        } else {
+            ExtensionCardinality::Optional
+        };
+        let rust_name = self
+            .const_scopes
+            .entry(scope.module.to_vec())
+            .or_default()
+            .claim(naming::constant(f.name()));
+        Ok(Extension {
+            proto_name: full[1..].to_owned(),
+            rust_name,
+            number,
+            extendee: extendee_path,
+            extendee_proto_name: f.extendee().trim_start_matches('.').to_owned(),
+            cardinality,
+            ty,
+            docs: self.comments[scope.file].docs(&location),
+            deprecated: f
+                .options
+                .as_ref()
+                .and_then(|o| o.deprecated)
+                .unwrap_or(false),
         })
     }
 
@@ -683,9 +779,7 @@ impl<'a> Resolver<'a> {
             if values.iter().any(|x: &EnumValue| x.number == v.number()) {
                 aliases.push(EnumAlias {
                     proto_name: v.name().to_owned(),
-                    rust_name: alias_scope.claim(naming::escape(
-                        heck::ToShoutySnakeCase::to_shouty_snake_case(v.name()),
-                    )),
+                    rust_name: alias_scope.claim(naming::constant(v.name())),
                     target,
                     docs,
                 });
@@ -764,13 +858,8 @@ impl<'a> Resolver<'a> {
                 });
             }
             let ty = self.value_type(owner, features, f)?;
-            let packed = match edition {
-                Edition::Proto2 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(false),
-                Edition::Proto3 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(true),
-                _ => features.repeated_field_encoding == RepeatedFieldEncoding::Packed,
-            };
             return Ok(FieldShape::Repeated {
-                packed: packed && rust_rpc_templates::codec::is_packable(&ty),
+                packed: is_packed(edition, features, f, &ty),
                 ty,
             });
         }
@@ -897,6 +986,42 @@ impl<'a> Resolver<'a> {
             ValueType::Message { .. } => return Err(bad()),
         })
     }
+}
+
+/// Where an extension is declared: a file's top level or a message.
+struct ExtensionScope<'a> {
+    /// Index of the file.
+    file: usize,
+    /// Full proto name of the scope with a leading dot (`.pkg` or
+    /// `.pkg.Msg`; empty for a file without a package).
+    full_name: &'a str,
+    /// The Rust module the constant goes in.
+    module: &'a [String],
+    /// The features the extension inherits.
+    features: Features,
+}
+
+/// Whether repeated field `f` of type `ty` is written packed.
+fn is_packed(
+    edition: Edition,
+    features: Features,
+    f: &FieldDescriptorProto,
+    ty: &ValueType,
+) -> bool {
+    let packed = match edition {
+        Edition::Proto2 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(false),
+        Edition::Proto3 => f.options.as_ref().and_then(|o| o.packed).unwrap_or(true),
+        _ => features.repeated_field_encoding == RepeatedFieldEncoding::Packed,
+    };
+    packed && rust_rpc_templates::codec::is_packable(ty)
+}
+
+/// `option message_set_wire_format = true`.
+fn is_message_set(desc: &DescriptorProto) -> bool {
+    desc.options
+        .as_ref()
+        .and_then(|o| o.message_set_wire_format)
+        .unwrap_or(false)
 }
 
 /// `EnumOptions.features` of `e`.

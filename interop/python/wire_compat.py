@@ -1317,7 +1317,7 @@ def closed_unknown(pb):
 
 @sample("proto2", kind="py_roundtrip")
 def extensions(pb):
-    """Extensions (which Rust does not model) survive as unknown fields."""
+    """Extensions: Rust reads them typed, and re-encodes them byte for byte."""
     p = pb.proto2
     m = p.Extendable(known=1, also_known="also")
     m.Extensions[p.ext_int] = -5

@@ -7,6 +7,7 @@ pub use crate::encoding::{
 };
 pub use crate::enumeration::{Enumeration, OpenEnum};
 pub use crate::error::DecodeError;
+pub use crate::extension::{self, Extendable, Extension};
 pub use crate::message::Message;
 pub use crate::unknown::UnknownFields;
 pub use bytes::{BufMut, Bytes};

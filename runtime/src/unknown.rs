@@ -52,6 +52,28 @@ impl UnknownFields {
         self.raw.clear();
     }
 
+    /// Keeps only the fields for which `keep(field number, wire type, raw
+    /// value bytes)` is true (the bytes as [`UnknownFields::iter`] gives
+    /// them), in their order. Should the bytes not parse (only possible
+    /// after [`UnknownFields::push_raw`] of malformed input), everything
+    /// from the first malformed field on is kept as it is.
+    pub fn retain(&mut self, mut keep: impl FnMut(u32, WireType, &[u8]) -> bool) {
+        let mut kept = Vec::with_capacity(self.raw.len());
+        let mut decoder = Decoder::new(&self.raw);
+        while !decoder.is_empty() {
+            let start = decoder.remaining();
+            let Ok(Some((field, wire_type, value))) = next_field(&mut decoder) else {
+                kept.extend_from_slice(start);
+                break;
+            };
+            if keep(field, wire_type, value) {
+                let used = start.len() - decoder.remaining().len();
+                kept.extend_from_slice(&start[..used]);
+            }
+        }
+        self.raw = kept;
+    }
+
     /// Iterates over the unknown fields as `(field number, wire type, raw value bytes)`.
     ///
     /// For length-delimited fields the bytes exclude the length prefix; for
@@ -88,21 +110,32 @@ impl<'a> Iterator for UnknownFieldsIter<'a> {
         if self.decoder.is_empty() {
             return None;
         }
-        let item = (|| {
-            let key = self.decoder.read_key()?;
-            let wire_type = WireType::from_key(key).unwrap_or(WireType::Varint);
-            let before = self.decoder.remaining();
-            if wire_type == WireType::LengthDelimited {
-                return Ok((key_field(key), wire_type, self.decoder.read_slice()?));
-            }
-            self.decoder.skip_value(key)?;
-            let used = before.len() - self.decoder.remaining().len();
-            Ok((key_field(key), wire_type, &before[..used]))
-        })();
+        let item = next_field(&mut self.decoder).transpose()?;
         if item.is_err() {
             // Stop after the first malformed field rather than loop on it.
             self.decoder = Decoder::new(&[]);
         }
         Some(item)
     }
+}
+
+/// One field: `(field number, wire type, value bytes)`.
+pub(crate) type RawField<'a> = (u32, WireType, &'a [u8]);
+
+/// The next field of `decoder`, or `None` at the end.
+pub(crate) fn next_field<'a>(
+    decoder: &mut Decoder<'a>,
+) -> Result<Option<RawField<'a>>, DecodeError> {
+    if decoder.is_empty() {
+        return Ok(None);
+    }
+    let key = decoder.read_key()?;
+    let wire_type = WireType::from_key(key).unwrap_or(WireType::Varint);
+    let before = decoder.remaining();
+    if wire_type == WireType::LengthDelimited {
+        return Ok(Some((key_field(key), wire_type, decoder.read_slice()?)));
+    }
+    decoder.skip_value(key)?;
+    let used = before.len() - decoder.remaining().len();
+    Ok(Some((key_field(key), wire_type, &before[..used])))
 }

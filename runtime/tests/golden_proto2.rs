@@ -7,10 +7,10 @@ pub mod generated {
 }
 
 use generated::p2::{
-    Closed, Defaults, Extendable, GroupInOneof, Lists, Mode, Needs, NonZero, Plain, Start,
-    WithGroups, Wrapper, closed, group_in_oneof, needs, with_groups, wrapper,
+    self, Closed, Defaults, Extendable, GroupInOneof, Lists, Mode, Needs, NonZero, Plain, Scoped,
+    Start, WithGroups, Wrapper, closed, group_in_oneof, needs, with_groups, wrapper,
 };
-use rust_rpc::{DecodeErrorKind, Enumeration, Message};
+use rust_rpc::{DecodeErrorKind, Enumeration, Extendable as _, Message};
 
 fn full_plain() -> Plain {
     Plain {
@@ -421,6 +421,73 @@ fn extensions_are_kept_as_unknown_fields() {
     assert_eq!(&again[2..6], [0xc2, 0x0c, 0x01, b'k']);
     assert_eq!(&again[6..], &bytes[2..bytes.len() - 4]);
     assert_eq!(Extendable::decode_slice(&again).unwrap(), e);
+}
+
+#[test]
+fn extensions_read_and_write_typed() {
+    let bytes = [
+        0x08, 0x01, // known = 1
+        0xa0, 0x06, 0x2a, // ext_int (100) = 42
+        0xaa, 0x06, 0x02, b'h', b'i', // ext_string (101) = "hi"
+        0xb0, 0x06, 0x01, 0xb0, 0x06, 0x63, 0xb0, 0x06, 0x05, // ext_modes = [ON, 99, AUTO]
+        0xb2, 0x09, 0x02, 0x08, 0x07, // Scoped.scoped_ext (150) = { value: 7 }
+        0xa0, 0x06, 0x2b, // ext_int again: the last one wins
+        0xb2, 0x09, 0x00, // scoped_ext again: messages merge
+    ];
+    let mut e = Extendable::decode_slice(&bytes).unwrap();
+    assert_eq!(e.extension(&p2::EXT_INT), Some(43));
+    assert_eq!(p2::EXT_INT.get(&e), Some(43));
+    assert_eq!(e.extension(&p2::EXT_STRING).as_deref(), Some("hi"));
+    // 99 is not a Mode: a closed enum leaves it unread in the unknown fields.
+    assert_eq!(e.extension(&p2::EXT_MODES), [Mode::On, Mode::Auto]);
+    let scoped = e.extension(&p2::scoped::SCOPED_EXT).expect("scoped_ext");
+    assert_eq!(scoped.value, Some(7));
+    assert!(e.has_extension(&p2::EXT_MODES));
+    assert_eq!(
+        (p2::EXT_INT.number(), p2::EXT_INT.full_name()),
+        (100, "p2.ext_int")
+    );
+    assert_eq!(p2::scoped::SCOPED_EXT.full_name(), "p2.Scoped.scoped_ext");
+
+    // Setting replaces every record of the field, clearing removes them.
+    e.set_extension(&p2::EXT_INT, -1);
+    assert_eq!(e.extension(&p2::EXT_INT), Some(-1));
+    e.clear_extension(&p2::EXT_STRING);
+    assert!(!e.has_extension(&p2::EXT_STRING));
+    assert_eq!(e.extension(&p2::EXT_STRING), None);
+    e.set_extension(&p2::EXT_MODES, vec![Mode::Off]);
+    assert_eq!(e.extension(&p2::EXT_MODES), [Mode::Off]);
+    e.set_extension(
+        &p2::scoped::SCOPED_EXT,
+        Scoped {
+            value: Some(9),
+            ..Default::default()
+        },
+    );
+    let again = Extendable::decode_slice(&e.encode_to_vec()).unwrap();
+    assert_eq!(again.extension(&p2::EXT_INT), Some(-1));
+    assert_eq!(again.extension(&p2::EXT_MODES), [Mode::Off]);
+    assert_eq!(
+        again
+            .extension(&p2::scoped::SCOPED_EXT)
+            .and_then(|s| s.value),
+        Some(9)
+    );
+    assert_eq!(again.known, Some(1));
+    // What set_extension writes is the standard encoding.
+    let mut fresh = Extendable::default();
+    fresh.set_extension(&p2::EXT_INT, 42);
+    fresh.set_extension(&p2::EXT_STRING, "hi".to_owned());
+    assert_eq!(fresh.encode_to_vec(), bytes[2..10]);
+
+    // A value whose bytes do not decode as its type reads as unset, and
+    // try_extension says why.
+    let bad = Extendable::decode_slice(&[0xaa, 0x06, 0x01, 0xff]).unwrap();
+    assert_eq!(bad.extension(&p2::EXT_STRING), None);
+    assert_eq!(
+        bad.try_extension(&p2::EXT_STRING).unwrap_err().kind(),
+        DecodeErrorKind::InvalidUtf8
+    );
 }
 
 #[test]

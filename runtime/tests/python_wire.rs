@@ -848,7 +848,7 @@ fn check_defaults(m: &cases::proto2::p2::Defaults) -> Result<(), String> {
 
 fn proto2_samples() -> Vec<Box<dyn Sample>> {
     use cases::proto2::p2::{
-        Closed, Defaults, Extendable, Lists, Mode, Needs, Plain, WithGroups, Wrapper, closed,
+        self, Closed, Defaults, Extendable, Lists, Mode, Needs, Plain, WithGroups, Wrapper, closed,
         needs, with_groups, wrapper,
     };
     let needs = |id, name: &str| Needs {
@@ -1049,9 +1049,19 @@ fn proto2_samples() -> Vec<Box<dyn Sample>> {
                 m.known == Some(1) && m.also_known.as_deref() == Some("also"),
                 "known fields",
             )?;
+            use rust_rpc::Extendable as _;
+            ensure(m.extension(&p2::EXT_INT) == Some(-5), "ext_int = -5")?;
             ensure(
-                !m.unknown_fields.is_empty(),
-                "extensions must be kept as unknown fields",
+                m.extension(&p2::EXT_STRING).as_deref() == Some("ext ✓"),
+                "ext_string",
+            )?;
+            ensure(
+                m.extension(&p2::EXT_MODES) == [Mode::On, Mode::Auto],
+                "ext_modes = [ON, AUTO]",
+            )?;
+            ensure(
+                m.extension(&p2::scoped::SCOPED_EXT).and_then(|s| s.value) == Some(7),
+                "Scoped.scoped_ext.value = 7",
             )
         }),
         from_python::<Plain>("proto2.nested_unknown", |m, _| {

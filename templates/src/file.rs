@@ -5,7 +5,7 @@ use quote::quote;
 
 use crate::codec::Cx;
 use crate::model::{Config, Package};
-use crate::{enumeration, message, service};
+use crate::{enumeration, extension, message, service};
 
 /// Tokens for everything in `package` (messages, enums, services).
 pub fn emit(config: &Config, package: &Package) -> TokenStream {
@@ -24,6 +24,11 @@ pub fn emit(config: &Config, package: &Package) -> TokenStream {
         .iter()
         .filter(|_| config.messages)
         .map(|e| enumeration::emit(&cx, e));
+    let extensions = package
+        .extensions
+        .iter()
+        .filter(|_| config.messages)
+        .map(|x| extension::emit(&cx, x));
     let clients = package
         .services
         .iter()
@@ -41,6 +46,7 @@ pub fn emit(config: &Config, package: &Package) -> TokenStream {
 
         #(#messages)*
         #(#enums)*
+        #(#extensions)*
         #(#clients)*
         #(#servers)*
     }

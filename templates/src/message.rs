@@ -11,7 +11,7 @@ use crate::model::{
     DefaultValue, Field, FieldShape, Message, Oneof, OneofVariant, Presence, Scalar, ValueType,
 };
 use crate::util::{attributes, deprecated, docs, ident, u32_lit};
-use crate::{enumeration, oneof};
+use crate::{enumeration, extension, oneof};
 
 /// Tokens for `message` and everything nested in it, emitted in module `cx.module`.
 pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
@@ -113,10 +113,22 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
     let nested_messages = message.messages.iter().map(|m| emit(&inner, m));
     let nested_enums = message.enums.iter().map(|e| enumeration::emit(&inner, e));
     let oneof_enums = message.oneofs.iter().map(|o| oneof::emit_enum(&inner, o));
-    let has_module =
-        !message.messages.is_empty() || !message.enums.is_empty() || !message.oneofs.is_empty();
+    let nested_extensions = message
+        .extensions
+        .iter()
+        .map(|x| extension::emit(&inner, x));
+    let extendable = extension::emit_extendable(cx, message);
+    let has_module = !message.messages.is_empty()
+        || !message.enums.is_empty()
+        || !message.oneofs.is_empty()
+        || !message.extensions.is_empty();
     let module_tokens = if has_module {
-        let mod_doc = format!(" Nested types and oneofs of [`{}`].", message.rust_name);
+        let what = if message.extensions.is_empty() {
+            "Nested types and oneofs"
+        } else {
+            "Nested types, oneofs and extensions"
+        };
+        let mod_doc = format!(" {what} of [`{}`].", message.rust_name);
         quote! {
             #[doc = #mod_doc]
             #[allow(deprecated)]
@@ -124,6 +136,7 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
                 #(#oneof_enums)*
                 #(#nested_messages)*
                 #(#nested_enums)*
+                #(#nested_extensions)*
             }
         }
     } else {
@@ -144,6 +157,7 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
         }
 
         #getters
+        #extendable
 
         #[allow(deprecated)]
         impl #rt::Message for #name {
@@ -922,7 +936,7 @@ fn getter_name(field: &str, taken: &mut std::collections::HashSet<String>) -> St
     name
 }
 
-fn scalar_default(s: Scalar, d: &DefaultValue) -> TokenStream {
+pub(crate) fn scalar_default(s: Scalar, d: &DefaultValue) -> TokenStream {
     match (s, d) {
         (Scalar::Double, DefaultValue::Float(f)) => float_lit(*f, true),
         (Scalar::Float, DefaultValue::Float(f)) => float_lit(*f, false),

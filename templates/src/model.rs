@@ -48,6 +48,8 @@ pub struct Package {
     pub enums: Vec<Enum>,
     /// Services.
     pub services: Vec<Service>,
+    /// Extensions declared at file level (outside any message).
+    pub extensions: Vec<Extension>,
 }
 
 /// A Rust path to a generated type, absolute from the root of the generated
@@ -88,8 +90,61 @@ pub struct Message {
     pub unknown_fields_name: String,
     /// True if this message or any message reachable from it has a required field.
     pub needs_init_check: bool,
+    /// How the message takes extensions, if it declares extension ranges.
+    pub extendable: Option<Extendable>,
+    /// Extensions declared inside this message (of any message): constants
+    /// in the message's module.
+    pub extensions: Vec<Extension>,
     /// Extra attributes for the struct, as Rust source text.
     pub attributes: Vec<String>,
+}
+
+/// How a message with extension ranges keeps its extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extendable {
+    /// As fields, like any other.
+    Fields,
+    /// As MessageSet items (`option message_set_wire_format = true`).
+    MessageSet,
+}
+
+/// An extension: a field that a file adds to a message declared anywhere
+/// (`extend pkg.Msg { ... }`), emitted as a typed constant.
+#[derive(Clone, Debug)]
+pub struct Extension {
+    /// Full proto name without the leading dot (`pkg.name`, or
+    /// `pkg.Msg.name` when declared inside `Msg`).
+    pub proto_name: String,
+    /// Rust constant name (SHOUTY_SNAKE_CASE).
+    pub rust_name: String,
+    /// Field number.
+    pub number: u32,
+    /// The message it extends.
+    pub extendee: TypePath,
+    /// Its full proto name, without the leading dot.
+    pub extendee_proto_name: String,
+    /// What the extension holds.
+    pub cardinality: ExtensionCardinality,
+    /// The type of one value.
+    pub ty: ValueType,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// `deprecated = true`.
+    pub deprecated: bool,
+}
+
+/// Whether an extension holds one value or many.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExtensionCardinality {
+    /// One value, unset by default.
+    Optional,
+    /// One value with a declared `[default = ...]`.
+    Defaulted(DefaultValue),
+    /// Repeated, written packed when `packed`.
+    Repeated {
+        /// Encode as one packed run.
+        packed: bool,
+    },
 }
 
 /// A field outside any oneof.

@@ -677,6 +677,7 @@ pub struct FileDescriptorSet {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: crate::codegen::UnknownFields,
 }
+impl crate::codegen::Extendable for FileDescriptorSet {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FileDescriptorSet {
     const NAME: &'static str = "google.protobuf.FileDescriptorSet";
@@ -1562,6 +1563,7 @@ impl ExtensionRangeOptions {
             .unwrap_or(extension_range_options::VerificationState::Unverified)
     }
 }
+impl crate::codegen::Extendable for ExtensionRangeOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for ExtensionRangeOptions {
     const NAME: &'static str = "google.protobuf.ExtensionRangeOptions";
@@ -3228,6 +3230,7 @@ impl FileOptions {
         self.ruby_package.as_deref().unwrap_or("")
     }
 }
+impl crate::codegen::Extendable for FileOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FileOptions {
     const NAME: &'static str = "google.protobuf.FileOptions";
@@ -3701,6 +3704,7 @@ impl MessageOptions {
         self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
 }
+impl crate::codegen::Extendable for MessageOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for MessageOptions {
     const NAME: &'static str = "google.protobuf.MessageOptions";
@@ -3963,6 +3967,7 @@ impl FieldOptions {
         self.retention.unwrap_or_default()
     }
 }
+impl crate::codegen::Extendable for FieldOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FieldOptions {
     const NAME: &'static str = "google.protobuf.FieldOptions";
@@ -4770,6 +4775,7 @@ pub struct OneofOptions {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: crate::codegen::UnknownFields,
 }
+impl crate::codegen::Extendable for OneofOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for OneofOptions {
     const NAME: &'static str = "google.protobuf.OneofOptions";
@@ -4889,6 +4895,7 @@ impl EnumOptions {
         self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
 }
+impl crate::codegen::Extendable for EnumOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for EnumOptions {
     const NAME: &'static str = "google.protobuf.EnumOptions";
@@ -5032,6 +5039,7 @@ impl EnumValueOptions {
         self.debug_redact.unwrap_or(false)
     }
 }
+impl crate::codegen::Extendable for EnumValueOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for EnumValueOptions {
     const NAME: &'static str = "google.protobuf.EnumValueOptions";
@@ -5167,6 +5175,7 @@ impl ServiceOptions {
         self.deprecated.unwrap_or(false)
     }
 }
+impl crate::codegen::Extendable for ServiceOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for ServiceOptions {
     const NAME: &'static str = "google.protobuf.ServiceOptions";
@@ -5282,6 +5291,7 @@ impl MethodOptions {
             .unwrap_or(method_options::IdempotencyLevel::IdempotencyUnknown)
     }
 }
+impl crate::codegen::Extendable for MethodOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for MethodOptions {
     const NAME: &'static str = "google.protobuf.MethodOptions";
@@ -5804,6 +5814,7 @@ impl FeatureSet {
         self.enforce_proto_limits.unwrap_or_default()
     }
 }
+impl crate::codegen::Extendable for FeatureSet {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FeatureSet {
     const NAME: &'static str = "google.protobuf.FeatureSet";
@@ -6853,6 +6864,7 @@ pub struct SourceCodeInfo {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: crate::codegen::UnknownFields,
 }
+impl crate::codegen::Extendable for SourceCodeInfo {}
 #[allow(deprecated)]
 impl crate::codegen::Message for SourceCodeInfo {
     const NAME: &'static str = "google.protobuf.SourceCodeInfo";

@@ -1927,6 +1927,7 @@ impl Extendable {
         self.also_known.as_deref().unwrap_or("")
     }
 }
+impl ::rust_rpc::codegen::Extendable for Extendable {}
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Message for Extendable {
     const NAME: &'static str = "p2.Extendable";
@@ -2042,6 +2043,17 @@ impl ::rust_rpc::codegen::Message for Scoped {
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
     }
+}
+/// Nested types, oneofs and extensions of [`Scoped`].
+#[allow(deprecated)]
+pub mod scoped {
+    /// Extension `p2.Scoped.scoped_ext` = 150 of `p2.Extendable`.
+    pub const SCOPED_EXT: ::rust_rpc::codegen::Extension<
+        super::Extendable,
+        ::rust_rpc::codegen::extension::Optional<
+            ::rust_rpc::codegen::extension::Message<super::Scoped>,
+        >,
+    > = ::rust_rpc::codegen::Extension::new(150, "p2.Scoped.scoped_ext", ());
 }
 /// Closed enums in every position.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -2749,3 +2761,18 @@ impl ::rust_rpc::codegen::Enumeration for Start {
         }
     }
 }
+/// Extension `p2.ext_int` = 100 of `p2.Extendable`.
+pub const EXT_INT: ::rust_rpc::codegen::Extension<
+    Extendable,
+    ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Int32>,
+> = ::rust_rpc::codegen::Extension::new(100, "p2.ext_int", ());
+/// Extension `p2.ext_string` = 101 of `p2.Extendable`.
+pub const EXT_STRING: ::rust_rpc::codegen::Extension<
+    Extendable,
+    ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
+> = ::rust_rpc::codegen::Extension::new(101, "p2.ext_string", ());
+/// Extension `p2.ext_modes` = 102 of `p2.Extendable`.
+pub const EXT_MODES: ::rust_rpc::codegen::Extension<
+    Extendable,
+    ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::Enum<Mode>>,
+> = ::rust_rpc::codegen::Extension::new(102, "p2.ext_modes", ());
