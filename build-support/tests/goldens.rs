@@ -34,6 +34,13 @@ const PURE_GAPS: &[(&str, &str)] = &[
         "naming",
         "case_clash.proto:9:3: field `fooBar` has the same JSON name (lowerCamelCase) as another field of `CaseClash`",
     ),
+    // protobuf-parse carries descriptor.proto and the well-known types, but
+    // not compiler/plugin.proto: importing it needs an include directory
+    // that has it (protoc's, or a copy).
+    (
+        "descriptor_use",
+        "import \"google/protobuf/compiler/plugin.proto\" was not found in the include directories",
+    ),
     // A group inside a group: protobuf-parse resolves its type in the wrong scope.
     (
         "proto2",

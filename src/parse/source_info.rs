@@ -37,6 +37,9 @@ impl Declared {
     }
 }
 
+/// The key suffix of a scope's extend blocks: `Outer#extend`.
+const EXTEND: &str = "#extend";
+
 /// What a scope holds, for telling its statements apart.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -52,7 +55,8 @@ enum Scope {
 
 /// Declarations by key: `Outer.Inner` for messages and enums (relative to
 /// the package), `Outer#field`, `Outer#oneof:name`, `Enum#VALUE`,
-/// `Service`, `Service#Method`.
+/// `Service`, `Service#Method`, and extensions declared in `Outer` (or at
+/// file level: empty) `Outer#extend#name`.
 pub(crate) struct Declarations {
     /// The first declaration of each key.
     pub by_key: HashMap<String, Declared>,
@@ -82,7 +86,6 @@ struct Walker<'a> {
     upcoming: String,
     upcoming_detached: Vec<String>,
     out: Declarations,
-    extend_count: usize,
 }
 
 /// Reads the declarations of one file.
@@ -98,7 +101,6 @@ pub(crate) fn declarations(text: &str) -> Declarations {
             edition: false,
             imports: Vec::new(),
         },
-        extend_count: 0,
     };
     let first = w.t.next_with_comments();
     w.upcoming = first.leading;
@@ -225,8 +227,9 @@ impl<'a> Walker<'a> {
                 }
             }
             (Scope::File | Scope::Message, "extend") => {
-                self.extend_count += 1;
-                let key = format!("{name}#extend:{}", self.extend_count);
+                // Extension names are unique in their scope whatever they
+                // extend, so the fields of every extend block share a key.
+                let key = format!("{name}{EXTEND}");
                 self.skip_to_end();
                 if self.at("{") {
                     self.body(None, Scope::Extend, &key);
@@ -326,8 +329,10 @@ impl<'a> Walker<'a> {
         let name = field_name.unwrap_or_default();
         if self.at("{") {
             if group {
-                // protoc gives the group's comments to its message.
-                let key = join(message, &name);
+                // protoc gives the group's comments to its message, which
+                // is declared in the scope (of an extend block: the scope
+                // around it).
+                let key = join(message.strip_suffix(EXTEND).unwrap_or(message), &name);
                 self.body(Some((key.clone(), start)), Scope::Message, &key);
             } else {
                 self.recover();
@@ -466,6 +471,9 @@ pub(crate) fn attach(file: &mut FileDescriptorProto, decls: &Declarations) {
     for (i, e) in file.enum_type.iter().enumerate() {
         enumeration(&mut add, vec![5, i as i32], "", e);
     }
+    for (i, x) in file.extension.iter().enumerate() {
+        add(vec![7, i as i32], &format!("{EXTEND}#{}", x.name()));
+    }
     for (i, s) in file.service.iter().enumerate() {
         let name = s.name();
         add(vec![6, i as i32], name);
@@ -500,6 +508,9 @@ fn message(add: &mut impl FnMut(Vec<i32>, &str), path: Vec<i32>, scope: &str, m:
     }
     for (j, e) in m.enum_type.iter().enumerate() {
         enumeration(add, sub(4, j), &name, e);
+    }
+    for (j, x) in m.extension.iter().enumerate() {
+        add(sub(6, j), &format!("{name}{EXTEND}#{}", x.name()));
     }
 }
 
