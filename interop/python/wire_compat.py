@@ -612,12 +612,30 @@ class Filler:
             setattr(msg, name, self.value(fd, 0))
 
 
+MAX_FIELD_NUMBER = (1 << 29) - 1
+
+
 def free_number(desc, count: int = 5) -> int:
+    """`count` consecutive field numbers `desc` does not declare: outside its
+    extension ranges where there is room, else numbers in a range that no
+    known extension takes (still unknown fields to every reader)."""
     used = set(desc.fields_by_number)
+    used |= {x.number for x in desc.file.pool.FindAllExtensions(desc)}
     ranges = list(desc.extension_ranges)
-    n = 9000
-    while any(x in used or any(a <= x < b for a, b in ranges) for x in range(n, n + count)):
-        n += 100
+
+    def first(avoid_ranges: bool) -> int | None:
+        n = 9000
+        while n + count <= MAX_FIELD_NUMBER:
+            if not any(x in used or (avoid_ranges and any(a <= x < b for a, b in ranges))
+                       for x in range(n, n + count)):
+                return n
+            n += 100 if n < 1_000_000 else 1 << 20
+        return None
+
+    n = first(True)
+    if n is None:
+        n = first(False)
+    assert n is not None, f"no free field numbers in {desc.full_name}"
     return n
 
 
@@ -647,6 +665,9 @@ def add_unknowns(msg, depth: int = 0) -> None:
                     add_unknowns(sub, depth + 1)
             else:
                 add_unknowns(value, depth + 1)
+    if msg.DESCRIPTOR.GetOptions().message_set_wire_format:
+        # A MessageSet holds only items: any other field is malformed.
+        return
     msg.MergeFromString(unknown_trailer(msg.DESCRIPTOR))
 
 

@@ -365,12 +365,13 @@ pub struct Optional<K>(PhantomData<fn() -> K>);
 /// value, or the default when unset.
 pub struct Defaulted<K>(PhantomData<fn() -> K>);
 
-/// A repeated extension, written one record per element.
-pub struct Repeated<K>(PhantomData<fn() -> K>);
+/// A repeated extension, written one record per element (or, with
+/// `PACKED`, as one packed run: [`Packed`]). Reading accepts both forms,
+/// as protobuf requires.
+pub struct Repeated<K, const PACKED: bool = false>(PhantomData<fn() -> K>);
 
 /// A repeated extension of numbers or enums, written as one packed run.
-/// (Reading accepts both forms, as protobuf requires.)
-pub struct Packed<K>(PhantomData<fn() -> K>);
+pub type Packed<K> = Repeated<K, true>;
 
 fn read_singular<K: Kind>(
     number: u32,
@@ -472,11 +473,7 @@ fn read_repeated<K: Kind>(
     Ok(out)
 }
 
-fn accepts_repeated<K: Kind>(wire_type: WireType) -> bool {
-    wire_type == K::WIRE_TYPE || (K::PACKABLE && wire_type == WireType::LengthDelimited)
-}
-
-impl<K: Kind> ExtensionType for Repeated<K> {
+impl<K: Kind, const PACKED: bool> ExtensionType for Repeated<K, PACKED> {
     type Get = Vec<K::Value>;
     type Set = Vec<K::Value>;
     type Default = ();
@@ -494,38 +491,16 @@ impl<K: Kind> ExtensionType for Repeated<K> {
     }
 
     fn accepts(wire_type: WireType) -> bool {
-        accepts_repeated::<K>(wire_type)
+        wire_type == K::WIRE_TYPE || (K::PACKABLE && wire_type == WireType::LengthDelimited)
     }
 
     fn write(values: &Vec<K::Value>, number: u32, out: &mut Vec<u8>) {
-        for v in values {
-            write_singular::<K>(v, number, out);
+        if !PACKED {
+            for v in values {
+                write_singular::<K>(v, number, out);
+            }
+            return;
         }
-    }
-}
-
-impl<K: Kind> ExtensionType for Packed<K> {
-    type Get = Vec<K::Value>;
-    type Set = Vec<K::Value>;
-    type Default = ();
-
-    fn read(
-        number: u32,
-        records: &mut dyn Iterator<Item = Result<(WireType, &[u8]), DecodeError>>,
-        _: (),
-    ) -> Result<Self::Get, DecodeError> {
-        read_repeated::<K>(number, records)
-    }
-
-    fn absent(_: ()) -> Self::Get {
-        Vec::new()
-    }
-
-    fn accepts(wire_type: WireType) -> bool {
-        accepts_repeated::<K>(wire_type)
-    }
-
-    fn write(values: &Vec<K::Value>, number: u32, out: &mut Vec<u8>) {
         if values.is_empty() {
             return;
         }

@@ -39,6 +39,15 @@ use rust_rpc::{Message, OpenEnum};
 /// `module_inception`: a case is often named like its proto package.
 #[allow(clippy::module_inception)]
 pub mod cases {
+    pub mod custom_options {
+        include!("../../testdata/custom_options/expected/mod.rs");
+    }
+    pub mod descriptor_use {
+        include!("../../testdata/descriptor_use/expected/mod.rs");
+    }
+    pub mod extensions {
+        include!("../../testdata/extensions/expected/mod.rs");
+    }
     pub mod editions {
         include!("../../testdata/editions/expected/mod.rs");
     }
@@ -170,6 +179,12 @@ macro_rules! registry {
 }
 
 registry! {
+    custom_options [opts::v1::FieldRules, opts::v1::HttpRule, opts::v1::User],
+    descriptor_use [descriptor_use::PluginRun, descriptor_use::ProtoSchema],
+    extensions [
+        ext::FGroup, ext::Host, ext::Item, ext::Note, ext::Scope, ext::Set, ext::ed::Box,
+        ext::ed::EdHost,
+    ],
     editions [
         ed::Presence, ed::Repeats, ed::Delimited, ed::Strings, ed::Child,
         ed::file_level::Leaf, ed::file_level::Defaults, ed::file_level::defaults::Inner,
