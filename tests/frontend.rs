@@ -184,3 +184,66 @@ fn compiler_mode_writes_the_goldens_and_reports_errors() {
     assert!(String::from_utf8_lossy(&result.stderr).contains("unknown option"));
     fs::remove_dir_all(&out).ok();
 }
+
+/// The pure front end's descriptors are protoc's, message for message and
+/// byte for byte (`SourceCodeInfo` aside, which only carries what the
+/// generator reads: see `recovered_comments_equal_protocs`), for every
+/// testdata case it can read: what generated code embeds and reflection
+/// serves does not depend on the front end.
+#[test]
+fn descriptors_equal_protocs() {
+    use rust_rpc::Message as _;
+    use rust_rpc::wkt::FileDescriptorSet;
+    let testdata = root().join("testdata");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&testdata)
+        .expect("testdata/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    let mut compared = 0;
+    for dir in cases {
+        let mut files: Vec<String> = fs::read_dir(&dir)
+            .expect("case dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".proto"))
+            .collect();
+        files.sort();
+        let inputs: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+        // Editions files and the pure parser's known gaps go to protoc.
+        let Ok(pure) =
+            protoc_gen_rust_rpc::parse::parse(&inputs, std::slice::from_ref(&dir), &Parser::Pure)
+        else {
+            continue;
+        };
+        let with_protoc = protoc_gen_rust_rpc::parse::protoc_descriptor_set(
+            &protoc(),
+            &[
+                dir.clone(),
+                protoc_bin_vendored::include_path().expect("well-known types"),
+            ],
+            &files,
+        )
+        .expect("protoc reads the case");
+        let decode =
+            |bytes: &[u8]| FileDescriptorSet::decode_slice(bytes).expect("a descriptor set");
+        let (ours, theirs) = (decode(&pure.descriptor_set), decode(&with_protoc));
+        for name in &files {
+            let find = |set: &FileDescriptorSet| {
+                let mut f = set
+                    .file
+                    .iter()
+                    .find(|f| f.name() == name)
+                    .cloned()
+                    .expect("the file is in the set");
+                f.source_code_info = None;
+                f
+            };
+            let (a, b) = (find(&ours), find(&theirs));
+            assert_eq!(a, b, "{}/{name}: descriptors differ", dir.display());
+            assert_eq!(a.encode_to_vec(), b.encode_to_vec(), "{name}: bytes differ");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 15, "only {compared} files compared");
+}

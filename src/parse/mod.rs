@@ -10,6 +10,7 @@
 //! Both `protoc-gen-rust-rpc --proto_path DIR --out DIR a.proto` and
 //! `rust-rpc-build` come through [`parse`].
 
+mod canonical;
 mod source_info;
 mod tokenizer;
 mod validate;
@@ -18,6 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use protobuf::Message as _;
+use rust_rpc::Message as _;
 
 use crate::Error;
 
@@ -303,8 +305,13 @@ fn pure_descriptor_set(
             source_info::attach(file, &source.decls);
         }
     }
-    set.write_to_bytes()
-        .map_err(|e| Error::new("", format!("cannot encode the descriptors: {e}")))
+    let bytes = set
+        .write_to_bytes()
+        .map_err(|e| Error::new("", format!("cannot encode the descriptors: {e}")))?;
+    let mut set = rust_rpc::wkt::FileDescriptorSet::decode_slice(&bytes)
+        .map_err(|e| Error::new("", format!("cannot decode the descriptors: {e}")))?;
+    canonical::canonicalize(&mut set);
+    Ok(set.encode_to_vec())
 }
 
 /// Orders files so that each comes after the files it imports, as protoc
