@@ -22,7 +22,7 @@ use rust_rpc::wkt::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 use rust_rpc::wkt::{FileDescriptorProto, FileDescriptorSet};
 use rust_rpc_templates::model::Config;
 
-pub use options::Options;
+pub use options::{Descriptors, Options};
 
 /// A generation failure: the file it concerns, where in it when known, and
 /// what is wrong. Displayed as `file:line:column: message`, the form

@@ -59,6 +59,26 @@ pub fn constant(name: &str) -> String {
     escape(name.to_shouty_snake_case())
 }
 
+/// The static holding the embedded descriptor of `file`
+/// (`greeter/v1/greeter.proto` -> `DESCRIPTOR_GREETER_V1_GREETER`): a pure
+/// function of the file name, so that code generated separately for an
+/// importing file names the same static.
+pub fn descriptor_static(file: &str) -> String {
+    let stem = file.strip_suffix(".proto").unwrap_or(file);
+    let mut out = String::from("DESCRIPTOR_");
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+/// Name of the per-package list of embedded descriptors.
+pub const FILE_DESCRIPTORS: &str = "FILE_DESCRIPTORS";
+
 /// Hands out names unique within one scope (a module or a struct), adding
 /// `_` suffixes on clashes, in the order names are requested.
 #[derive(Default)]

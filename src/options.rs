@@ -32,6 +32,20 @@ pub struct Options {
     /// Map `.google.protobuf` to `<runtime>::wkt` (on unless `extern_path`
     /// names `.google.protobuf` itself).
     pub well_known_types: bool,
+    /// `descriptors=true|false|source_info`: embed each file's descriptor
+    /// (default `true`, without `SourceCodeInfo`).
+    pub descriptors: Descriptors,
+}
+
+/// Whether and how generated code embeds the files' descriptors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Descriptors {
+    /// No descriptors (the smallest code).
+    Off,
+    /// Each file's `FileDescriptorProto` without `SourceCodeInfo`.
+    On,
+    /// With `SourceCodeInfo` (comments and spans) kept.
+    WithSourceInfo,
 }
 
 impl Default for Options {
@@ -47,6 +61,7 @@ impl Default for Options {
             type_attributes: Vec::new(),
             field_attributes: Vec::new(),
             well_known_types: true,
+            descriptors: Descriptors::On,
         }
     }
 }
@@ -172,6 +187,18 @@ impl Options {
                     _ => self.messages = on,
                 }
             }
+            "descriptors" => {
+                self.descriptors = match value {
+                    "true" => Descriptors::On,
+                    "false" => Descriptors::Off,
+                    "source_info" => Descriptors::WithSourceInfo,
+                    _ => {
+                        return Err(OptionError(format!(
+                            "option descriptors: expected `true`, `false` or `source_info`, got {value:?}"
+                        )));
+                    }
+                }
+            }
             "map" => {
                 self.btree_map = match value {
                     "btree" => true,
@@ -220,7 +247,7 @@ impl Options {
             }
             _ => {
                 return Err(OptionError(format!(
-                    "unknown option {key:?} (known: bytes, map, client, server, messages, runtime, extern_path, type_attribute, field_attribute)"
+                    "unknown option {key:?} (known: bytes, map, client, server, messages, descriptors, runtime, extern_path, type_attribute, field_attribute)"
                 )));
             }
         }
@@ -277,6 +304,17 @@ mod tests {
         );
         assert_eq!(o.attributes_for(".pkg.M", false), ["#[derive(Eq, Hash)]"]);
         assert!(o.attributes_for(".pkg.Mx", false).is_empty());
+        assert_eq!(o.descriptors, Descriptors::On);
+        for (value, want) in [
+            ("false", Descriptors::Off),
+            ("true", Descriptors::On),
+            ("source_info", Descriptors::WithSourceInfo),
+        ] {
+            let o = Options::parse(&format!("descriptors={value}")).unwrap();
+            assert_eq!(o.descriptors, want);
+        }
+        let e = Options::parse("descriptors=yes").unwrap_err();
+        assert!(e.0.contains("descriptors"), "{e}");
     }
 
     #[test]

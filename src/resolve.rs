@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rust_rpc::Message as _;
 use rust_rpc::wkt::feature_set::{
     EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
 };
@@ -14,15 +15,15 @@ use rust_rpc::wkt::{
 };
 use rust_rpc_templates::model::{
     DefaultValue, Enum, EnumAlias, EnumValue, Extendable, Extension, ExtensionCardinality, Field,
-    FieldShape, Message, Method, MethodKind, Oneof, OneofVariant, Package, Presence, Scalar,
-    Service, TypePath, ValueType,
+    FieldShape, FileDescriptor, Message, Method, MethodKind, Oneof, OneofVariant, Package,
+    Presence, Scalar, Service, TypePath, ValueType,
 };
 
 use crate::Error;
 use crate::comments::Comments;
 use crate::features::{self, Features};
 use crate::naming::{self, Scope};
-use crate::options::Options;
+use crate::options::{Descriptors, Options};
 
 /// Methods every generated client has; RPCs with these names get a suffix.
 const CLIENT_METHODS: &[&str] = &[
@@ -409,7 +410,32 @@ impl<'a> Resolver<'a> {
                 enums: Vec::new(),
                 services: Vec::new(),
                 extensions: Vec::new(),
+                descriptors: Vec::new(),
+                descriptors_name: naming::FILE_DESCRIPTORS.to_owned(),
             };
+            // The descriptor statics' names are fixed (other code names
+            // them): extension constants give way.
+            let consts = self.const_scopes.entry(p.module_path.clone()).or_default();
+            consts.reserve(naming::FILE_DESCRIPTORS);
+            if self.options.descriptors != Descriptors::Off {
+                let mut seen: HashMap<String, &str> = HashMap::new();
+                for &i in &files {
+                    let name = naming::descriptor_static(self.files[i].name());
+                    if let Some(other) = seen.insert(name.clone(), self.files[i].name()) {
+                        return Err(Error::new(
+                            self.files[i].name(),
+                            format!(
+                                "its descriptor static {name} would be the same as {other}'s; \
+                                 rename one file, or generate with descriptors=false"
+                            ),
+                        ));
+                    }
+                    consts.reserve(&name);
+                }
+                for &i in &files {
+                    p.descriptors.push(self.file_descriptor(i)?);
+                }
+            }
             let prefix = if package.is_empty() {
                 String::new()
             } else {
@@ -753,6 +779,39 @@ impl<'a> Resolver<'a> {
             client_name,
             server_name,
             methods,
+            descriptor: (self.options.descriptors != Descriptors::Off)
+                .then(|| naming::descriptor_static(self.files[file].name())),
+        })
+    }
+
+    /// The embedded descriptor of file `i`, and the paths of its imports'.
+    fn file_descriptor(&self, i: usize) -> Result<FileDescriptor, Error> {
+        let file = &self.files[i];
+        let mut embedded = file.clone();
+        if self.options.descriptors != Descriptors::WithSourceInfo {
+            embedded.source_code_info = None;
+        }
+        let mut dependencies = Vec::new();
+        for dep in &file.dependency {
+            let imported = self.files.iter().find(|f| f.name() == dep).ok_or_else(|| {
+                Error::new(
+                    file.name(),
+                    format!("import {dep:?} is missing from the request"),
+                )
+            })?;
+            let (modules, external) = self.package_location(imported.package());
+            dependencies.push(TypePath {
+                modules,
+                name: naming::descriptor_static(dep),
+                external,
+            });
+        }
+        Ok(FileDescriptor {
+            proto_name: file.name().to_owned(),
+            rust_name: naming::descriptor_static(file.name()),
+            package: file.package().to_owned(),
+            encoded: embedded.encode_to_vec(),
+            dependencies,
         })
     }
 

@@ -119,6 +119,38 @@ fn custom_options_from_the_pure_front_end() {
     check(&the_file(&parsed.descriptor_set), "pure");
 }
 
+/// The descriptor the generated code embeds is protoc's (source info
+/// stripped), and custom options read off it: the way a program reads its
+/// own schema's options at run time, with no protoc and no files.
+#[test]
+fn custom_options_from_the_embedded_descriptor() {
+    let embedded = &opts::DESCRIPTOR_CUSTOM_OPTIONS;
+    check(
+        &embedded.decode().expect("the embedded descriptor decodes"),
+        "embedded",
+    );
+    let set = parse::protoc_descriptor_set(
+        &protoc_bin_vendored::protoc_bin_path().expect("vendored protoc"),
+        &[
+            case_dir(),
+            protoc_bin_vendored::include_path().expect("vendored include dir"),
+        ],
+        &["custom_options.proto".to_owned()],
+    )
+    .expect("protoc reads the case");
+    let mut from_protoc = the_file(&set);
+    from_protoc.source_code_info = None;
+    assert_eq!(embedded.encoded, from_protoc.encode_to_vec().as_slice());
+    // The service's file, and its imports, from the server type.
+    let file = opts::UsersServer::<()>::file_descriptor();
+    assert!(core::ptr::eq(file, embedded));
+    let names: Vec<&str> = file.closure().iter().map(|f| f.name).collect();
+    assert_eq!(
+        names,
+        ["google/protobuf/descriptor.proto", "custom_options.proto"]
+    );
+}
+
 #[test]
 fn options_written_in_code_read_back() {
     // Setting an option and encoding the options message: what a tool that

@@ -118,6 +118,22 @@ impl Builder {
         self.set("bytes", if on { "bytes" } else { "vec" })
     }
 
+    /// Embed each file's descriptor in the generated code (default `true`;
+    /// plugin `descriptors=`), for reflection and for reading options at
+    /// run time: a `DESCRIPTOR_<FILE>` static per file, `FILE_DESCRIPTORS`
+    /// per package, `XServer::file_descriptor()` per service. Off gives the
+    /// smallest code; code that imports such files then cannot embed its
+    /// own (their statics are missing).
+    pub fn descriptors(self, on: bool) -> Self {
+        self.set_bool("descriptors", on)
+    }
+
+    /// Embed descriptors with their `SourceCodeInfo` (comments and source
+    /// spans) kept (plugin `descriptors=source_info`).
+    pub fn descriptors_with_source_info(self) -> Self {
+        self.set("descriptors", "source_info")
+    }
+
     /// Map fields as `BTreeMap` instead of `HashMap` (plugin `map=btree`).
     pub fn btree_map(self, on: bool) -> Self {
         self.set("map", if on { "btree" } else { "hash" })

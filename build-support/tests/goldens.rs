@@ -59,6 +59,8 @@ fn configure(options: &str) -> rust_rpc_build::Builder {
             "client" => b.build_client(value == "true"),
             "server" => b.build_server(value == "true"),
             "messages" => b.build_messages(value == "true"),
+            "descriptors" if value == "source_info" => b.descriptors_with_source_info(),
+            "descriptors" => b.descriptors(value == "true"),
             "runtime" => b.runtime_path(&value),
             "extern_path" => b.extern_path(path, rest),
             "type_attribute" => b.type_attribute(path, rest),

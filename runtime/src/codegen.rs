@@ -1,6 +1,7 @@
 //! The one surface generated code uses. Not for hand-written code: its
 //! contents follow the generator, not semver.
 
+pub use crate::descriptor::FileDescriptor;
 pub use crate::encoding::{
     Decoder, Encoder, SizeCache, delimited_len, int32_len, push_unknown_varint, unzigzag32,
     unzigzag64, varint_len, zigzag32, zigzag64,

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod descriptor;
 pub mod encoding;
 pub mod enumeration;
 pub mod error;

@@ -109,3 +109,41 @@ fn message_named_like_a_child_package() {
     let as_loose = Loose::decode_slice(&tip.encode_to_vec()).unwrap();
     assert_eq!(as_loose.base.unwrap().id, 9);
 }
+
+/// Every file's descriptor is embedded and linked to its imports', across
+/// packages: the closure holds each file once, imports first, and names
+/// exactly what each file imports.
+#[test]
+fn embedded_descriptors_link_their_imports() {
+    use generated::a::b::DESCRIPTOR_A_B;
+    let closure = DESCRIPTOR_A_B.closure();
+    let names: Vec<&str> = closure.iter().map(|f| f.name).collect();
+    let file = DESCRIPTOR_A_B.decode().expect("decodes");
+    assert_eq!(file.name(), "a_b.proto");
+    assert_eq!(file.package(), "a.b");
+    assert_eq!(DESCRIPTOR_A_B.package, "a.b");
+    assert!(file.source_code_info.is_none(), "stripped by default");
+    assert_eq!(names.last(), Some(&"a_b.proto"));
+    for (i, f) in closure.iter().enumerate() {
+        let decoded = f.decode().expect("every file decodes");
+        assert_eq!(decoded.name(), f.name);
+        let deps: Vec<&str> = f.dependencies.iter().map(|d| d.name).collect();
+        assert_eq!(decoded.dependency, deps, "{}: imports as declared", f.name);
+        for d in &deps {
+            let at = names
+                .iter()
+                .position(|n| n == d)
+                .expect("import in the closure");
+            assert!(at < i, "{d} comes before {}", f.name);
+        }
+    }
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "each file once: {names:?}");
+    assert!(
+        generated::a::b::FILE_DESCRIPTORS
+            .iter()
+            .any(|f| core::ptr::eq(*f, &DESCRIPTOR_A_B))
+    );
+}

@@ -147,3 +147,15 @@ fn proto2_bytes_defaults_with_bytes_type() {
     assert_eq!(back, w);
     assert_eq!(back.blob(), b"\x01\x02abc");
 }
+
+/// Generated with `descriptors=false`: no descriptor statics at all (this
+/// file would not compile if the generator still emitted references to
+/// them), and the messages work as ever.
+#[test]
+fn descriptors_off_leaves_them_out() {
+    let source = include_str!("../../testdata/options/expected/opts.rs");
+    assert!(
+        !source.contains("FileDescriptor"),
+        "no descriptors when off"
+    );
+}

@@ -228,3 +228,31 @@ fn malformed_well_known_types() {
         ["wkt_use.Event", "google.protobuf.StringValue"]
     );
 }
+
+/// A file that imports the well-known types links to the runtime's own
+/// embedded descriptors of them.
+#[test]
+fn embedded_descriptor_reaches_the_well_known_types() {
+    let closure = generated::wkt_use::DESCRIPTOR_WKT_USE.closure();
+    let names: Vec<&str> = closure.iter().map(|f| f.name).collect();
+    for wkt in [
+        "google/protobuf/any.proto",
+        "google/protobuf/timestamp.proto",
+        "google/protobuf/struct.proto",
+        "google/protobuf/wrappers.proto",
+    ] {
+        assert!(names.contains(&wkt), "{wkt} in {names:?}");
+    }
+    let any = rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_ANY
+        .decode()
+        .expect("decodes");
+    assert_eq!(any.message_type[0].name(), "Any");
+    let plugin = rust_rpc::wkt::compiler::DESCRIPTOR_GOOGLE_PROTOBUF_COMPILER_PLUGIN.closure();
+    assert_eq!(
+        plugin.iter().map(|f| f.name).collect::<Vec<_>>(),
+        [
+            "google/protobuf/descriptor.proto",
+            "google/protobuf/compiler/plugin.proto"
+        ]
+    );
+}

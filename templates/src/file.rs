@@ -5,7 +5,7 @@ use quote::quote;
 
 use crate::codec::Cx;
 use crate::model::{Config, Package};
-use crate::{enumeration, extension, message, service};
+use crate::{descriptor, enumeration, extension, message, service};
 
 /// Tokens for everything in `package` (messages, enums, services).
 pub fn emit(config: &Config, package: &Package) -> TokenStream {
@@ -29,6 +29,11 @@ pub fn emit(config: &Config, package: &Package) -> TokenStream {
         .iter()
         .filter(|_| config.messages)
         .map(|x| extension::emit(&cx, x));
+    let descriptors = if config.messages {
+        descriptor::emit(&cx, package)
+    } else {
+        TokenStream::new()
+    };
     let clients = package
         .services
         .iter()
@@ -47,6 +52,7 @@ pub fn emit(config: &Config, package: &Package) -> TokenStream {
         #(#messages)*
         #(#enums)*
         #(#extensions)*
+        #descriptors
         #(#clients)*
         #(#servers)*
     }

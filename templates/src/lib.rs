@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod descriptor;
 pub mod enumeration;
 pub mod extension;
 pub mod file;

@@ -50,6 +50,26 @@ pub struct Package {
     pub services: Vec<Service>,
     /// Extensions declared at file level (outside any message).
     pub extensions: Vec<Extension>,
+    /// The package's files, embedded as descriptors (empty when off).
+    pub descriptors: Vec<FileDescriptor>,
+    /// Name of the constant listing them.
+    pub descriptors_name: String,
+}
+
+/// One `.proto` file embedded as its descriptor: a static
+/// `rust_rpc::codegen::FileDescriptor`.
+#[derive(Clone, Debug)]
+pub struct FileDescriptor {
+    /// The file's name (`greeter/v1/greeter.proto`).
+    pub proto_name: String,
+    /// The static's name.
+    pub rust_name: String,
+    /// The proto package.
+    pub package: String,
+    /// The encoded `FileDescriptorProto`.
+    pub encoded: Vec<u8>,
+    /// The statics of the files it imports, in import order.
+    pub dependencies: Vec<TypePath>,
 }
 
 /// A Rust path to a generated type, absolute from the root of the generated
@@ -387,6 +407,8 @@ pub struct Service {
     pub deprecated: bool,
     /// The methods, in declaration order.
     pub methods: Vec<Method>,
+    /// The static of the file that declares it, when descriptors are embedded.
+    pub descriptor: Option<String>,
 }
 
 /// One RPC.

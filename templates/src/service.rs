@@ -199,6 +199,19 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
         }
     });
 
+    let file_descriptor = match &service.descriptor {
+        Some(name) => {
+            let name = ident(name);
+            quote! {
+                /// The descriptor of the `.proto` file that declares this
+                /// service, whose closure of imports reflection serves.
+                pub fn file_descriptor() -> &'static #rt::FileDescriptor {
+                    &#name
+                }
+            }
+        }
+        None => TokenStream::new(),
+    };
     quote! {
         #[doc = #trait_summary]
         #[doc = ""]
@@ -224,6 +237,7 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
             pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
                 Self { inner }
             }
+            #file_descriptor
         }
 
         impl<T> ::core::clone::Clone for #server_name<T> {

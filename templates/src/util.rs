@@ -86,3 +86,34 @@ pub fn key_bytes(number: u32, wire_type: u32) -> Vec<u8> {
     out.push(v as u8);
     out
 }
+
+/// A byte string literal for `bytes`, wrapped every 100 or so characters
+/// with `\` line continuations so that generated files keep short lines.
+/// Printable ASCII stays readable; everything else is `\xNN`.
+pub fn byte_string(bytes: &[u8]) -> TokenStream {
+    const WIDTH: usize = 96;
+    let mut src = String::with_capacity(bytes.len() * 2 + 8);
+    src.push_str("b\"");
+    let mut column = 0;
+    for &b in bytes {
+        if column >= WIDTH {
+            src.push_str("\\\n");
+            column = 0;
+        }
+        let start = src.len();
+        match b {
+            b'\\' => src.push_str("\\\\"),
+            b'"' => src.push_str("\\\""),
+            // A continuation skips the whitespace that starts the next line.
+            b' ' if column == 0 => src.push_str("\\x20"),
+            0x20..=0x7e => src.push(char::from(b)),
+            _ => src.push_str(&format!("\\x{b:02x}")),
+        }
+        column += src.len() - start;
+    }
+    src.push('"');
+    src.parse().unwrap_or_else(|_| {
+        let lit = Literal::byte_string(bytes);
+        quote!(#lit)
+    })
+}

@@ -96,3 +96,16 @@ impl crate::codegen::Message for Status {
         &mut self.unknown_fields
     }
 }
+/// The descriptor of `google/rpc/status.proto`.
+pub static DESCRIPTOR_GOOGLE_RPC_STATUS: crate::codegen::FileDescriptor = crate::codegen::FileDescriptor {
+    name: "google/rpc/status.proto",
+    package: "google.rpc",
+    encoded: b"\x0a\x17google/rpc/status.proto\x12\x0agoogle.rpc\x1a\x19google/protobuf/any.proto\"f\x0a\x06Sta\
+tus\x12\x12\x0a\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\x0a\x07message\x18\x02 \x01(\x09R\x07\
+message\x12.\x0a\x07details\x18\x03 \x03(\x0b2\x14.google.protobuf.AnyR\x07detailsb\x06proto3",
+    dependencies: &[&crate::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_ANY],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&crate::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_GOOGLE_RPC_STATUS,
+];

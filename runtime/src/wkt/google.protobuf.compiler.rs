@@ -652,3 +652,32 @@ pub mod code_generator_response {
         }
     }
 }
+/// The descriptor of `google/protobuf/compiler/plugin.proto`.
+pub static DESCRIPTOR_GOOGLE_PROTOBUF_COMPILER_PLUGIN: crate::codegen::FileDescriptor = crate::codegen::FileDescriptor {
+    name: "google/protobuf/compiler/plugin.proto",
+    package: "google.protobuf.compiler",
+    encoded: b"\x0a%google/protobuf/compiler/plugin.proto\x12\x18google.protobuf.compiler\x1a google/protobuf/d\
+escriptor.proto\"c\x0a\x07Version\x12\x14\x0a\x05major\x18\x01 \x01(\x05R\x05major\x12\x14\x0a\x05\
+minor\x18\x02 \x01(\x05R\x05minor\x12\x14\x0a\x05patch\x18\x03 \x01(\x05R\x05patch\x12\x16\x0a\x06\
+suffix\x18\x04 \x01(\x09R\x06suffix\"\xcf\x02\x0a\x14CodeGeneratorRequest\x12(\x0a\x10file_to_ge\
+nerate\x18\x01 \x03(\x09R\x0efileToGenerate\x12\x1c\x0a\x09parameter\x18\x02 \x01(\x09R\x09param\
+eter\x12C\x0a\x0aproto_file\x18\x0f \x03(\x0b2$.google.protobuf.FileDescriptorProtoR\x09protoFil\
+e\x12\\\x0a\x17source_file_descriptors\x18\x11 \x03(\x0b2$.google.protobuf.FileDescriptorProtoR\x15\
+sourceFileDescriptors\x12L\x0a\x10compiler_version\x18\x03 \x01(\x0b2!.google.protobuf.compiler.\
+VersionR\x0fcompilerVersion\"\x85\x04\x0a\x15CodeGeneratorResponse\x12\x14\x0a\x05error\x18\x01 \
+\x01(\x09R\x05error\x12-\x0a\x12supported_features\x18\x02 \x01(\x04R\x11supportedFeatures\x12'\x0a\
+\x0fminimum_edition\x18\x03 \x01(\x05R\x0eminimumEdition\x12'\x0a\x0fmaximum_edition\x18\x04 \x01\
+(\x05R\x0emaximumEdition\x12H\x0a\x04file\x18\x0f \x03(\x0b24.google.protobuf.compiler.CodeGener\
+atorResponse.FileR\x04file\x1a\xb1\x01\x0a\x04File\x12\x12\x0a\x04name\x18\x01 \x01(\x09R\x04nam\
+e\x12'\x0a\x0finsertion_point\x18\x02 \x01(\x09R\x0einsertionPoint\x12\x18\x0a\x07content\x18\x0f\
+\x20\x01(\x09R\x07content\x12R\x0a\x13generated_code_info\x18\x10 \x01(\x0b2\".google.protobuf.G\
+eneratedCodeInfoR\x11generatedCodeInfo\"W\x0a\x07Feature\x12\x10\x0a\x0cFEATURE_NONE\x10\x00\x12\
+\x1b\x0a\x17FEATURE_PROTO3_OPTIONAL\x10\x01\x12\x1d\x0a\x19FEATURE_SUPPORTS_EDITIONS\x10\x02Br\x0a\
+\x1ccom.google.protobuf.compilerB\x0cPluginProtosZ)google.golang.org/protobuf/types/pluginpb\xaa\
+\x02\x18Google.Protobuf.Compiler",
+    dependencies: &[&super::DESCRIPTOR_GOOGLE_PROTOBUF_DESCRIPTOR],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&crate::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_GOOGLE_PROTOBUF_COMPILER_PLUGIN,
+];

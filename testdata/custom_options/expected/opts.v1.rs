@@ -338,6 +338,35 @@ pub const DEFAULT_HOST: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::ServiceOptions,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
 > = ::rust_rpc::codegen::Extension::new(50007, "opts.v1.default_host", ());
+/// The descriptor of `custom_options.proto`.
+pub static DESCRIPTOR_CUSTOM_OPTIONS: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "custom_options.proto",
+    package: "opts.v1",
+    encoded: b"\x0a\x14custom_options.proto\x12\x07opts.v1\x1a google/protobuf/descriptor.proto\"?\x0a\x0aField\
+Rules\x12\x17\x0a\x07min_len\x18\x01 \x01(\x0dR\x06minLen\x12\x18\x0a\x07pattern\x18\x02 \x01(\x09\
+R\x07pattern\"S\x0a\x08HttpRule\x12\x12\x0a\x03get\x18\x02 \x01(\x09H\x00R\x03get\x12\x14\x0a\x04\
+post\x18\x04 \x01(\x09H\x00R\x04post\x12\x12\x0a\x04body\x18\x07 \x01(\x09R\x04bodyB\x09\x0a\x07\
+pattern\"\x8e\x01\x0a\x04User\x126\x0a\x04name\x18\x01 \x01(\x09B\"\x92\xb5\x18\x0c\x08\x03\x12\x08\
+^[a-z]+$\xa2\xb5\x18\x03pii\xa2\xb5\x18\x07indexedR\x04name\x12 \x0a\x08password\x18\x02 \x01(\x09\
+B\x04\x98\xb5\x18\x01R\x08password\x12!\x0a\x04role\x18\x03 \x01(\x0e2\x0d.opts.v1.RoleR\x04role\
+:\x09\x8a\xb5\x18\x05users*?\x0a\x04Role\x12\x14\x0a\x10ROLE_UNSPECIFIED\x10\x00\x12!\x0a\x0aROL\
+E_ADMIN\x10\x01\x1a\x11\xb2\xb5\x18\x0dAdministrator2_\x0a\x05Users\x12?\x0a\x07GetUser\x12\x0d.\
+opts.v1.User\x1a\x0d.opts.v1.User\"\x16\xaa\xb5\x18\x12\x12\x10/v1/users/{name}\x1a\x15\xba\xb5\x18\
+\x11users.example.com:4\x0a\x05owner\x12\x1c.google.protobuf.FileOptions\x18\xd0\x86\x03 \x01(\x09\
+R\x05owner:7\x0a\x05table\x12\x1f.google.protobuf.MessageOptions\x18\xd1\x86\x03 \x01(\x09R\x05t\
+able:J\x0a\x05rules\x12\x1d.google.protobuf.FieldOptions\x18\xd2\x86\x03 \x01(\x0b2\x13.opts.v1.\
+FieldRulesR\x05rules:=\x0a\x09sensitive\x12\x1d.google.protobuf.FieldOptions\x18\xd3\x86\x03 \x01\
+(\x08R\x09sensitive:3\x0a\x04tags\x12\x1d.google.protobuf.FieldOptions\x18\xd4\x86\x03 \x03(\x09\
+R\x04tags:G\x0a\x04http\x12\x1e.google.protobuf.MethodOptions\x18\xd5\x86\x03 \x01(\x0b2\x11.opt\
+s.v1.HttpRuleR\x04http:9\x0a\x05label\x12!.google.protobuf.EnumValueOptions\x18\xd6\x86\x03 \x01\
+(\x09R\x05label:D\x0a\x0cdefault_host\x12\x1f.google.protobuf.ServiceOptions\x18\xd7\x86\x03 \x01\
+(\x09R\x0bdefaultHostB\x0a\x82\xb5\x18\x06team-ab\x06proto3",
+    dependencies: &[&::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_DESCRIPTOR],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_CUSTOM_OPTIONS,
+];
 /// Client for the `opts.v1.Users` service.
 ///
 /// Reads users.
@@ -424,6 +453,11 @@ impl<T> UsersServer<T> {
     /// Serves an implementation shared with other code.
     pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
         Self { inner }
+    }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_CUSTOM_OPTIONS
     }
 }
 impl<T> ::core::clone::Clone for UsersServer<T> {

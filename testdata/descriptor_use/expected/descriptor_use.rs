@@ -277,3 +277,26 @@ impl ::rust_rpc::codegen::Message for PluginRun {
         ::core::result::Result::Ok(())
     }
 }
+/// The descriptor of `descriptor_use.proto`.
+pub static DESCRIPTOR_DESCRIPTOR_USE: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "descriptor_use.proto",
+    package: "descriptor_use",
+    encoded: b"\x0a\x14descriptor_use.proto\x12\x0edescriptor_use\x1a%google/protobuf/compiler/plugin.proto\x1a\
+\x20google/protobuf/descriptor.proto\"\xe4\x02\x0a\x0bProtoSchema\x12K\x0a\x10proto_descriptor\x18\
+\x01 \x01(\x0b2 .google.protobuf.DescriptorProtoR\x0fprotoDescriptor\x128\x0a\x05files\x18\x02 \x01\
+(\x0b2\".google.protobuf.FileDescriptorSetR\x05files\x12?\x0a\x0cfile_options\x18\x03 \x01(\x0b2\
+\x1c.google.protobuf.FileOptionsR\x0bfileOptions\x127\x0a\x08features\x18\x04 \x01(\x0b2\x1b.goo\
+gle.protobuf.FeatureSetR\x08features\x12@\x0a\x07edition\x18\x05 \x01(\x0e2\x18.google.protobuf.\
+Edition:\x0cEDITION_2023R\x07edition\x12\x12\x0a\x04rows\x18\x06 \x03(\x0cR\x04rows\"\xa2\x01\x0a\
+\x09PluginRun\x12H\x0a\x07request\x18\x01 \x01(\x0b2..google.protobuf.compiler.CodeGeneratorRequ\
+estR\x07request\x12K\x0a\x08response\x18\x02 \x01(\x0b2/.google.protobuf.compiler.CodeGeneratorR\
+esponseR\x08response",
+    dependencies: &[
+        &::rust_rpc::wkt::compiler::DESCRIPTOR_GOOGLE_PROTOBUF_COMPILER_PLUGIN,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_DESCRIPTOR,
+    ],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_DESCRIPTOR_USE,
+];

@@ -185,3 +185,22 @@ pub const E_DEFAULT: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::String>,
 > = ::rust_rpc::codegen::Extension::new(15, "ext.ed.e_default", "dflt");
+/// The descriptor of `extensions_ed.proto`.
+pub static DESCRIPTOR_EXTENSIONS_ED: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "extensions_ed.proto",
+    package: "ext.ed",
+    encoded: b"\x0a\x13extensions_ed.proto\x12\x06ext.ed\"\x1e\x0a\x06EdHost\x12\x0e\x0a\x02id\x18\x01 \x01(\x05\
+R\x02id*\x04\x08\x0a\x10e\"\x19\x0a\x03Box\x12\x12\x0a\x04size\x18\x01 \x01(\x05R\x04size*-\x0a\x05\
+Color\x12\x15\x0a\x11COLOR_UNSPECIFIED\x10\x00\x12\x0d\x0a\x09COLOR_RED\x10\x01:'\x0a\x07e_int32\
+\x12\x0e.ext.ed.EdHost\x18\x0a \x01(\x05R\x06eInt32:)\x0a\x08e_packed\x12\x0e.ext.ed.EdHost\x18\x0b\
+\x20\x03(\x05R\x07ePacked:4\x0a\x0ae_expanded\x12\x0e.ext.ed.EdHost\x18\x0c \x03(\x05B\x05\xaa\x01\
+\x02\x18\x02R\x09eExpanded:6\x0a\x07e_color\x12\x0e.ext.ed.EdHost\x18\x0d \x01(\x0e2\x0d.ext.ed.\
+ColorR\x06eColor:C\x0a\x0be_delimited\x12\x0e.ext.ed.EdHost\x18\x0e \x01(\x0b2\x0b.ext.ed.BoxB\x05\
+\xaa\x01\x02(\x02R\x0aeDelimited:1\x0a\x09e_default\x12\x0e.ext.ed.EdHost\x18\x0f \x01(\x09:\x04\
+dfltR\x08eDefaultb\x08editionsp\xe8\x07",
+    dependencies: &[],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_EXTENSIONS_ED,
+];

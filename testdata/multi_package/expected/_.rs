@@ -73,3 +73,15 @@ impl ::rust_rpc::codegen::Message for Loose {
         &mut self.unknown_fields
     }
 }
+/// The descriptor of `nopkg.proto`.
+pub static DESCRIPTOR_NOPKG: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "nopkg.proto",
+    package: "",
+    encoded: b"\x0a\x0bnopkg.proto\x1a\x07a.proto\"8\x0a\x05Loose\x12\x1b\x0a\x04base\x18\x01 \x01(\x0b2\x07.a.\
+BaseR\x04base\x12\x12\x0a\x04note\x18\x02 \x01(\x09R\x04noteb\x06proto3",
+    dependencies: &[&a::DESCRIPTOR_A],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_NOPKG,
+];

@@ -73,3 +73,15 @@ impl ::rust_rpc::codegen::Message for Tip {
         &mut self.unknown_fields
     }
 }
+/// The descriptor of `a_b_c.proto`.
+pub static DESCRIPTOR_A_B_C: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "a_b_c.proto",
+    package: "a.b.c",
+    encoded: b"\x0a\x0ba_b_c.proto\x12\x05a.b.c\x1a\x07a.proto\"8\x0a\x03Tip\x12\x1b\x0a\x04root\x18\x01 \x01(\x0b\
+2\x07.a.BaseR\x04root\x12\x14\x0a\x05depth\x18\x02 \x01(\x05R\x05depthb\x06proto3",
+    dependencies: &[&super::super::DESCRIPTOR_A],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_A_B_C,
+];

@@ -289,3 +289,22 @@ impl ::rust_rpc::codegen::Message for Leaf {
         &mut self.unknown_fields
     }
 }
+/// The descriptor of `a_b.proto`.
+pub static DESCRIPTOR_A_B: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "a_b.proto",
+    package: "a.b",
+    encoded: b"\x0a\x09a_b.proto\x12\x03a.b\x1a\x07a.proto\x1a\x0ba_b_c.proto\"\xfa\x02\x0a\x07Derived\x12\x1b\x0a\
+\x04base\x18\x01 \x01(\x0b2\x07.a.BaseR\x04base\x12 \x0a\x04part\x18\x02 \x01(\x0b2\x0c.a.Base.P\
+artR\x04part\x12\x1b\x0a\x04kind\x18\x03 \x01(\x0e2\x07.a.KindR\x04kind\x12\x1d\x0a\x05bases\x18\
+\x04 \x03(\x0b2\x07.a.BaseR\x05bases\x12-\x0a\x05parts\x18\x05 \x03(\x0b2\x17.a.b.Derived.PartsE\
+ntryR\x05parts\x12\x1d\x0a\x04leaf\x18\x06 \x01(\x0b2\x09.a.b.LeafR\x04leaf\x12*\x0a\x0bpicked_b\
+ase\x18\x07 \x01(\x0b2\x07.a.BaseH\x00R\x0apickedBase\x12*\x0a\x0bpicked_kind\x18\x08 \x01(\x0e2\
+\x07.a.KindH\x00R\x0apickedKind\x1aF\x0a\x0aPartsEntry\x12\x10\x0a\x03key\x18\x01 \x01(\x09R\x03\
+key\x12\"\x0a\x05value\x18\x02 \x01(\x0b2\x0c.a.Base.PartR\x05value:\x028\x01B\x06\x0a\x04pick\"\
+$\x0a\x04Leaf\x12\x1c\x0a\x03tip\x18\x01 \x01(\x0b2\x0a.a.b.c.TipR\x03tipb\x06proto3",
+    dependencies: &[&super::DESCRIPTOR_A, &c::DESCRIPTOR_A_B_C],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_A_B,
+];

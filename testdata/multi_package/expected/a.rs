@@ -283,3 +283,17 @@ impl ::rust_rpc::codegen::Enumeration for Kind {
         }
     }
 }
+/// The descriptor of `a.proto`.
+pub static DESCRIPTOR_A: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "a.proto",
+    package: "a",
+    encoded: b"\x0a\x07a.proto\x12\x01a\"O\x0a\x04Base\x12\x0e\x0a\x02id\x18\x01 \x01(\x05R\x02id\x12\x1b\x0a\x04\
+kind\x18\x02 \x01(\x0e2\x07.a.KindR\x04kind\x1a\x1a\x0a\x04Part\x12\x12\x0a\x04name\x18\x01 \x01\
+(\x09R\x04name\"y\x0a\x01B\x12 \x0a\x05inner\x18\x01 \x01(\x0e2\x0a.a.B.InnerR\x05inner\x12\x0e\x0a\
+\x01x\x18\x02 \x01(\x05H\x00R\x01x\x12\x0e\x0a\x01y\x18\x03 \x01(\x09H\x00R\x01y\"-\x0a\x05Inner\
+\x12\x15\x0a\x11INNER_UNSPECIFIED\x10\x00\x12\x0d\x0a\x09INNER_SET\x10\x01B\x03\x0a\x01c*.\x0a\x04\
+Kind\x12\x14\x0a\x10KIND_UNSPECIFIED\x10\x00\x12\x10\x0a\x0cKIND_PRIMARY\x10\x01b\x06proto3",
+    dependencies: &[],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[&DESCRIPTOR_A];

@@ -79,3 +79,16 @@ impl ::rust_rpc::codegen::Message for User {
         &mut self.unknown_fields
     }
 }
+/// The descriptor of `z_other.proto`.
+pub static DESCRIPTOR_Z_OTHER: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "z_other.proto",
+    package: "other.pkg",
+    encoded: b"\x0a\x0dz_other.proto\x12\x09other.pkg\x1a\x07a.proto\x1a\x09a_b.proto\"K\x0a\x04User\x12\x1b\x0a\
+\x04base\x18\x01 \x01(\x0b2\x07.a.BaseR\x04base\x12&\x0a\x07derived\x18\x02 \x01(\x0b2\x0c.a.b.D\
+erivedR\x07derivedb\x06proto3",
+    dependencies: &[&super::super::a::DESCRIPTOR_A, &super::super::a::b::DESCRIPTOR_A_B],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_Z_OTHER,
+];

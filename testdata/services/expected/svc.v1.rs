@@ -110,6 +110,28 @@ impl ::rust_rpc::codegen::Message for Text {
         &mut self.unknown_fields
     }
 }
+/// The descriptor of `services.proto`.
+pub static DESCRIPTOR_SERVICES: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "services.proto",
+    package: "svc.v1",
+    encoded: b"\x0a\x0eservices.proto\x12\x06svc.v1\"\x1e\x0a\x06Number\x12\x14\x0a\x05value\x18\x01 \x01(\x03R\
+\x05value\"\x1c\x0a\x04Text\x12\x14\x0a\x05value\x18\x01 \x01(\x09R\x05value2\x8c\x02\x0a\x0aCal\
+culator\x12(\x0a\x06Square\x12\x0e.svc.v1.Number\x1a\x0e.svc.v1.Number\x12+\x0a\x07CountTo\x12\x0e\
+.svc.v1.Number\x1a\x0e.svc.v1.Number0\x01\x12'\x0a\x03Sum\x12\x0e.svc.v1.Number\x1a\x0e.svc.v1.N\
+umber(\x01\x12,\x0a\x06Double\x12\x0e.svc.v1.Number\x1a\x0e.svc.v1.Number(\x010\x01\x12'\x0a\x05\
+Sleep\x12\x0e.svc.v1.Number\x1a\x0e.svc.v1.Number\x12'\x0a\x04Fail\x12\x0c.svc.v1.Text\x1a\x0c.s\
+vc.v1.Text\"\x03\x88\x02\x012\x9d\x01\x0a\x04Send\x12%\x0a\x07Connect\x12\x0c.svc.v1.Text\x1a\x0c\
+.svc.v1.Text\x12!\x0a\x03New\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text\x12#\x0a\x05Clone\x12\x0c.s\
+vc.v1.Text\x1a\x0c.svc.v1.Text\x12&\x0a\x04Call\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text(\x010\x01\
+2,\x0a\x06Server\x12\"\x0a\x04Name\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text2\\\x0a\x09CaseClash\x12\
+&\x0a\x08GetValue\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text\x12'\x0a\x09get_value\x12\x0c.svc.v1.T\
+ext\x1a\x0c.svc.v1.Textb\x06proto3",
+    dependencies: &[],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_SERVICES,
+];
 /// Client for the `svc.v1.Calculator` service.
 ///
 /// Arithmetic over streams: one call of each kind.
@@ -512,6 +534,11 @@ impl<T> CalculatorServer<T> {
     pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
         Self { inner }
     }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_SERVICES
+    }
 }
 impl<T> ::core::clone::Clone for CalculatorServer<T> {
     fn clone(&self) -> Self {
@@ -624,6 +651,11 @@ impl<T> SendServer<T> {
     pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
         Self { inner }
     }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_SERVICES
+    }
 }
 impl<T> ::core::clone::Clone for SendServer<T> {
     fn clone(&self) -> Self {
@@ -689,6 +721,11 @@ impl<T> ServerServer<T> {
     pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
         Self { inner }
     }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_SERVICES
+    }
 }
 impl<T> ::core::clone::Clone for ServerServer<T> {
     fn clone(&self) -> Self {
@@ -750,6 +787,11 @@ impl<T> CaseClashServer<T> {
     /// Serves an implementation shared with other code.
     pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
         Self { inner }
+    }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_SERVICES
     }
 }
 impl<T> ::core::clone::Clone for CaseClashServer<T> {

@@ -508,3 +508,45 @@ pub mod event {
         Relative(::rust_rpc::wkt::Duration),
     }
 }
+/// The descriptor of `wkt_use.proto`.
+pub static DESCRIPTOR_WKT_USE: ::rust_rpc::codegen::FileDescriptor = ::rust_rpc::codegen::FileDescriptor {
+    name: "wkt_use.proto",
+    package: "wkt_use",
+    encoded: b"\x0a\x0dwkt_use.proto\x12\x07wkt_use\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/dur\
+ation.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogl\
+e/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.p\
+roto\"\xeb\x09\x0a\x05Event\x12*\x0a\x02at\x18\x01 \x01(\x0b2\x1a.google.protobuf.TimestampR\x02\
+at\x12-\x0a\x04took\x18\x02 \x01(\x0b2\x19.google.protobuf.DurationR\x04took\x12,\x0a\x06detail\x18\
+\x03 \x01(\x0b2\x14.google.protobuf.AnyR\x06detail\x127\x0a\x0aattributes\x18\x04 \x01(\x0b2\x17\
+.google.protobuf.StructR\x0aattributes\x12,\x0a\x05value\x18\x05 \x01(\x0b2\x16.google.protobuf.\
+ValueR\x05value\x12.\x0a\x04list\x18\x06 \x01(\x0b2\x1a.google.protobuf.ListValueR\x04list\x129\x0a\
+\x0anull_value\x18\x07 \x01(\x0e2\x1a.google.protobuf.NullValueR\x09nullValue\x120\x0a\x07nothin\
+g\x18\x08 \x01(\x0b2\x16.google.protobuf.EmptyR\x07nothing\x12.\x0a\x04mask\x18\x09 \x01(\x0b2\x1a\
+.google.protobuf.FieldMaskR\x04mask\x127\x0a\x08w_double\x18\x0a \x01(\x0b2\x1c.google.protobuf.\
+DoubleValueR\x07wDouble\x124\x0a\x07w_float\x18\x0b \x01(\x0b2\x1b.google.protobuf.FloatValueR\x06\
+wFloat\x124\x0a\x07w_int64\x18\x0c \x01(\x0b2\x1b.google.protobuf.Int64ValueR\x06wInt64\x127\x0a\
+\x08w_uint64\x18\x0d \x01(\x0b2\x1c.google.protobuf.UInt64ValueR\x07wUint64\x124\x0a\x07w_int32\x18\
+\x0e \x01(\x0b2\x1b.google.protobuf.Int32ValueR\x06wInt32\x127\x0a\x08w_uint32\x18\x0f \x01(\x0b\
+2\x1c.google.protobuf.UInt32ValueR\x07wUint32\x121\x0a\x06w_bool\x18\x10 \x01(\x0b2\x1a.google.p\
+rotobuf.BoolValueR\x05wBool\x127\x0a\x08w_string\x18\x11 \x01(\x0b2\x1c.google.protobuf.StringVa\
+lueR\x07wString\x124\x0a\x07w_bytes\x18\x12 \x01(\x0b2\x1b.google.protobuf.BytesValueR\x06wBytes\
+\x124\x0a\x07history\x18\x13 \x03(\x0b2\x1a.google.protobuf.TimestampR\x07history\x122\x0a\x06ex\
+tras\x18\x14 \x03(\x0b2\x1a.wkt_use.Event.ExtrasEntryR\x06extras\x128\x0a\x08absolute\x18\x15 \x01\
+(\x0b2\x1a.google.protobuf.TimestampH\x00R\x08absolute\x127\x0a\x08relative\x18\x16 \x01(\x0b2\x19\
+.google.protobuf.DurationH\x00R\x08relative\x1aQ\x0a\x0bExtrasEntry\x12\x10\x0a\x03key\x18\x01 \x01\
+(\x09R\x03key\x12,\x0a\x05value\x18\x02 \x01(\x0b2\x16.google.protobuf.ValueR\x05value:\x028\x01\
+B\x06\x0a\x04whenb\x06proto3",
+    dependencies: &[
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_ANY,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_DURATION,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_EMPTY,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_FIELD_MASK,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_STRUCT,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_TIMESTAMP,
+        &::rust_rpc::wkt::DESCRIPTOR_GOOGLE_PROTOBUF_WRAPPERS,
+    ],
+};
+/// The descriptors of this package's `.proto` files.
+pub static FILE_DESCRIPTORS: &[&::rust_rpc::codegen::FileDescriptor] = &[
+    &DESCRIPTOR_WKT_USE,
+];
