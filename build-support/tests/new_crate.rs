@@ -1,7 +1,9 @@
 //! A new crate that depends on `rust-rpc` and `rust-rpc-build` by path, with
 //! protoc out of reach (a failing `protoc` first on `PATH` that records any
 //! call, `PROTOC` unset; the test fails if it was called), builds a service
-//! from `build.rs` and serves it: the
+//! from `build.rs` and serves it, reads a custom option off the descriptor
+//! it embeds and sets and reads an extension on a message with a
+//! `DescriptorProto` field: the
 //! client it generated calls the server it generated over loopback. First
 //! with a broken `.proto`, which must fail the build with
 //! `file:line:column: reason` and no panic, then fixed. And the README's
@@ -56,6 +58,33 @@ message Stamp {
 }
 "#;
 
+const OPTIONS: &str = r#"syntax = "proto2";
+
+package hello.v1;
+
+import "google/protobuf/descriptor.proto";
+
+// How loud a message is meant to be said: a custom option.
+extend google.protobuf.MessageOptions {
+  optional int32 volume = 50100;
+}
+
+// Said loudly.
+message Loud {
+  option (volume) = 11;
+}
+
+// A schema carried with its data, and who sent it (an extension).
+message Schema {
+  optional google.protobuf.DescriptorProto type = 1;
+  extensions 100 to 200;
+}
+
+extend Schema {
+  optional string origin = 100;
+}
+"#;
+
 const MAIN: &str = r#"#![deny(warnings)]
 //! Serves the Greeter it generated, and calls it.
 
@@ -66,6 +95,7 @@ pub mod hello {
 
 use hello::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest, Stamp};
 use rust_rpc::transport::{Request, Response, Server, Status};
+use rust_rpc::{Extendable, Message};
 
 struct Hi;
 
@@ -98,6 +128,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .into_inner();
     println!("{} (at {})", reply.message, reply.at.map_or(0, |s| s.seconds));
+
+    // A custom option, read off the descriptor the generated code embeds.
+    let file = hello::DESCRIPTOR_HELLO_V1_OPTIONS.decode()?;
+    let volume = file
+        .message_type
+        .iter()
+        .find(|m| m.name() == "Loud")
+        .and_then(|m| m.options.as_ref())
+        .and_then(|o| o.extension(&hello::VOLUME));
+    // A descriptor-typed field and an extension, set and read back.
+    let mut schema = hello::Schema {
+        r#type: Some(rust_rpc::wkt::DescriptorProto { name: Some("Row".into()), ..Default::default() }),
+        ..Default::default()
+    };
+    schema.set_extension(&hello::ORIGIN, "build.rs".to_owned());
+    let back = hello::Schema::decode_slice(&schema.encode_to_vec())?;
+    println!(
+        "volume {volume:?}, origin {:?}, type {:?}",
+        back.extension(&hello::ORIGIN),
+        back.r#type.as_ref().map(|t| t.name()),
+    );
     stop.send(()).ok();
     server.await??;
     Ok(())
@@ -215,7 +266,7 @@ rust-rpc-build = {{ path = "{build}" }}
     );
     let build_rs = "fn main() -> Result<(), rust_rpc_build::Error> {\n    \
          rust_rpc_build::configure().compile(\n        \
-         &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\"],\n        \
+         &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\", \"proto/hello/v1/options.proto\"],\n        \
          &[\"proto\"],\n    )\n}\n";
     let trap = ProtocTrap::new("new-crate");
     let dir = new_crate(
@@ -225,6 +276,7 @@ rust-rpc-build = {{ path = "{build}" }}
             ("build.rs", build_rs),
             ("src/main.rs", MAIN),
             ("proto/hello/v1/common.proto", COMMON),
+            ("proto/hello/v1/options.proto", OPTIONS),
         ],
     );
 
@@ -249,7 +301,11 @@ rust-rpc-build = {{ path = "{build}" }}
         "the new crate builds and runs:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.trim(), "Hello, new crate! (at 42)");
+    assert_eq!(
+        stdout.trim(),
+        "Hello, new crate! (at 42)\n\
+         volume Some(11), origin Some(\"build.rs\"), type Some(\"Row\")"
+    );
 
     // Cargo was told to rerun the build script when the input or its import changes.
     let build_dir = workspace().join("target/new-crate-test/debug/build");
