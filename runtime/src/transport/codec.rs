@@ -358,7 +358,11 @@ mod tests {
                 grew += 1;
                 capacity = r.partial.capacity();
             }
-            assert!(capacity <= 2 * r.partial.len(), "{capacity} for {}", r.partial.len());
+            assert!(
+                capacity <= 2 * r.partial.len(),
+                "{capacity} for {}",
+                r.partial.len()
+            );
         }
         assert!(grew <= 24, "grew {grew} times");
         assert_eq!(r.partial.capacity(), HEADER_LEN + body.len());
