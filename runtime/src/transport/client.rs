@@ -841,7 +841,11 @@ impl Client {
             ));
             return Box::pin(self.call_service(path, &head, compression, body)).await;
         }
-        let started = self.start(path, &request).await?;
+        let mut started = self.start(path, &request).await?;
+        // The request stream is the caller's code: what it does when first
+        // polled (cancel the call, say, and exit) must find the call
+        // started on the wire, not just queued in h2.
+        opened(&mut started.body).await;
         let mut sender = RequestSender {
             messages: Box::pin(request.message),
             body: started.body,
@@ -969,6 +973,26 @@ where
         }
         let _ = self.body.send_data(Bytes::new(), true);
     }
+}
+
+/// Waits until h2 has written the stream's HEADERS to the connection.
+///
+/// `send_request` only queues them: the connection's task writes them when
+/// it next runs, and a call dropped before that (cancelled by its own
+/// request stream, then the program exits) never reaches the server, which
+/// is how the interop case `cancel_after_begin` lost its call about one run
+/// in four. h2 tells no "written", but it assigns a stream send capacity
+/// only once the stream is open, in the same locked step that writes its
+/// HEADERS and flushes them: so capacity for one byte, once granted, says
+/// the HEADERS went out. The byte is given back. A stream that fails first
+/// (reset, connection lost) ends the wait too; the response then says why.
+async fn opened(body: &mut h2::SendStream<Bytes>) {
+    if body.capacity() > 0 {
+        return;
+    }
+    body.reserve_capacity(1);
+    let _ = poll_fn(|cx| body.poll_capacity(cx)).await;
+    body.reserve_capacity(0);
 }
 
 /// Sends `data` as the peer's flow-control window allows, ending the stream
