@@ -69,7 +69,7 @@ fn report(case: &str, memory: &Memory, extra: &str) {
 /// declared size is 4 MiB, 760 MiB for all (what the server did before).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lying_length_prefixes_cost_what_arrived() {
-    let _turn = serial();
+    let _turn = serial().await;
     const STREAMS: u32 = 190;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
@@ -111,7 +111,7 @@ async fn lying_length_prefixes_cost_what_arrived() {
 /// anything being buffered for it. Bound: 4 MiB, as above.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_length_prefixes_fail_with_resource_exhausted() {
-    let _turn = serial();
+    let _turn = serial().await;
     const STREAMS: u32 = 190;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
@@ -158,7 +158,7 @@ async fn oversized_length_prefixes_fail_with_resource_exhausted() {
 /// (20 KiB each).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_idle_streams_are_capped() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
     let mut conn = Conn::open(target.addr).await;
@@ -227,7 +227,7 @@ async fn thousands_of_idle_streams_are_capped() {
 /// succeeds, and the refused call's handler never ran. Bound: 1 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_over_the_limit_refuse_only_that_call() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
     let mut conn = Conn::open(target.addr).await;
@@ -273,7 +273,7 @@ async fn headers_over_the_limit_refuse_only_that_call() {
 /// half of what is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_header_block_is_not_buffered() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
     let mut conn = Conn::open(target.addr).await;
@@ -311,7 +311,7 @@ async fn a_huge_header_block_is_not_buffered() {
 /// (GOAWAY ENHANCE_YOUR_CALM). Bound: 1 MiB (one block decoded whole would be 64 MB).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hpack_amplification_is_cut_at_the_limit() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
     let mut conn = Conn::open(target.addr).await;
@@ -382,7 +382,7 @@ fn invalid_fields() -> Vec<(&'static str, Block)> {
 /// throughout. Bound: 1 MiB over the four.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_header_fields_cost_at_most_their_connection() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
     let memory = Memory::start();
@@ -420,7 +420,7 @@ async fn invalid_header_fields_cost_at_most_their_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "h2 0.4 answers an invalid field with GOAWAY, not a stream reset (see invalid_fields)"]
 async fn invalid_header_fields_reset_only_their_stream() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     for (what, block) in invalid_fields() {
         let mut conn = Conn::open(target.addr).await;
@@ -444,7 +444,7 @@ async fn invalid_header_fields_reset_only_their_stream() {
 /// INVALID_ARGUMENT, also without running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zero_and_malformed_timeouts_never_run_the_call() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let mut conn = Conn::open(target.addr).await;
     let cases: &[(&[u8], &str)] = &[
@@ -494,7 +494,7 @@ async fn zero_and_malformed_timeouts_never_run_the_call() {
 /// Bound: 1 MiB over all of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_truncated_frames() {
-    let _turn = serial();
+    let _turn = serial().await;
     const FRAME_SIZE_ERROR: u32 = 0x6;
     const FLOW_CONTROL_ERROR: u32 = 0x3;
     enum Expect {
@@ -691,7 +691,7 @@ async fn malformed_and_truncated_frames() {
 /// server's accept loop. Bound: 4 MiB (200 running calls cost about 1.2 MiB).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapid_reset_unpaced() {
-    let _turn = serial();
+    let _turn = serial().await;
     const CALLS: u32 = 5_000;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
@@ -738,7 +738,7 @@ async fn rapid_reset_unpaced() {
 /// Bound: 2 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapid_reset_paced() {
-    let _turn = serial();
+    let _turn = serial().await;
     const CALLS: u32 = 1_000;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
@@ -793,7 +793,7 @@ async fn rapid_reset_paced() {
 /// the PONGs would be 8.5 MB).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_flood_that_never_reads() {
-    let _turn = serial();
+    let _turn = serial().await;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
     let mut conn = Conn::open(target.addr).await;
@@ -824,7 +824,7 @@ async fn ping_flood_that_never_reads() {
 /// deadlines. Bound: 8 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_and_settings_floods_that_read() {
-    let _turn = serial();
+    let _turn = serial().await;
     const STREAMS: u32 = 190;
     let target = Target::start().await;
     let bystander = Bystander::start(target.addr).await;
