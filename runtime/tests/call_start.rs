@@ -20,6 +20,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use generated::svc::v1::{CalculatorClient, Number};
+use rust_rpc::transport::Endpoint;
 use rust_rpc::transport::{Channel, Code, Request, Stream};
 
 /// Reads one connection's frames until EOF (or 5 s), answering the
@@ -117,4 +118,75 @@ fn a_call_cancelled_as_it_starts_has_reached_the_server() {
         missing, 0,
         "{missing} of {RUNS} cancelled calls never reached the server"
     );
+}
+
+/// A server that gives streams no send window (SETTINGS_INITIAL_WINDOW_SIZE
+/// 0) and answers every call at once, trailers-only with OK: the call's
+/// HEADERS are out, but h2 grants the stream no capacity to say so. The
+/// response head is the proof then, and the call must not wait for window.
+fn answer_without_window(mut tcp: TcpStream) {
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    // SETTINGS: INITIAL_WINDOW_SIZE (0x4) = 0.
+    let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+    // :status 200 (static 8); content-type (static name 31) application/grpc;
+    // grpc-status 0.
+    let mut block = vec![0x88, 0x0f, 0x10, 16];
+    block.extend_from_slice(b"application/grpc");
+    block.extend_from_slice(&[0x00, 11]);
+    block.extend_from_slice(b"grpc-status");
+    block.extend_from_slice(&[1, b'0']);
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut at = 24;
+    loop {
+        match tcp.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        while buf.len() >= at + 9 {
+            let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
+            if buf.len() < at + 9 + len {
+                break;
+            }
+            let stream = &buf[at + 5..at + 9];
+            match (buf[at + 3], buf[at + 4] & 1) {
+                (0x1, _) => {
+                    let mut reply = vec![0, 0, block.len() as u8, 0x1, 0x5];
+                    reply.extend_from_slice(stream);
+                    reply.extend_from_slice(&block);
+                    let _ = tcp.write_all(&reply);
+                }
+                (0x4, 0) => {
+                    let _ = tcp.write_all(&[0, 0, 0, 4, 1, 0, 0, 0, 0]);
+                }
+                _ => {}
+            }
+            at += 9 + len;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_call_answered_before_it_has_send_window_goes_on() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        if let Some(Ok(tcp)) = listener.incoming().next() {
+            answer_without_window(tcp);
+        }
+    });
+    let channel = Endpoint::new(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connects");
+    // Time for the server's SETTINGS to arrive and apply: streams opened
+    // from now on start with no window.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut client = CalculatorClient::new(channel);
+    let mut request = Request::new(futures_util::stream::pending::<Number>());
+    request.set_timeout(Duration::from_secs(5));
+    let response = client.double(request).await.expect("the call is answered");
+    let mut stream = response.into_inner();
+    assert!(stream.message().await.expect("ends OK").is_none());
 }

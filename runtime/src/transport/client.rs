@@ -845,7 +845,7 @@ impl Client {
         // The request stream is the caller's code: what it does when first
         // polled (cancel the call, say, and exit) must find the call
         // started on the wire, not just queued in h2.
-        opened(&mut started.body).await;
+        let early = opened(&mut started.body, &mut started.response).await;
         let mut sender = RequestSender {
             messages: Box::pin(request.message),
             body: started.body,
@@ -872,9 +872,17 @@ impl Client {
         // fails or is dropped (deadline, cancel): it holds the request side
         // of the HTTP/2 stream open, and with it the server's handler.
         let mut guard = AbortOnDrop(task.as_ref().map(|t| t.abort_handle()));
-        let (metadata, stream) = self
-            .response_head::<Resp>(started.response, started.in_flight)
-            .await?;
+        let (metadata, stream) = match early {
+            // The server answered before the stream had send capacity.
+            Some(head) => {
+                let head = head.map_err(Status::from)?;
+                parse_response(head.map(Body::h2), Some(started.in_flight), self.max_recv)?
+            }
+            None => {
+                self.response_head::<Resp>(started.response, started.in_flight)
+                    .await?
+            }
+        };
         guard.0 = None;
         Ok(match task {
             Some(task) => (metadata, stream.with_sender(task.abort_handle())),
@@ -986,13 +994,24 @@ where
 /// HEADERS and flushes them: so capacity for one byte, once granted, says
 /// the HEADERS went out. The byte is given back. A stream that fails first
 /// (reset, connection lost) ends the wait too; the response then says why.
-async fn opened(body: &mut h2::SendStream<Bytes>) {
+/// So does the response head, which the server sends only for a call it
+/// has seen (and which comes first when the connection has no send window
+/// left): it is returned then, as the call's response.
+async fn opened(
+    body: &mut h2::SendStream<Bytes>,
+    response: &mut h2::client::ResponseFuture,
+) -> Option<Result<http::Response<h2::RecvStream>, h2::Error>> {
     if body.capacity() > 0 {
-        return;
+        return None;
     }
     body.reserve_capacity(1);
-    let _ = poll_fn(|cx| body.poll_capacity(cx)).await;
+    let early = tokio::select! {
+        biased;
+        _ = poll_fn(|cx| body.poll_capacity(cx)) => None,
+        head = response => Some(head),
+    };
     body.reserve_capacity(0);
+    early
 }
 
 /// Sends `data` as the peer's flow-control window allows, ending the stream
