@@ -190,3 +190,31 @@ async fn a_call_answered_before_it_has_send_window_goes_on() {
     let mut stream = response.into_inner();
     assert!(stream.message().await.expect("ends OK").is_none());
 }
+
+/// A call whose deadline is zero fails with DEADLINE_EXCEEDED and is never
+/// sent: its channel does not even connect.
+#[tokio::test]
+async fn a_call_with_no_time_left_is_not_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("address");
+    let channel = Channel::from_uri(format!("http://{addr}")).expect("uri");
+    let mut client = CalculatorClient::new(channel);
+    let mut request = Request::new(Number {
+        value: 2,
+        ..Default::default()
+    });
+    request.set_timeout(Duration::ZERO);
+    let status = client.square(request).await.expect_err("no time to run");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    let numbers = futures_util::stream::iter([Number::default()]);
+    let mut request = Request::new(numbers);
+    request.set_timeout(Duration::ZERO);
+    let status = client.sum(request).await.expect_err("no time to run");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        listener.accept().is_err(),
+        "a call with no time left connected to the server"
+    );
+}

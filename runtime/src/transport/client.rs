@@ -1306,6 +1306,12 @@ async fn with_timeout<T>(
 ) -> Result<T, Status> {
     match timeout {
         None => call.await,
+        // No time at all: the deadline has passed before the call could
+        // start, so it does not start (the timer would let it run once,
+        // and send its HEADERS, before it fired).
+        Some(t) if t.is_zero() => Err(Status::deadline_exceeded(
+            "a deadline of zero passed before the call started",
+        )),
         Some(t) => match tokio::time::timeout(t, call).await {
             Ok(r) => r,
             Err(_) => Err(Status::deadline_exceeded(format!(
