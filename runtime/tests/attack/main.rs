@@ -868,3 +868,79 @@ async fn ping_and_settings_floods_that_read() {
     drop(conn);
     finish(target, bystander, 3).await;
 }
+
+/// Compression bombs: 64 streams (grpc-encoding gzip) each carry one
+/// message of 64 KB that inflates to 64 MiB. Each call fails with
+/// RESOURCE_EXHAUSTED once inflating passes the 4 MiB limit, and its
+/// buffer goes with it. Bound: 16 MiB, a few messages' worth at the limit,
+/// where inflating them whole would be 4 GiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_bombs_stop_at_the_message_limit() {
+    let _turn = serial().await;
+    use rust_rpc::transport::CompressionEncoding;
+    const STREAMS: u32 = 64;
+    let mut bomb = bytes::BytesMut::new();
+    rust_rpc::transport::compression::compress(
+        CompressionEncoding::Gzip,
+        &vec![0u8; 64 * MIB],
+        &mut bomb,
+    )
+    .expect("gzip");
+    let message = grpc_message(true, bomb.len() as u32, &bomb);
+    let target = Target::start().await;
+    let bystander = Bystander::start(target.addr).await;
+    let mut conn = Conn::open(target.addr).await;
+    // In batches of 16 (1 MB): within the 2 MiB connection window, which
+    // the server opens again as each call ends.
+    let batches: Vec<Vec<u8>> = (0..STREAMS / 16)
+        .map(|b| {
+            let mut bytes = Vec::new();
+            for i in b * 16..(b + 1) * 16 {
+                let id = 1 + 2 * i;
+                let block = Block::grpc_request(SUM).literal(b"grpc-encoding", b"gzip");
+                bytes.extend(headers(id, &block.0, false));
+                bytes.extend(data(id, &message, true));
+            }
+            bytes
+        })
+        .collect();
+    let memory = Memory::start();
+    let mut all = true;
+    for (b, batch) in batches.iter().enumerate() {
+        conn.send(batch).await;
+        let b = b as u32;
+        all &= conn
+            .read_until(Duration::from_secs(20), |c| {
+                (b * 16..(b + 1) * 16).all(|i| c.reply(1 + 2 * i).get("grpc-status").is_some())
+            })
+            .await;
+    }
+    report(
+        "compression_bombs",
+        &memory,
+        &format!(", {} bytes of gzip a message", bomb.len()),
+    );
+    let answered: Vec<_> = (0..STREAMS)
+        .map(|i| conn.reply(1 + 2 * i).get("grpc-status").map(str::to_owned))
+        .collect();
+    assert!(
+        all,
+        "not every bomb got a status: {answered:?}, GOAWAY {:?}, closed {}",
+        conn.goaway, conn.closed
+    );
+    for i in 0..STREAMS {
+        let r = conn.reply(1 + 2 * i);
+        assert_eq!(
+            r.get("grpc-status"),
+            Some("8"),
+            "stream {}: {r:?}",
+            1 + 2 * i
+        );
+    }
+    assert!(
+        memory.peak_growth() < 16 * MIB,
+        "{} KiB",
+        memory.peak_growth() / KIB
+    );
+    finish(target, bystander, 3).await;
+}
