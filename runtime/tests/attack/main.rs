@@ -872,8 +872,12 @@ async fn ping_and_settings_floods_that_read() {
 /// Compression bombs: 64 streams (grpc-encoding gzip) each carry one
 /// message of 64 KB that inflates to 64 MiB. Each call fails with
 /// RESOURCE_EXHAUSTED once inflating passes the 4 MiB limit, and its
-/// buffer goes with it. Bound: 16 MiB, a few messages' worth at the limit,
-/// where inflating them whole would be 4 GiB.
+/// buffer goes with it. Bound: 24 MiB. A message inflating costs up to the
+/// limit plus the copy as its buffer grows (6 MiB), one at a time on each
+/// of the runtime's 2 threads, next to the compressed input in flight (the
+/// 2 MiB connection window, held by h2 and by the calls' readers): about
+/// 16 MiB at worst (measured: 9 or 17, as one or two inflate at once),
+/// where one bomb inflated whole is 64 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compression_bombs_stop_at_the_message_limit() {
     let _turn = serial().await;
@@ -938,7 +942,7 @@ async fn compression_bombs_stop_at_the_message_limit() {
         );
     }
     assert!(
-        memory.peak_growth() < 16 * MIB,
+        memory.peak_growth() < 24 * MIB,
         "{} KiB",
         memory.peak_growth() / KIB
     );
