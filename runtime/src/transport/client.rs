@@ -841,7 +841,11 @@ impl Client {
             ));
             return Box::pin(self.call_service(path, &head, compression, body)).await;
         }
-        let started = self.start(path, &request).await?;
+        let mut started = self.start(path, &request).await?;
+        // The request stream is the caller's code: what it does when first
+        // polled (cancel the call, say, and exit) must find the call
+        // started on the wire, not just queued in h2.
+        let early = opened(&mut started.body, &mut started.response).await;
         let mut sender = RequestSender {
             messages: Box::pin(request.message),
             body: started.body,
@@ -868,9 +872,17 @@ impl Client {
         // fails or is dropped (deadline, cancel): it holds the request side
         // of the HTTP/2 stream open, and with it the server's handler.
         let mut guard = AbortOnDrop(task.as_ref().map(|t| t.abort_handle()));
-        let (metadata, stream) = self
-            .response_head::<Resp>(started.response, started.in_flight)
-            .await?;
+        let (metadata, stream) = match early {
+            // The server answered before the stream had send capacity.
+            Some(head) => {
+                let head = head.map_err(Status::from)?;
+                parse_response(head.map(Body::h2), Some(started.in_flight), self.max_recv)?
+            }
+            None => {
+                self.response_head::<Resp>(started.response, started.in_flight)
+                    .await?
+            }
+        };
         guard.0 = None;
         Ok(match task {
             Some(task) => (metadata, stream.with_sender(task.abort_handle())),
@@ -969,6 +981,37 @@ where
         }
         let _ = self.body.send_data(Bytes::new(), true);
     }
+}
+
+/// Waits until h2 has written the stream's HEADERS to the connection.
+///
+/// `send_request` only queues them: the connection's task writes them when
+/// it next runs, and a call dropped before that (cancelled by its own
+/// request stream, then the program exits) never reaches the server, which
+/// is how the interop case `cancel_after_begin` lost its call about one run
+/// in four. h2 tells no "written", but it assigns a stream send capacity
+/// only once the stream is open, in the same locked step that writes its
+/// HEADERS and flushes them: so capacity for one byte, once granted, says
+/// the HEADERS went out. The byte is given back. A stream that fails first
+/// (reset, connection lost) ends the wait too; the response then says why.
+/// So does the response head, which the server sends only for a call it
+/// has seen (and which comes first when the connection has no send window
+/// left): it is returned then, as the call's response.
+async fn opened(
+    body: &mut h2::SendStream<Bytes>,
+    response: &mut h2::client::ResponseFuture,
+) -> Option<Result<http::Response<h2::RecvStream>, h2::Error>> {
+    if body.capacity() > 0 {
+        return None;
+    }
+    body.reserve_capacity(1);
+    let early = tokio::select! {
+        biased;
+        _ = poll_fn(|cx| body.poll_capacity(cx)) => None,
+        head = response => Some(head),
+    };
+    body.reserve_capacity(0);
+    early
 }
 
 /// Sends `data` as the peer's flow-control window allows, ending the stream
@@ -1263,6 +1306,12 @@ async fn with_timeout<T>(
 ) -> Result<T, Status> {
     match timeout {
         None => call.await,
+        // No time at all: the deadline has passed before the call could
+        // start, so it does not start (the timer would let it run once,
+        // and send its HEADERS, before it fired).
+        Some(t) if t.is_zero() => Err(Status::deadline_exceeded(
+            "a deadline of zero passed before the call started",
+        )),
         Some(t) => match tokio::time::timeout(t, call).await {
             Ok(r) => r,
             Err(_) => Err(Status::deadline_exceeded(format!(

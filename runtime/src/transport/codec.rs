@@ -73,11 +73,42 @@ impl FrameReader {
             self.pending = chunk;
         } else {
             if !self.pending.is_empty() {
-                self.partial.extend_from_slice(&self.pending);
-                self.pending.clear();
+                let pending = std::mem::take(&mut self.pending);
+                self.buffer(&pending);
             }
-            self.partial.extend_from_slice(&chunk);
+            self.buffer(&chunk);
         }
+    }
+
+    /// Appends `bytes` to the frame being assembled. The buffer grows with
+    /// the bytes that have arrived, not with what the prefix declares: five
+    /// bytes that announce a 4 MiB message cost five bytes, not 4 MiB (a
+    /// peer can open many streams and send just that on each). It at least
+    /// doubles when it grows, so a large message is copied O(1) times per
+    /// byte, and never past the frame's declared end, so the buffer of a
+    /// message that arrived whole is exactly its size.
+    fn buffer(&mut self, bytes: &[u8]) {
+        let have = self.partial.len();
+        let need = have + bytes.len();
+        if need > self.partial.capacity() {
+            // The frame at the head of the buffer, if its prefix is in and
+            // within any limit (an oversized one is refused at the next
+            // `next_frame`; until then it gets only what arrived).
+            let declared = self
+                .partial
+                .first_chunk::<HEADER_LEN>()
+                .map(|h| HEADER_LEN + u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize);
+            let target = match declared {
+                Some(end) if end > need => need.max(have * 2).min(end),
+                _ => need,
+            };
+            // A new buffer of exactly `target`: `BytesMut::reserve` would
+            // round up to twice the old capacity, past the frame's end.
+            let mut grown = BytesMut::with_capacity(target);
+            grown.extend_from_slice(&self.partial);
+            self.partial = grown;
+        }
+        self.partial.extend_from_slice(bytes);
     }
 
     /// The next complete frame, if one is buffered. A message longer than
@@ -96,11 +127,11 @@ impl FrameReader {
                         payload,
                     }));
                 }
-                self.partial.reserve(HEADER_LEN + len);
             }
-            // Incomplete: keep the bytes until more arrive.
-            self.partial.extend_from_slice(&self.pending);
-            self.pending.clear();
+            // Incomplete: keep the bytes until more arrive (no room is
+            // reserved for the rest: see `buffer`).
+            let pending = std::mem::take(&mut self.pending);
+            self.buffer(&pending);
             return Ok(None);
         }
         match header(&self.partial, max_len)? {
@@ -112,11 +143,7 @@ impl FrameReader {
                     payload,
                 }))
             }
-            Some((_, len)) => {
-                self.partial.reserve(HEADER_LEN + len - self.partial.len());
-                Ok(None)
-            }
-            None => Ok(None),
+            _ => Ok(None),
         }
     }
 
@@ -311,6 +338,37 @@ mod tests {
             assert_eq!(got, ["hello", "world, a longer message"], "cut at {cut}");
             assert!(r.is_empty());
         }
+    }
+
+    #[test]
+    fn a_prefix_reserves_nothing_for_bytes_that_have_not_arrived() {
+        let mut r = FrameReader::new();
+        // Five bytes declaring a 4 MiB message (the limit), then nothing.
+        r.push(Bytes::from_static(&[0, 0, 0x40, 0, 0]));
+        assert!(r.next_frame(4 << 20).expect("within the limit").is_none());
+        assert!(r.partial.capacity() < 64, "{}", r.partial.capacity());
+        // Then the rest, in pieces: the buffer at most doubles past what
+        // arrived, reallocates O(log n) times, and ends exactly full.
+        let body = vec![7u8; 4 << 20];
+        let mut grew = 0;
+        let mut capacity = r.partial.capacity();
+        for piece in body.chunks(1000) {
+            r.push(Bytes::copy_from_slice(piece));
+            if r.partial.capacity() != capacity {
+                grew += 1;
+                capacity = r.partial.capacity();
+            }
+            assert!(
+                capacity <= 2 * r.partial.len(),
+                "{capacity} for {}",
+                r.partial.len()
+            );
+        }
+        assert!(grew <= 24, "grew {grew} times");
+        assert_eq!(r.partial.capacity(), HEADER_LEN + body.len());
+        let f = r.next_frame(4 << 20).expect("valid").expect("complete");
+        assert_eq!(f.payload.len(), body.len());
+        assert!(r.is_empty());
     }
 
     #[test]

@@ -70,6 +70,18 @@ pub trait Service: Send + Sync + 'static {
     fn call(&self, method: &str, call: Call);
 }
 
+/// Default for [`Server::max_concurrent_streams`].
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
+
+/// Default for [`Server::max_header_list_size`]: 16 KiB.
+pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// Default for [`Server::max_pending_accept_reset_streams`].
+pub const DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+
+/// Default for [`Server::max_local_error_reset_streams`].
+pub const DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
+
 /// Limits and options that apply to every call.
 #[derive(Clone, Debug)]
 struct Config {
@@ -77,7 +89,10 @@ struct Config {
     max_send: usize,
     initial_stream_window: u32,
     initial_connection_window: u32,
-    max_concurrent_streams: Option<u32>,
+    max_concurrent_streams: u32,
+    max_header_list_size: u32,
+    max_pending_accept_reset_streams: usize,
+    max_local_error_reset_streams: usize,
     /// Every call on a task of its own from the start (see [`start`]).
     spawn_every_call: bool,
 }
@@ -89,7 +104,10 @@ impl Default for Config {
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
             initial_stream_window: 1 << 20,
             initial_connection_window: 2 << 20,
-            max_concurrent_streams: None,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
+            max_pending_accept_reset_streams: DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS,
+            max_local_error_reset_streams: DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS,
             spawn_every_call: false,
         }
     }
@@ -153,9 +171,62 @@ impl Server {
         self
     }
 
-    /// Most calls one connection may have open at once.
+    /// Most calls one connection may have open at once (default
+    /// [`DEFAULT_MAX_CONCURRENT_STREAMS`], 200), advertised to the client as
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; a stream over it is refused
+    /// (`RST_STREAM(REFUSED_STREAM)`, which gRPC clients retry). gRPC clients
+    /// queue calls past the limit rather than fail them, so it costs a
+    /// well-behaved client only waiting, while without it one connection can
+    /// hold thousands of idle streams, each with its handler and buffers.
+    ///
+    /// grpc-go's default is unlimited (`MaxConcurrentStreams`,
+    /// `math.MaxUint32`); 200 is hyper's (so tonic's) default, above the 100
+    /// that RFC 9113 asks an endpoint not to go under, and well above what
+    /// one client usually multiplexes on a connection. `u32::MAX` means no
+    /// limit.
     pub fn max_concurrent_streams(mut self, limit: u32) -> Self {
-        self.config.max_concurrent_streams = Some(limit);
+        self.config.max_concurrent_streams = limit;
+        self
+    }
+
+    /// Largest request header list accepted, counted as HTTP/2 does (each
+    /// field's name and value plus 32 bytes), default
+    /// [`DEFAULT_MAX_HEADER_LIST_SIZE`] (16 KiB); advertised as
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`. A call whose headers decode to more
+    /// is refused (HTTP 431 and `RST_STREAM`) without its fields being
+    /// kept, so the limit bounds what headers cost however well HPACK
+    /// compressed them; one past four times the limit ends the connection
+    /// (`GOAWAY(ENHANCE_YOUR_CALM)`).
+    ///
+    /// 16 KiB is gRPC C core's hard limit (`GRPC_ARG_MAX_METADATA_SIZE`: it
+    /// starts refusing some calls past 8 KiB and all past 16 KiB) and
+    /// hyper's default, so any call a C core server takes fits. grpc-go's
+    /// default is 16 MiB (`MaxHeaderListSize`), h2's alone too: a peer can
+    /// then make the server decode and hold megabytes per call.
+    pub fn max_header_list_size(mut self, limit: u32) -> Self {
+        self.config.max_header_list_size = limit;
+        self
+    }
+
+    /// How many streams a client may open and reset before the server has
+    /// taken them up, at once, before the connection is ended with
+    /// `GOAWAY(ENHANCE_YOUR_CALM)`: the bound on an unpaced "rapid reset"
+    /// (CVE-2023-44487), HEADERS and RST_STREAM sent in bursts. Default
+    /// [`DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS`] (20, h2's). grpc-go has no
+    /// such count; it bounds running handlers by `MaxConcurrentStreams`.
+    pub fn max_pending_accept_reset_streams(mut self, limit: usize) -> Self {
+        self.config.max_pending_accept_reset_streams = limit;
+        self
+    }
+
+    /// How many streams the server may reset because of the client's
+    /// protocol errors on one connection before it ends the connection
+    /// (`GOAWAY(ENHANCE_YOUR_CALM)`): a peer that makes every stream an
+    /// error costs the server a reset each, and this bounds how many.
+    /// Default [`DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS`] (1024, h2's and
+    /// hyper's). grpc-go has no such count.
+    pub fn max_local_error_reset_streams(mut self, limit: usize) -> Self {
+        self.config.max_local_error_reset_streams = limit;
         self
     }
 
@@ -320,12 +391,14 @@ async fn serve_connection<Io>(
         routes,
     } = peer;
     let mut builder = h2::server::Builder::new();
+    let config = &router.config;
     builder
-        .initial_window_size(router.config.initial_stream_window)
-        .initial_connection_window_size(router.config.initial_connection_window);
-    if let Some(n) = router.config.max_concurrent_streams {
-        builder.max_concurrent_streams(n);
-    }
+        .initial_window_size(config.initial_stream_window)
+        .initial_connection_window_size(config.initial_connection_window)
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .max_header_list_size(config.max_header_list_size)
+        .max_pending_accept_reset_streams(config.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(Some(config.max_local_error_reset_streams));
     let mut conn = match builder.handshake::<_, Bytes>(io).await {
         Ok(c) => c,
         Err(e) => {
@@ -973,10 +1046,23 @@ impl Head {
     fn parse(headers: HeaderMap) -> Result<Self, Status> {
         let timeout = match headers.get(&GRPC_TIMEOUT) {
             None => None,
-            Some(v) => Some(
-                parse_timeout(v.as_bytes())
-                    .map_err(|_| Status::invalid_argument(format!("invalid grpc-timeout {v:?}")))?,
-            ),
+            Some(v) => match parse_timeout(v.as_bytes()) {
+                // `0S`, `0n`, `00000000H`: the grammar allows zero, and it
+                // means the deadline passed before the call arrived. Fail
+                // it without running the handler (a handler that finishes
+                // at once would otherwise win the race with the timer).
+                Ok(t) if t.is_zero() => {
+                    return Err(Status::deadline_exceeded(format!(
+                        "grpc-timeout {v:?}: the deadline passed before the call started"
+                    )));
+                }
+                Ok(t) => Some(t),
+                Err(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "invalid grpc-timeout {v:?}"
+                    )));
+                }
+            },
         };
         let encoding = match headers.get(&GRPC_ENCODING) {
             None => None,

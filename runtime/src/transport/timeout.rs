@@ -45,7 +45,9 @@ const UNITS: [(u8, u128); 6] = [
 /// in eight digits, rounded up so the server never sees a shorter deadline
 /// than the client has. Timeouts beyond `99999999H` (about 11,400 years) are
 /// sent as `99999999H`; a zero timeout is sent as `1n` (the value must be
-/// positive; the client should fail such a call locally anyway).
+/// positive; rust-rpc's client fails such a call locally, without sending
+/// it, and its server fails a call that arrives with `0` in any unit
+/// before running it).
 pub fn encode_timeout(timeout: Duration) -> HeaderValue {
     let nanos = timeout.as_nanos().max(1);
     let (value, unit) = UNITS
