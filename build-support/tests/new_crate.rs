@@ -1,13 +1,13 @@
 //! A new crate that depends on `rust-rpc` and `rust-rpc-build` by path, with
 //! protoc out of reach (a failing `protoc` first on `PATH` that records any
 //! call, `PROTOC` unset; the test fails if it was called), builds a service
-//! from `build.rs` and serves it, reads a custom option off the descriptor
-//! it embeds and sets and reads an extension on a message with a
-//! `DescriptorProto` field: the
-//! client it generated calls the server it generated over loopback. First
-//! with a broken `.proto`, which must fail the build with
-//! `file:line:column: reason` and no panic, then fixed. And the README's
-//! quick start, as it stands there, builds and runs the same way.
+//! from `build.rs` and serves it: the client it generated calls the server
+//! it generated over loopback; then it reads a custom option off the
+//! descriptor it embeds, and sets and reads an extension on a message with
+//! a `DescriptorProto` field. First with a broken `.proto`, which must fail
+//! the build with `file:line:column: reason` and no panic, then fixed. And
+//! the README's quick start, as it stands there, builds and runs the same
+//! way.
 
 use std::fs;
 use std::path::{Path, PathBuf};
