@@ -9,6 +9,7 @@
 //!     [--timeout-s T (10)] [--ops-per-caller N]
 //! rpc-bench mem --stack rust-rpc|tonic [--connections N (100)] [--streams-per-connection M (100)]
 //!     [--message-size B (16)] [--settle-ms S (500)] [--timeout-s T (60)]
+//!     [--addr HOST:PORT --pid P]
 //! ```
 //!
 //! `--ops-per-caller N` stops each caller after N ops (or at the end of the
@@ -999,7 +1000,7 @@ const USAGE: &str = "usage:
       --duration-s D --req-size B --resp-size B [--stream-len L] [--warmup-s W] [--timeout-s T]
       [--ops-per-caller N]
   rpc-bench mem --stack rust-rpc|tonic [--connections N] [--streams-per-connection M]
-      [--message-size B] [--settle-ms S] [--timeout-s T]";
+      [--message-size B] [--settle-ms S] [--timeout-s T] [--addr HOST:PORT --pid P]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -4,7 +4,7 @@
 //! ```text
 //! rpc-bench mem --stack rust-rpc|tonic [--connections N (100)]
 //!     [--streams-per-connection M (100)] [--message-size B (16)]
-//!     [--settle-ms S (500)] [--timeout-s T (60)]
+//!     [--settle-ms S (500)] [--timeout-s T (60)] [--addr HOST:PORT --pid P]
 //! ```
 //!
 //! It starts the stack's server as a child process (this binary's `server`
@@ -33,6 +33,11 @@
 //! from `RssAnon`, which leaves out pages of the binary and libraries, as
 //! `*_anon`). The run is bounded by `--timeout-s`; the server is killed by
 //! its pid on every way out.
+//!
+//! `--addr HOST:PORT --pid P` measures a server that is already running
+//! instead (started by hand, say under a heap profiler, or another
+//! implementation of `grpc.testing.TestService`), and leaves it running;
+//! `--stack` then only names it in the output.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -108,10 +113,11 @@ fn per(after: u64, before: u64, n: usize) -> i64 {
 
 // ---------------------------------------------------------------- server
 
-/// The server under measurement, a child process killed (by its pid) and
-/// reaped when this is dropped.
+/// The server under measurement: a child process killed (by its pid) and
+/// reaped when this is dropped, or one started by someone else.
 struct ServerProcess {
-    child: Child,
+    child: Option<Child>,
+    pid: u32,
     addr: SocketAddr,
 }
 
@@ -130,7 +136,8 @@ impl ServerProcess {
         let stdout = child.stdout.take();
         // From here on, Drop kills the child whatever happens.
         let mut server = Self {
-            child,
+            pid: child.id(),
+            child: Some(child),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
         let stdout = stdout.ok_or("the server's stdout is not a pipe")?;
@@ -158,15 +165,28 @@ impl ServerProcess {
         Ok(server)
     }
 
+    /// A server that is already running, process `pid`, at `addr`: it is
+    /// measured, never stopped.
+    fn running(addr: SocketAddr, pid: u32) -> Result<Self, String> {
+        Memory::of(pid)?;
+        Ok(Self {
+            child: None,
+            pid,
+            addr,
+        })
+    }
+
     fn memory(&self) -> Result<Memory, String> {
-        Memory::of(self.child.id())
+        Memory::of(self.pid)
     }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -346,12 +366,16 @@ pub async fn mem(flags: &Flags) -> Result<(), String> {
     }
     let began = Instant::now();
     let mut stop = StopSignal::listen();
-    let server = ServerProcess::start(stack, Duration::from_secs(10))?;
-    eprintln!(
-        "rpc-bench mem {}: server pid {}",
-        stack.name(),
-        server.child.id()
-    );
+    let server = match flags.get("addr") {
+        None => ServerProcess::start(stack, Duration::from_secs(10))?,
+        Some(addr) => {
+            let addr = addr
+                .parse()
+                .map_err(|_| format!("--addr: {addr:?} is not HOST:PORT"))?;
+            ServerProcess::running(addr, flags.number("pid", None)?)?
+        }
+    };
+    eprintln!("rpc-bench mem {}: server pid {}", stack.name(), server.pid);
     let run = measure(&server, stack, connections, per_conn, size, settle);
     let result = tokio::select! {
         r = tokio::time::timeout(timeout, run) => match r {
