@@ -7,6 +7,9 @@
 //!     --mode unary|server-stream|client-stream|ping-pong --concurrency C --connections K
 //!     --duration-s D --req-size B --resp-size B [--stream-len L (100)] [--warmup-s W (1)]
 //!     [--timeout-s T (10)] [--ops-per-caller N]
+//! rpc-bench mem --stack rust-rpc|tonic [--connections N (100)] [--streams-per-connection M (100)]
+//!     [--message-size B (16)] [--settle-ms S (500)] [--timeout-s T (60)]
+//!     [--addr HOST:PORT --pid P]
 //! ```
 //!
 //! `--ops-per-caller N` stops each caller after N ops (or at the end of the
@@ -43,6 +46,9 @@
 //! `ops_all` counts every op, warm-up included, and `cpu_ms` is the CPU time
 //! (user + system) the load generator used meanwhile: their quotient is a
 //! drift-resistant cost per op.
+//!
+//! `rpc-bench mem` measures a server's memory per idle connection and per
+//! open stream: see [`mem`].
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -53,6 +59,9 @@ use futures_util::StreamExt;
 mod ours {
     include!(concat!(env!("OUT_DIR"), "/rpc_rust_rpc/mod.rs"));
 }
+
+#[path = "rpc-bench/mem.rs"]
+mod mem;
 
 #[allow(dead_code, missing_docs, clippy::all)]
 mod theirs {
@@ -989,7 +998,9 @@ const USAGE: &str = "usage:
   rpc-bench load --stack rust-rpc|tonic --addr http://127.0.0.1:N
       --mode unary|server-stream|client-stream|ping-pong --concurrency C --connections K
       --duration-s D --req-size B --resp-size B [--stream-len L] [--warmup-s W] [--timeout-s T]
-      [--ops-per-caller N]";
+      [--ops-per-caller N]
+  rpc-bench mem --stack rust-rpc|tonic [--connections N] [--streams-per-connection M]
+      [--message-size B] [--settle-ms S] [--timeout-s T] [--addr HOST:PORT --pid P]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -1014,6 +1025,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "server" => runtime.block_on(server(&flags)),
         "load" => runtime.block_on(load(&flags)),
+        "mem" => runtime.block_on(mem::mem(&flags)),
         _ => Err(format!("unknown command {command:?}")),
     };
     // Callers stuck past the hard stop are not waited for.
