@@ -42,23 +42,23 @@ impl Comments {
 /// Turns comment text into rustdoc lines: the common indent removed,
 /// brackets escaped (so they never become broken intra-doc links) except in
 /// code spans and Markdown links, bare URLs put in `<...>` (rustdoc warns
-/// about bare ones), and any indented or fenced block marked `text` so that
-/// it never runs as a doctest.
+/// about bare ones), a `<` that would open an HTML tag never closed
+/// (`<ip address>`) escaped, any indented or fenced block marked `text` so
+/// that it never runs as a doctest, and `<pre>` blocks left as written.
 pub fn clean(text: &str) -> Vec<String> {
-    let mut out = clean_blocks(text);
+    let lines = clean_blocks(text);
     // Prose runs are escaped as a whole: a Markdown link may span lines.
-    let mut code = false;
     let mut run: Vec<usize> = Vec::new();
     let mut runs: Vec<Vec<usize>> = Vec::new();
-    for (idx, line) in out.iter().enumerate() {
-        if line.starts_with("```") {
-            code = !code;
-            runs.push(std::mem::take(&mut run));
-        } else if !code {
+    for (idx, line) in lines.iter().enumerate() {
+        if line.prose {
             run.push(idx);
+        } else {
+            runs.push(std::mem::take(&mut run));
         }
     }
     runs.push(run);
+    let mut out: Vec<String> = lines.into_iter().map(|l| l.text).collect();
     for run in runs.into_iter().filter(|r| !r.is_empty()) {
         let joined = run
             .iter()
@@ -106,6 +106,11 @@ fn escape_prose(text: &str) -> String {
             i += 1;
             continue;
         }
+        if c == '<' && unclosed_tag(&chars, i) {
+            out.push_str("\\<");
+            i += 1;
+            continue;
+        }
         let rest: String = chars[i..chars.len().min(i + 8)].iter().collect();
         let after_angle = i > 0 && chars[i - 1] == '<';
         if !after_angle && (rest.starts_with("http://") || rest.starts_with("https://")) {
@@ -140,6 +145,53 @@ fn escape_prose(text: &str) -> String {
     out
 }
 
+/// HTML elements that have no closing tag.
+const VOID_ELEMENTS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// Whether the `<` at `start` opens an HTML tag (as Markdown reads it: a
+/// name, then a space, `/` or `>`) that nothing in `chars` closes, or closes
+/// one never opened: rustdoc warns about both (`invalid_html_tags`), and
+/// what the comment meant is the text, such as `"user:<owner email>"`.
+fn unclosed_tag(chars: &[char], start: usize) -> bool {
+    let closing = chars.get(start + 1) == Some(&'/');
+    let name_start = start + 1 + usize::from(closing);
+    let name_len = chars[name_start..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == '-')
+        .count();
+    let name: String = chars[name_start..name_start + name_len]
+        .iter()
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let is_tag = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && chars
+            .get(name_start + name_len)
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '/' | '>'));
+    if !is_tag || VOID_ELEMENTS.contains(&name.as_str()) {
+        return false;
+    }
+    let text: String = chars.iter().collect::<String>().to_ascii_lowercase();
+    let byte = |at: usize| chars[..at].iter().map(|c| c.len_utf8()).sum::<usize>();
+    let opens = |t: &str| {
+        t.match_indices(&format!("<{name}")).any(|(i, m)| {
+            t[i + m.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || matches!(c, '/' | '>'))
+        })
+    };
+    if closing {
+        !opens(&text[..byte(start)])
+    } else {
+        let rest = &text[byte(start)..];
+        let self_closed = rest.find('>').is_some_and(|end| rest[..end].ends_with('/'));
+        !self_closed && !rest.contains(&format!("</{name}"))
+    }
+}
+
 /// If a Markdown link `[text](target)` starts at `start`, the index just past it.
 fn markdown_link_end(chars: &[char], start: usize) -> Option<usize> {
     let close = start
@@ -158,7 +210,27 @@ fn markdown_link_end(chars: &[char], start: usize) -> Option<usize> {
     (chars[target_end] == ')' && target_end > close + 2).then_some(target_end + 1)
 }
 
-fn clean_blocks(text: &str) -> Vec<String> {
+/// A doc line, and whether it is prose (to be escaped) rather than a code
+/// block, a fence, or raw HTML.
+struct Line {
+    text: String,
+    prose: bool,
+}
+
+/// A `<pre>` that starts a line opens an HTML block (CommonMark's first
+/// kind), which runs to the line that holds `</pre>`: Markdown does not
+/// read what is in it, so neither list continuations nor escapes apply.
+fn opens_pre(trimmed: &str) -> bool {
+    trimmed
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("<pre"))
+        && trimmed[4..]
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace() || c == '>')
+}
+
+fn clean_blocks(text: &str) -> Vec<Line> {
     let lines: Vec<&str> = text.trim_end().lines().collect();
     let indent = lines
         .iter()
@@ -166,52 +238,61 @@ fn clean_blocks(text: &str) -> Vec<String> {
         .map(|l| l.len() - l.trim_start().len())
         .min()
         .unwrap_or(0);
-    let mut out = Vec::new();
+    let mut out: Vec<Line> = Vec::new();
+    let code = |text: &str| Line {
+        text: text.to_owned(),
+        prose: false,
+    };
     let mut in_fence = false;
     let mut in_indented = false;
+    let mut in_pre = false;
     let mut prev_blank = true;
     let mut list_indent: Option<usize> = None;
     for raw in &lines {
         let line = raw.get(indent..).unwrap_or("").trim_end();
         let trimmed = line.trim_start();
+        if in_pre || (!in_fence && !in_indented && opens_pre(trimmed)) {
+            in_pre = !line.to_ascii_lowercase().contains("</pre>");
+            out.push(code(line));
+            list_indent = None;
+            prev_blank = false;
+            continue;
+        }
         if trimmed.starts_with("```") {
-            if in_fence {
-                out.push("```".to_owned());
-            } else {
-                out.push("```text".to_owned());
-            }
+            out.push(code(if in_fence { "```" } else { "```text" }));
             in_fence = !in_fence;
             prev_blank = false;
             continue;
         }
         if in_fence {
-            out.push(line.to_owned());
+            out.push(code(line));
             continue;
         }
         let is_indented = line.starts_with("    ") || line.starts_with('\t');
         if is_indented && !in_indented && prev_blank {
-            out.push("```text".to_owned());
+            out.push(code("```text"));
             in_indented = true;
         } else if in_indented && !is_indented && !line.is_empty() {
             close_block(&mut out);
             in_indented = false;
         }
         if in_indented {
-            out.push(line.to_owned());
+            out.push(code(line));
         } else {
             // A continuation line of a list item must be indented to the
             // item's text, or rustdoc (and clippy) read it as a lazy paragraph.
             let lead = line.len() - trimmed.len();
-            match (list_marker(trimmed), list_indent) {
+            let text = match (list_marker(trimmed), list_indent) {
                 (Some(width), _) => {
                     list_indent = Some(lead + width);
-                    out.push(line.to_owned());
+                    line.to_owned()
                 }
                 (None, Some(width)) if !line.is_empty() && lead < width => {
-                    out.push(format!("{}{trimmed}", " ".repeat(width)));
+                    format!("{}{trimmed}", " ".repeat(width))
                 }
-                _ => out.push(line.to_owned()),
-            }
+                _ => line.to_owned(),
+            };
+            out.push(Line { text, prose: true });
             if line.is_empty() {
                 list_indent = None;
             }
@@ -222,7 +303,7 @@ fn clean_blocks(text: &str) -> Vec<String> {
         close_block(&mut out);
     }
     if in_fence {
-        out.push("```".to_owned());
+        out.push(code("```"));
     }
     out
 }
@@ -240,15 +321,21 @@ fn list_marker(line: &str) -> Option<usize> {
     }
 }
 
-fn close_block(out: &mut Vec<String>) {
+fn close_block(out: &mut Vec<Line>) {
     // Keep a blank line that ended the block after the closing fence.
-    let trailing_blank = out.last().is_some_and(String::is_empty);
+    let trailing_blank = out.last().is_some_and(|l| l.text.is_empty());
     if trailing_blank {
         out.pop();
     }
-    out.push("```".to_owned());
+    out.push(Line {
+        text: "```".to_owned(),
+        prose: false,
+    });
     if trailing_blank {
-        out.push(String::new());
+        out.push(Line {
+            text: String::new(),
+            prose: true,
+        });
     }
 }
 
@@ -312,6 +399,54 @@ mod tests {
                 "After."
             ]
         );
+    }
+
+    #[test]
+    fn pre_blocks_are_left_as_written() {
+        // googleapis' documentation.proto: a list inside <pre> is no list,
+        // and the lines after it are no continuation (indented, they would
+        // be a Rust code block).
+        assert_eq!(
+            clean(
+                "Declares a page:\n<pre><code>pages:\n  - name: Overview\n    content: [x]\n</code></pre>\nNote: you cannot [do] both.\n"
+            ),
+            [
+                "Declares a page:",
+                "<pre><code>pages:",
+                "  - name: Overview",
+                "    content: [x]",
+                "</code></pre>",
+                "Note: you cannot \\[do\\] both.",
+            ]
+        );
+    }
+
+    #[test]
+    fn unclosed_html_tags_are_escaped() {
+        // googleapis' error_details.proto and usage.proto.
+        assert_eq!(
+            clean(
+                "For example, \"clientip:<ip address of client>\" or \"project:<Google\ndeveloper project id>\".\n"
+            ),
+            [
+                "For example, \"clientip:\\<ip address of client>\" or \"project:\\<Google",
+                "developer project id>\"."
+            ]
+        );
+        assert_eq!(
+            clean("Of the form <service.name>/<requirement-id>; a < b, `<c>`"),
+            ["Of the form <service.name>/\\<requirement-id>; a < b, `<c>`"]
+        );
+        // Real tags stay: closed ones, void ones, autolinks.
+        assert_eq!(
+            clean("<b>bold</b>, a<br>b, <img src=\"x\"/>, <https://a.b/c>, <p>one\ntwo</p>"),
+            [
+                "<b>bold</b>, a<br>b, <img src=\"x\"/>, <https://a.b/c>, <p>one",
+                "two</p>"
+            ]
+        );
+        // A closing tag never opened.
+        assert_eq!(clean("stray </i> end"), ["stray \\</i> end"]);
     }
 
     #[test]
