@@ -45,9 +45,12 @@ pub fn emit(cx: &Cx<'_>, ext: &Extension) -> TokenStream {
     } else {
         quote!(#doc #[doc = ""] #[doc = #summary])
     };
+    // The extendee, the value's type or its default may be deprecated;
+    // naming them here is no use by the user.
     quote! {
         #doc
         #dep
+        #[allow(deprecated)]
         pub const #name: #rt::Extension<#extendee, #rt::extension::#shape<#kind>> =
             #rt::Extension::new(#number, #full_name, #default);
     }
@@ -67,6 +70,7 @@ pub fn emit_extendable(cx: &Cx<'_>, message: &Message) -> TokenStream {
         ),
     };
     quote! {
+        #[allow(deprecated)]
         impl #rt::Extendable for #name {
             #message_set
         }

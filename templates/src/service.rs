@@ -217,6 +217,8 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
         #[doc = ""]
         #doc
         #dep
+        // Its methods name their messages, which may be deprecated.
+        #[allow(deprecated)]
         pub trait #trait_name: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#items)*
         }

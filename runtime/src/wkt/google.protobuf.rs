@@ -677,6 +677,7 @@ pub struct FileDescriptorSet {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: crate::codegen::UnknownFields,
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for FileDescriptorSet {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FileDescriptorSet {
@@ -1563,6 +1564,7 @@ impl ExtensionRangeOptions {
             .unwrap_or(extension_range_options::VerificationState::Unverified)
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for ExtensionRangeOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for ExtensionRangeOptions {
@@ -3230,6 +3232,7 @@ impl FileOptions {
         self.ruby_package.as_deref().unwrap_or("")
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for FileOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FileOptions {
@@ -3704,6 +3707,7 @@ impl MessageOptions {
         self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for MessageOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for MessageOptions {
@@ -3967,6 +3971,7 @@ impl FieldOptions {
         self.retention.unwrap_or_default()
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for FieldOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FieldOptions {
@@ -4775,6 +4780,7 @@ pub struct OneofOptions {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: crate::codegen::UnknownFields,
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for OneofOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for OneofOptions {
@@ -4895,6 +4901,7 @@ impl EnumOptions {
         self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for EnumOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for EnumOptions {
@@ -5039,6 +5046,7 @@ impl EnumValueOptions {
         self.debug_redact.unwrap_or(false)
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for EnumValueOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for EnumValueOptions {
@@ -5175,6 +5183,7 @@ impl ServiceOptions {
         self.deprecated.unwrap_or(false)
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for ServiceOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for ServiceOptions {
@@ -5291,6 +5300,7 @@ impl MethodOptions {
             .unwrap_or(method_options::IdempotencyLevel::IdempotencyUnknown)
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for MethodOptions {}
 #[allow(deprecated)]
 impl crate::codegen::Message for MethodOptions {
@@ -5814,6 +5824,7 @@ impl FeatureSet {
         self.enforce_proto_limits.unwrap_or_default()
     }
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for FeatureSet {}
 #[allow(deprecated)]
 impl crate::codegen::Message for FeatureSet {
@@ -6864,6 +6875,7 @@ pub struct SourceCodeInfo {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: crate::codegen::UnknownFields,
 }
+#[allow(deprecated)]
 impl crate::codegen::Extendable for SourceCodeInfo {}
 #[allow(deprecated)]
 impl crate::codegen::Message for SourceCodeInfo {

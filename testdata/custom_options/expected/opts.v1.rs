@@ -281,6 +281,7 @@ impl ::rust_rpc::codegen::Enumeration for Role {
 /// Who owns the file.
 ///
 /// Extension `opts.v1.owner` = 50000 of `google.protobuf.FileOptions`.
+#[allow(deprecated)]
 pub const OWNER: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::FileOptions,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
@@ -288,6 +289,7 @@ pub const OWNER: ::rust_rpc::codegen::Extension<
 /// A table name for the message.
 ///
 /// Extension `opts.v1.table` = 50001 of `google.protobuf.MessageOptions`.
+#[allow(deprecated)]
 pub const TABLE: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::MessageOptions,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
@@ -295,6 +297,7 @@ pub const TABLE: ::rust_rpc::codegen::Extension<
 /// Validation rules.
 ///
 /// Extension `opts.v1.rules` = 50002 of `google.protobuf.FieldOptions`.
+#[allow(deprecated)]
 pub const RULES: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::FieldOptions,
     ::rust_rpc::codegen::extension::Optional<
@@ -304,6 +307,7 @@ pub const RULES: ::rust_rpc::codegen::Extension<
 /// Marks a field as sensitive.
 ///
 /// Extension `opts.v1.sensitive` = 50003 of `google.protobuf.FieldOptions`.
+#[allow(deprecated)]
 pub const SENSITIVE: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::FieldOptions,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Bool>,
@@ -311,6 +315,7 @@ pub const SENSITIVE: ::rust_rpc::codegen::Extension<
 /// Free-form tags.
 ///
 /// Extension `opts.v1.tags` = 50004 of `google.protobuf.FieldOptions`.
+#[allow(deprecated)]
 pub const TAGS: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::FieldOptions,
     ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::String>,
@@ -318,6 +323,7 @@ pub const TAGS: ::rust_rpc::codegen::Extension<
 /// The HTTP mapping of a method.
 ///
 /// Extension `opts.v1.http` = 50005 of `google.protobuf.MethodOptions`.
+#[allow(deprecated)]
 pub const HTTP: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::MethodOptions,
     ::rust_rpc::codegen::extension::Optional<
@@ -327,6 +333,7 @@ pub const HTTP: ::rust_rpc::codegen::Extension<
 /// A display label.
 ///
 /// Extension `opts.v1.label` = 50006 of `google.protobuf.EnumValueOptions`.
+#[allow(deprecated)]
 pub const LABEL: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::EnumValueOptions,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
@@ -334,6 +341,7 @@ pub const LABEL: ::rust_rpc::codegen::Extension<
 /// The default host of the service.
 ///
 /// Extension `opts.v1.default_host` = 50007 of `google.protobuf.ServiceOptions`.
+#[allow(deprecated)]
 pub const DEFAULT_HOST: ::rust_rpc::codegen::Extension<
     ::rust_rpc::wkt::ServiceOptions,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
@@ -426,6 +434,7 @@ impl UsersClient {
 /// What a `opts.v1.Users` server implements; serve it with [`UsersServer`].
 ///
 /// Reads users.
+#[allow(deprecated)]
 pub trait Users: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Looks a user up by name.
     fn get_user(

@@ -17,6 +17,7 @@ impl EdHost {
         self.id.unwrap_or_default()
     }
 }
+#[allow(deprecated)]
 impl ::rust_rpc::codegen::Extendable for EdHost {}
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Message for EdHost {
@@ -156,31 +157,37 @@ impl ::rust_rpc::codegen::Enumeration for Color {
     }
 }
 /// Extension `ext.ed.e_int32` = 10 of `ext.ed.EdHost`.
+#[allow(deprecated)]
 pub const E_INT32: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(10, "ext.ed.e_int32", ());
 /// Extension `ext.ed.e_packed` = 11 of `ext.ed.EdHost`.
+#[allow(deprecated)]
 pub const E_PACKED: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Packed<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(11, "ext.ed.e_packed", ());
 /// Extension `ext.ed.e_expanded` = 12 of `ext.ed.EdHost`.
+#[allow(deprecated)]
 pub const E_EXPANDED: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(12, "ext.ed.e_expanded", ());
 /// Extension `ext.ed.e_color` = 13 of `ext.ed.EdHost`.
+#[allow(deprecated)]
 pub const E_COLOR: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Open<Color>>,
 > = ::rust_rpc::codegen::Extension::new(13, "ext.ed.e_color", ());
 /// Extension `ext.ed.e_delimited` = 14 of `ext.ed.EdHost`.
+#[allow(deprecated)]
 pub const E_DELIMITED: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Group<Box>>,
 > = ::rust_rpc::codegen::Extension::new(14, "ext.ed.e_delimited", ());
 /// Extension `ext.ed.e_default` = 15 of `ext.ed.EdHost`.
+#[allow(deprecated)]
 pub const E_DEFAULT: ::rust_rpc::codegen::Extension<
     EdHost,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::String>,

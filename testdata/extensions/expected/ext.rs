@@ -18,6 +18,7 @@ impl Host {
         self.id.unwrap_or_default()
     }
 }
+#[allow(deprecated)]
 impl ::rust_rpc::codegen::Extendable for Host {}
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Message for Host {
@@ -261,6 +262,7 @@ impl ::rust_rpc::codegen::Message for Scope {
 #[allow(deprecated)]
 pub mod scope {
     /// Extension `ext.Scope.in_scope` = 500 of `ext.Host`.
+    #[allow(deprecated)]
     pub const IN_SCOPE: ::rust_rpc::codegen::Extension<
         super::Host,
         ::rust_rpc::codegen::extension::Optional<
@@ -270,6 +272,7 @@ pub mod scope {
     /// Same name as a top-level one: no clash, another module.
     ///
     /// Extension `ext.Scope.f_int32` = 501 of `ext.Host`.
+    #[allow(deprecated)]
     pub const F_INT32: ::rust_rpc::codegen::Extension<
         super::Host,
         ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Int32>,
@@ -282,6 +285,7 @@ pub struct Set {
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: ::rust_rpc::codegen::UnknownFields,
 }
+#[allow(deprecated)]
 impl ::rust_rpc::codegen::Extendable for Set {
     const MESSAGE_SET: bool = true;
 }
@@ -383,6 +387,7 @@ impl ::rust_rpc::codegen::Message for Item {
 #[allow(deprecated)]
 pub mod item {
     /// Extension `ext.Item.item` = 1547769 of `ext.Set`.
+    #[allow(deprecated)]
     pub const ITEM: ::rust_rpc::codegen::Extension<
         super::Set,
         ::rust_rpc::codegen::extension::Optional<
@@ -425,86 +430,103 @@ impl ::rust_rpc::codegen::Enumeration for Level {
     }
 }
 /// Extension `ext.f_double` = 100 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_DOUBLE: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Double>,
 > = ::rust_rpc::codegen::Extension::new(100, "ext.f_double", ());
 /// Extension `ext.f_float` = 101 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_FLOAT: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Float>,
 > = ::rust_rpc::codegen::Extension::new(101, "ext.f_float", ());
 /// Extension `ext.f_int32` = 102 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_INT32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(102, "ext.f_int32", ());
 /// Extension `ext.f_int64` = 103 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_INT64: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Int64>,
 > = ::rust_rpc::codegen::Extension::new(103, "ext.f_int64", ());
 /// Extension `ext.f_uint32` = 104 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_UINT32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Uint32>,
 > = ::rust_rpc::codegen::Extension::new(104, "ext.f_uint32", ());
 /// Extension `ext.f_uint64` = 105 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_UINT64: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Uint64>,
 > = ::rust_rpc::codegen::Extension::new(105, "ext.f_uint64", ());
 /// Extension `ext.f_sint32` = 106 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_SINT32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Sint32>,
 > = ::rust_rpc::codegen::Extension::new(106, "ext.f_sint32", ());
 /// Extension `ext.f_sint64` = 107 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_SINT64: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Sint64>,
 > = ::rust_rpc::codegen::Extension::new(107, "ext.f_sint64", ());
 /// Extension `ext.f_fixed32` = 108 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_FIXED32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Fixed32>,
 > = ::rust_rpc::codegen::Extension::new(108, "ext.f_fixed32", ());
 /// Extension `ext.f_fixed64` = 109 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_FIXED64: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Fixed64>,
 > = ::rust_rpc::codegen::Extension::new(109, "ext.f_fixed64", ());
 /// Extension `ext.f_sfixed32` = 110 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_SFIXED32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Sfixed32>,
 > = ::rust_rpc::codegen::Extension::new(110, "ext.f_sfixed32", ());
 /// Extension `ext.f_sfixed64` = 111 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_SFIXED64: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Sfixed64>,
 > = ::rust_rpc::codegen::Extension::new(111, "ext.f_sfixed64", ());
 /// Extension `ext.f_bool` = 112 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_BOOL: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Bool>,
 > = ::rust_rpc::codegen::Extension::new(112, "ext.f_bool", ());
 /// Extension `ext.f_string` = 113 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_STRING: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
 > = ::rust_rpc::codegen::Extension::new(113, "ext.f_string", ());
 /// Extension `ext.f_bytes` = 114 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_BYTES: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Bytes>,
 > = ::rust_rpc::codegen::Extension::new(114, "ext.f_bytes", ());
 /// Extension `ext.f_level` = 115 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_LEVEL: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Enum<Level>>,
 > = ::rust_rpc::codegen::Extension::new(115, "ext.f_level", ());
 /// Extension `ext.f_note` = 116 of `ext.Host`.
+#[allow(deprecated)]
 pub const F_NOTE: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<
@@ -512,6 +534,7 @@ pub const F_NOTE: ::rust_rpc::codegen::Extension<
     >,
 > = ::rust_rpc::codegen::Extension::new(116, "ext.f_note", ());
 /// Extension `ext.fgroup` = 117 of `ext.Host`.
+#[allow(deprecated)]
 pub const FGROUP: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Optional<
@@ -521,21 +544,25 @@ pub const FGROUP: ::rust_rpc::codegen::Extension<
 /// Declared defaults: reading an unset one gives the default.
 ///
 /// Extension `ext.d_int32` = 200 of `ext.Host`.
+#[allow(deprecated)]
 pub const D_INT32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(200, "ext.d_int32", -42i32);
 /// Extension `ext.d_string` = 201 of `ext.Host`.
+#[allow(deprecated)]
 pub const D_STRING: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::String>,
 > = ::rust_rpc::codegen::Extension::new(201, "ext.d_string", "hello \"x\"");
 /// Extension `ext.d_bytes` = 202 of `ext.Host`.
+#[allow(deprecated)]
 pub const D_BYTES: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::Bytes>,
 > = ::rust_rpc::codegen::Extension::new(202, "ext.d_bytes", b"\x01\xFF" as &[u8]);
 /// Extension `ext.d_level` = 203 of `ext.Host`.
+#[allow(deprecated)]
 pub const D_LEVEL: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Defaulted<
@@ -543,31 +570,37 @@ pub const D_LEVEL: ::rust_rpc::codegen::Extension<
     >,
 > = ::rust_rpc::codegen::Extension::new(203, "ext.d_level", Level::High);
 /// Extension `ext.d_inf` = 204 of `ext.Host`.
+#[allow(deprecated)]
 pub const D_INF: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::Double>,
 > = ::rust_rpc::codegen::Extension::new(204, "ext.d_inf", f64::INFINITY);
 /// Extension `ext.d_bool` = 205 of `ext.Host`.
+#[allow(deprecated)]
 pub const D_BOOL: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Defaulted<::rust_rpc::codegen::extension::Bool>,
 > = ::rust_rpc::codegen::Extension::new(205, "ext.d_bool", true);
 /// Extension `ext.r_int32` = 300 of `ext.Host`.
+#[allow(deprecated)]
 pub const R_INT32: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(300, "ext.r_int32", ());
 /// Extension `ext.r_packed` = 301 of `ext.Host`.
+#[allow(deprecated)]
 pub const R_PACKED: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Packed<::rust_rpc::codegen::extension::Sint64>,
 > = ::rust_rpc::codegen::Extension::new(301, "ext.r_packed", ());
 /// Extension `ext.r_string` = 302 of `ext.Host`.
+#[allow(deprecated)]
 pub const R_STRING: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::String>,
 > = ::rust_rpc::codegen::Extension::new(302, "ext.r_string", ());
 /// Extension `ext.r_note` = 303 of `ext.Host`.
+#[allow(deprecated)]
 pub const R_NOTE: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Repeated<
@@ -575,11 +608,13 @@ pub const R_NOTE: ::rust_rpc::codegen::Extension<
     >,
 > = ::rust_rpc::codegen::Extension::new(303, "ext.r_note", ());
 /// Extension `ext.r_level` = 304 of `ext.Host`.
+#[allow(deprecated)]
 pub const R_LEVEL: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::Enum<Level>>,
 > = ::rust_rpc::codegen::Extension::new(304, "ext.r_level", ());
 /// Extension `ext.r_fixed` = 305 of `ext.Host`.
+#[allow(deprecated)]
 pub const R_FIXED: ::rust_rpc::codegen::Extension<
     Host,
     ::rust_rpc::codegen::extension::Packed<::rust_rpc::codegen::extension::Fixed32>,

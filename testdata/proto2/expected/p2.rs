@@ -1927,6 +1927,7 @@ impl Extendable {
         self.also_known.as_deref().unwrap_or("")
     }
 }
+#[allow(deprecated)]
 impl ::rust_rpc::codegen::Extendable for Extendable {}
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Message for Extendable {
@@ -2048,6 +2049,7 @@ impl ::rust_rpc::codegen::Message for Scoped {
 #[allow(deprecated)]
 pub mod scoped {
     /// Extension `p2.Scoped.scoped_ext` = 150 of `p2.Extendable`.
+    #[allow(deprecated)]
     pub const SCOPED_EXT: ::rust_rpc::codegen::Extension<
         super::Extendable,
         ::rust_rpc::codegen::extension::Optional<
@@ -2762,16 +2764,19 @@ impl ::rust_rpc::codegen::Enumeration for Start {
     }
 }
 /// Extension `p2.ext_int` = 100 of `p2.Extendable`.
+#[allow(deprecated)]
 pub const EXT_INT: ::rust_rpc::codegen::Extension<
     Extendable,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::Int32>,
 > = ::rust_rpc::codegen::Extension::new(100, "p2.ext_int", ());
 /// Extension `p2.ext_string` = 101 of `p2.Extendable`.
+#[allow(deprecated)]
 pub const EXT_STRING: ::rust_rpc::codegen::Extension<
     Extendable,
     ::rust_rpc::codegen::extension::Optional<::rust_rpc::codegen::extension::String>,
 > = ::rust_rpc::codegen::Extension::new(101, "p2.ext_string", ());
 /// Extension `p2.ext_modes` = 102 of `p2.Extendable`.
+#[allow(deprecated)]
 pub const EXT_MODES: ::rust_rpc::codegen::Extension<
     Extendable,
     ::rust_rpc::codegen::extension::Repeated<::rust_rpc::codegen::extension::Enum<Mode>>,

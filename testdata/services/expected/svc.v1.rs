@@ -443,6 +443,7 @@ impl CaseClashClient {
 /// What a `svc.v1.Calculator` server implements; serve it with [`CalculatorServer`].
 ///
 /// Arithmetic over streams: one call of each kind.
+#[allow(deprecated)]
 pub trait Calculator: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Unary: returns the square of the number.
     fn square(
@@ -591,6 +592,7 @@ impl<T: Calculator> ::rust_rpc::codegen::Service for CalculatorServer<T> {
 /// What a `svc.v1.Send` server implements; serve it with [`SendServer`].
 ///
 /// RPC names that clash with the client's own methods.
+#[allow(deprecated)]
 pub trait Send: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn connect_(
         &self,
@@ -694,6 +696,7 @@ impl<T: Send> ::rust_rpc::codegen::Service for SendServer<T> {
 /// What a `svc.v1.Server` server implements; serve it with [`ServerServer`].
 ///
 /// A service named like the wrapper the generator makes for it.
+#[allow(deprecated)]
 pub trait Server: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn name(
         &self,
@@ -752,6 +755,7 @@ impl<T: Server> ::rust_rpc::codegen::Service for ServerServer<T> {
 /// What a `svc.v1.CaseClash` server implements; serve it with [`CaseClashServer`].
 ///
 /// Two methods whose Rust names would collide.
+#[allow(deprecated)]
 pub trait CaseClash: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn get_value(
         &self,
