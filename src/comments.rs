@@ -106,6 +106,12 @@ fn escape_prose(text: &str) -> String {
             i += 1;
             continue;
         }
+        if c == '<' && closes_void_element(&chars, i) {
+            // `</br>`: HTML reads it as `<br>`, rustdoc warns about it.
+            out.push('<');
+            i += 2;
+            continue;
+        }
         if c == '<' && unclosed_tag(&chars, i) {
             out.push_str("\\<");
             i += 1;
@@ -150,6 +156,22 @@ const VOID_ELEMENTS: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
     "wbr",
 ];
+
+/// Whether a closing tag of a void element (`</br>`) starts at `start`.
+fn closes_void_element(chars: &[char], start: usize) -> bool {
+    if chars.get(start + 1) != Some(&'/') {
+        return false;
+    }
+    let name: String = chars[start + 2..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let after = chars[start + 2 + name.len()..]
+        .iter()
+        .find(|c| !c.is_whitespace());
+    VOID_ELEMENTS.contains(&name.as_str()) && after == Some(&'>')
+}
 
 /// Whether the `<` at `start` opens an HTML tag (as Markdown reads it: a
 /// name, then a space, `/` or `>`) that nothing in `chars` closes, or closes
@@ -445,8 +467,13 @@ mod tests {
                 "two</p>"
             ]
         );
-        // A closing tag never opened.
+        // A closing tag never opened; one of a void element, as the
+        // element (googleapis' cloud/scheduler/v1/target.proto).
         assert_eq!(clean("stray </i> end"), ["stray \\</i> end"]);
+        assert_eq!(
+            clean("`host = [name]`</br>\n`| [service]`</BR >"),
+            ["`host = [name]`<br>", "`| [service]`<BR >"]
+        );
     }
 
     #[test]

@@ -102,6 +102,10 @@ pub struct Violation {
     /// Real HTML stays: <b>bold</b>, a line<br>break, <https://example.com/x>,
     /// and `<code spans>`; a stray \</i> and a < b do not break it.
     pub html: ::std::string::String,
+    /// Like google/cloud/scheduler/v1/target.proto, `</br>` for a line break:
+    /// * `host = [application_domain_name]`<br>
+    ///   `| [service] + '.' + [application_domain_name]`<br>
+    pub breaks: ::std::string::String,
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: ::rust_rpc::codegen::UnknownFields,
 }
@@ -120,6 +124,10 @@ impl ::rust_rpc::codegen::Message for Violation {
             len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
         }
         let v = &self.html;
+        if !v.is_empty() {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        let v = &self.breaks;
         if !v.is_empty() {
             len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
         }
@@ -144,6 +152,11 @@ impl ::rust_rpc::codegen::Message for Violation {
             w.put_u8(26);
             w.put_bytes(v.as_bytes());
         }
+        let v = &self.breaks;
+        if !v.is_empty() {
+            w.put_u8(34);
+            w.put_bytes(v.as_bytes());
+        }
         w.put_raw(self.unknown_fields.as_bytes());
     }
     #[inline]
@@ -165,6 +178,9 @@ impl ::rust_rpc::codegen::Message for Violation {
             26 => {
                 d.read_string_into(&mut self.html)?;
             }
+            34 => {
+                d.read_string_into(&mut self.breaks)?;
+            }
             _ => return ::core::result::Result::Ok(false),
         }
         ::core::result::Result::Ok(true)
@@ -181,9 +197,10 @@ pub static DESCRIPTOR_DOC_COMMENTS: ::rust_rpc::codegen::FileDescriptor = ::rust
     name: "doc_comments.proto",
     package: "doc_comments",
     encoded: b"\x0a\x12doc_comments.proto\x12\x0cdoc_comments\"?\x0a\x0dDocumentation\x12\x1a\x0a\x08overview\x18\
-\x01 \x01(\x09R\x08overview\x12\x12\x0a\x04name\x18\x02 \x01(\x09R\x04name\"]\x0a\x09Violation\x12\
+\x01 \x01(\x09R\x08overview\x12\x12\x0a\x04name\x18\x02 \x01(\x09R\x04name\"u\x0a\x09Violation\x12\
 \x18\x0a\x07subject\x18\x01 \x01(\x09R\x07subject\x12\"\x0a\x0crequirements\x18\x02 \x03(\x09R\x0c\
-requirements\x12\x12\x0a\x04html\x18\x03 \x01(\x09R\x04htmlb\x06proto3",
+requirements\x12\x12\x0a\x04html\x18\x03 \x01(\x09R\x04html\x12\x16\x0a\x06breaks\x18\x04 \x01(\x09\
+R\x06breaksb\x06proto3",
     dependencies: &[],
 };
 /// The descriptors of this package's `.proto` files.
