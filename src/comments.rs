@@ -301,15 +301,17 @@ fn clean_blocks(text: &str) -> Vec<Line> {
         if in_indented {
             out.push(code(line));
         } else {
-            // A continuation line of a list item must be indented to the
-            // item's text, or rustdoc (and clippy) read it as a lazy paragraph.
+            // A continuation line of a list item is indented to the item's
+            // text: less, rustdoc (and clippy) read it as a lazy paragraph;
+            // more, clippy warns (`doc_overindented_list_items`), and the
+            // extra indent means nothing in a paragraph.
             let lead = line.len() - trimmed.len();
             let text = match (list_marker(trimmed), list_indent) {
                 (Some(width), _) => {
                     list_indent = Some(lead + width);
                     line.to_owned()
                 }
-                (None, Some(width)) if !line.is_empty() && lead < width => {
+                (None, Some(width)) if !line.is_empty() && lead != width => {
                     format!("{}{trimmed}", " ".repeat(width))
                 }
                 _ => line.to_owned(),
@@ -330,16 +332,24 @@ fn clean_blocks(text: &str) -> Vec<Line> {
     out
 }
 
-/// Width of a list marker (`- `, `* `, `+ `, `1. `) starting `line`, if any.
+/// Width of a list marker (`- `, `* `, `+ `, `1. `) starting `line`, if
+/// any, with the spaces after it: the column the item's text starts at
+/// (`+   text` -> 4), or one past the marker when five or more spaces
+/// follow (CommonMark: the text is then an indented code block).
 fn list_marker(line: &str) -> Option<usize> {
-    if line.starts_with("- ") || line.starts_with("* ") || line.starts_with("+ ") {
-        return Some(2);
-    }
     let digits = line.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && line[digits..].starts_with(". ") {
-        Some(digits + 2)
+    let marker = if line.starts_with(['-', '*', '+']) {
+        1
+    } else if digits > 0 && line[digits..].starts_with('.') {
+        digits + 1
     } else {
-        None
+        return None;
+    };
+    let spaces = line[marker..].chars().take_while(|c| *c == ' ').count();
+    match spaces {
+        0 => None,
+        1..=4 => Some(marker + spaces),
+        _ => Some(marker + 1),
     }
 }
 
@@ -473,6 +483,38 @@ mod tests {
         assert_eq!(
             clean("`host = [name]`</br>\n`| [service]`</BR >"),
             ["`host = [name]`<br>", "`| [service]`<BR >"]
+        );
+    }
+
+    #[test]
+    fn list_continuations_indented_too_far_are_brought_back() {
+        // googleapis' google/monitoring/v3/alert_service.proto: the text
+        // of `+   item` starts at column 4.
+        assert_eq!(
+            clean("+   The new policy\n    policy. This\n+   Conditions\n  the supplied\n"),
+            [
+                "+   The new policy",
+                "    policy. This",
+                "+   Conditions",
+                "    the supplied"
+            ]
+        );
+        // googleapis' google/api/metric.proto.
+        assert_eq!(
+            clean(
+                "* `/`    division. For examples,\n         `kBy/{email}` or `MiBy/10ms`.\n* `1` a unit\n   of 1.\n  * nested\n\n      code after a blank line\n"
+            ),
+            [
+                "* `/`    division. For examples,",
+                "  `kBy/{email}` or `MiBy/10ms`.",
+                "* `1` a unit",
+                "  of 1.",
+                "  * nested",
+                "",
+                "```text",
+                "      code after a blank line",
+                "```"
+            ]
         );
     }
 

@@ -106,6 +106,19 @@ pub struct Violation {
     /// * `host = [application_domain_name]`<br>
     ///   `| [service] + '.' + [application_domain_name]`<br>
     pub breaks: ::std::string::String,
+    /// Like google/api/metric.proto, list items continued further in than
+    /// their text:
+    /// * `/`    division or ratio (as an infix operator). For examples,
+    ///   `kBy/{email}` or `MiBy/10ms`.
+    /// * `Annotation` is just a comment if it follows a `UNIT`. If the annotation
+    ///   is used alone, then the unit is equivalent to `1`.
+    pub units: ::std::string::String,
+    /// Like google/monitoring/v3/alert_service.proto, items whose text starts
+    /// further in:
+    /// +   The new policy will have the same `[ALERT_POLICY_ID]` as the former
+    ///     policy.
+    /// +   Conditions in the new policy will keep their former `[CONDITION_ID]`.
+    pub policy: ::std::string::String,
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: ::rust_rpc::codegen::UnknownFields,
 }
@@ -128,6 +141,14 @@ impl ::rust_rpc::codegen::Message for Violation {
             len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
         }
         let v = &self.breaks;
+        if !v.is_empty() {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        let v = &self.units;
+        if !v.is_empty() {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        let v = &self.policy;
         if !v.is_empty() {
             len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
         }
@@ -157,6 +178,16 @@ impl ::rust_rpc::codegen::Message for Violation {
             w.put_u8(34);
             w.put_bytes(v.as_bytes());
         }
+        let v = &self.units;
+        if !v.is_empty() {
+            w.put_u8(42);
+            w.put_bytes(v.as_bytes());
+        }
+        let v = &self.policy;
+        if !v.is_empty() {
+            w.put_u8(50);
+            w.put_bytes(v.as_bytes());
+        }
         w.put_raw(self.unknown_fields.as_bytes());
     }
     #[inline]
@@ -181,6 +212,12 @@ impl ::rust_rpc::codegen::Message for Violation {
             34 => {
                 d.read_string_into(&mut self.breaks)?;
             }
+            42 => {
+                d.read_string_into(&mut self.units)?;
+            }
+            50 => {
+                d.read_string_into(&mut self.policy)?;
+            }
             _ => return ::core::result::Result::Ok(false),
         }
         ::core::result::Result::Ok(true)
@@ -197,10 +234,11 @@ pub static DESCRIPTOR_DOC_COMMENTS: ::rust_rpc::codegen::FileDescriptor = ::rust
     name: "doc_comments.proto",
     package: "doc_comments",
     encoded: b"\x0a\x12doc_comments.proto\x12\x0cdoc_comments\"?\x0a\x0dDocumentation\x12\x1a\x0a\x08overview\x18\
-\x01 \x01(\x09R\x08overview\x12\x12\x0a\x04name\x18\x02 \x01(\x09R\x04name\"u\x0a\x09Violation\x12\
-\x18\x0a\x07subject\x18\x01 \x01(\x09R\x07subject\x12\"\x0a\x0crequirements\x18\x02 \x03(\x09R\x0c\
-requirements\x12\x12\x0a\x04html\x18\x03 \x01(\x09R\x04html\x12\x16\x0a\x06breaks\x18\x04 \x01(\x09\
-R\x06breaksb\x06proto3",
+\x01 \x01(\x09R\x08overview\x12\x12\x0a\x04name\x18\x02 \x01(\x09R\x04name\"\xa3\x01\x0a\x09Viol\
+ation\x12\x18\x0a\x07subject\x18\x01 \x01(\x09R\x07subject\x12\"\x0a\x0crequirements\x18\x02 \x03\
+(\x09R\x0crequirements\x12\x12\x0a\x04html\x18\x03 \x01(\x09R\x04html\x12\x16\x0a\x06breaks\x18\x04\
+\x20\x01(\x09R\x06breaks\x12\x14\x0a\x05units\x18\x05 \x01(\x09R\x05units\x12\x16\x0a\x06policy\x18\
+\x06 \x01(\x09R\x06policyb\x06proto3",
     dependencies: &[],
 };
 /// The descriptors of this package's `.proto` files.
