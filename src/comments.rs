@@ -294,6 +294,8 @@ fn clean_blocks(text: &str) -> Vec<Line> {
         if is_indented && !in_indented && prev_blank {
             out.push(code("```text"));
             in_indented = true;
+            // The fence, at the left margin, ends any list.
+            list_indent = None;
         } else if in_indented && !is_indented && !line.is_empty() {
             close_block(&mut out);
             in_indented = false;
@@ -301,25 +303,12 @@ fn clean_blocks(text: &str) -> Vec<Line> {
         if in_indented {
             out.push(code(line));
         } else {
-            // A continuation line of a list item is indented to the item's
-            // text: less, rustdoc (and clippy) read it as a lazy paragraph;
-            // more, clippy warns (`doc_overindented_list_items`), and the
-            // extra indent means nothing in a paragraph.
-            let lead = line.len() - trimmed.len();
-            let text = match (list_marker(trimmed), list_indent) {
-                (Some(width), _) => {
-                    list_indent = Some(lead + width);
-                    line.to_owned()
-                }
-                (None, Some(width)) if !line.is_empty() && lead != width => {
-                    format!("{}{trimmed}", " ".repeat(width))
-                }
-                _ => line.to_owned(),
+            let text = if line.is_empty() {
+                String::new()
+            } else {
+                list_line(line, prev_blank, &mut list_indent)
             };
             out.push(Line { text, prose: true });
-            if line.is_empty() {
-                list_indent = None;
-            }
         }
         prev_blank = line.is_empty();
     }
@@ -332,7 +321,40 @@ fn clean_blocks(text: &str) -> Vec<Line> {
     out
 }
 
-/// Width of a list marker (`- `, `* `, `+ `, `1. `) starting `line`, if
+/// `line` (not blank), indented as a line of the list item whose text
+/// starts at column `list_indent`, if it is in one; updates `list_indent`.
+/// A continuation line goes to that column: less indented, rustdoc and
+/// clippy read it as a lazy paragraph (`doc_lazy_continuation`); more,
+/// clippy warns (`doc_overindented_list_items`), and in a paragraph the
+/// extra indent means nothing.
+fn list_line(line: &str, after_blank: bool, list_indent: &mut Option<usize>) -> String {
+    let trimmed = line.trim_start();
+    let lead = line.len() - trimmed.len();
+    let at = |column: usize| format!("{}{trimmed}", " ".repeat(column));
+    match (list_marker(trimmed), *list_indent) {
+        // Four or more columns past the text of the item it is in, an item
+        // is no item in Markdown but text of that item; brought in, it is
+        // the nested item it was meant as.
+        (Some(width), Some(inner)) if lead >= inner + 4 => {
+            *list_indent = Some(inner + width);
+            at(inner)
+        }
+        (Some(width), _) => {
+            *list_indent = Some(lead + width);
+            line.to_owned()
+        }
+        // After a blank line, text left of the item's ends the list; text
+        // at or right of it is a paragraph of the item.
+        (None, Some(inner)) if after_blank && lead < inner => {
+            *list_indent = None;
+            line.to_owned()
+        }
+        (None, Some(inner)) if lead != inner => at(inner),
+        _ => line.to_owned(),
+    }
+}
+
+/// Width of a list marker (`- `, `* `, `+ `, `1. `, `1) `) starting `line`, if
 /// any, with the spaces after it: the column the item's text starts at
 /// (`+   text` -> 4), or one past the marker when five or more spaces
 /// follow (CommonMark: the text is then an indented code block).
@@ -340,7 +362,7 @@ fn list_marker(line: &str) -> Option<usize> {
     let digits = line.chars().take_while(char::is_ascii_digit).count();
     let marker = if line.starts_with(['-', '*', '+']) {
         1
-    } else if digits > 0 && line[digits..].starts_with('.') {
+    } else if digits > 0 && line[digits..].starts_with(['.', ')']) {
         digits + 1
     } else {
         return None;
@@ -514,6 +536,58 @@ mod tests {
                 "```text",
                 "      code after a blank line",
                 "```"
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_as_googleapis_writes_them() {
+        // dialogflow/cx/v3 and osconfig/v1: `1)` items, and a list in one.
+        assert_eq!(
+            clean(
+                "Warning:\n1) This flag only affects streaming API.\nand returned once.\n2) Changes to one of\nthe following fields:\n   - instance_filter\n   - os_policies\n"
+            ),
+            [
+                "Warning:",
+                "1) This flag only affects streaming API.",
+                "   and returned once.",
+                "2) Changes to one of",
+                "   the following fields:",
+                "   - instance_filter",
+                "   - os_policies"
+            ]
+        );
+        // discoveryengine/v1 and securitycenter/v2: a paragraph of an item,
+        // after a blank line; text left of the item ends the list.
+        assert_eq!(
+            clean(
+                "* `user_country_code`: string.\n  For example, `au`\n\n   For available codes see\n   Codes.\n\n  Examples:\n    `event_time = 1`\n\nAfter.\n"
+            ),
+            [
+                "* `user_country_code`: string.",
+                "  For example, `au`",
+                "",
+                "  For available codes see",
+                "  Codes.",
+                "",
+                "  Examples:",
+                "  `event_time = 1`",
+                "",
+                "After."
+            ]
+        );
+        // spanner/admin/database/v1: an item too deep to be one, brought in
+        // as the nested item it was meant as.
+        assert_eq!(
+            clean(
+                "  * `database:prod`\n         - The database's name.\n  * `(name:howl)`\n         - The backup name and\n           of the backup.\n"
+            ),
+            [
+                "* `database:prod`",
+                "  - The database's name.",
+                "* `(name:howl)`",
+                "  - The backup name and",
+                "    of the backup."
             ]
         );
     }

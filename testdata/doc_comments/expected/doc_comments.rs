@@ -119,6 +119,31 @@ pub struct Violation {
     ///     policy.
     /// +   Conditions in the new policy will keep their former `[CONDITION_ID]`.
     pub policy: ::std::string::String,
+    /// Like google/cloud/osconfig/v1/os_policy_assignments.proto:
+    /// 1) OSPolicyAssignment is created.
+    /// 2) OSPolicyAssignment is updated and the update contains changes to one of
+    ///    the following fields:
+    ///    - instance_filter
+    ///    - os_policies
+    pub rollout: ::std::string::String,
+    /// Like google/spanner/admin/database/v1/backup.proto, items too deep to be
+    /// items:
+    ///
+    ///   * `database:prod`
+    ///     - The database's name contains the string "prod".
+    ///   * `(name:howl) AND (create_time < \"2018-03-28T14:50:00Z\")`
+    ///     - The backup name contains the string "howl" and `create_time`
+    ///       of the backup is before 2018-03-28T14:50:00Z.
+    pub filter: ::std::string::String,
+    /// Like google/cloud/discoveryengine/v1/search_service.proto, a paragraph
+    /// of an item after a blank line, indented past the item's text:
+    ///
+    /// * `user_country_code`: string. Default empty. If set to non-empty, results
+    ///   are restricted or boosted based on the location provided.
+    ///
+    ///   For available codes see [Country
+    ///   Codes](https://developers.google.com/custom-search/docs/json_api_reference#countryCodes)
+    pub params: ::std::string::String,
     /// Fields read from the wire that this schema does not declare; written back on encode.
     pub unknown_fields: ::rust_rpc::codegen::UnknownFields,
 }
@@ -149,6 +174,18 @@ impl ::rust_rpc::codegen::Message for Violation {
             len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
         }
         let v = &self.policy;
+        if !v.is_empty() {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        let v = &self.rollout;
+        if !v.is_empty() {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        let v = &self.filter;
+        if !v.is_empty() {
+            len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
+        }
+        let v = &self.params;
         if !v.is_empty() {
             len += 1 + ::rust_rpc::codegen::delimited_len(v.len());
         }
@@ -188,6 +225,21 @@ impl ::rust_rpc::codegen::Message for Violation {
             w.put_u8(50);
             w.put_bytes(v.as_bytes());
         }
+        let v = &self.rollout;
+        if !v.is_empty() {
+            w.put_u8(58);
+            w.put_bytes(v.as_bytes());
+        }
+        let v = &self.filter;
+        if !v.is_empty() {
+            w.put_u8(66);
+            w.put_bytes(v.as_bytes());
+        }
+        let v = &self.params;
+        if !v.is_empty() {
+            w.put_u8(74);
+            w.put_bytes(v.as_bytes());
+        }
         w.put_raw(self.unknown_fields.as_bytes());
     }
     #[inline]
@@ -218,6 +270,15 @@ impl ::rust_rpc::codegen::Message for Violation {
             50 => {
                 d.read_string_into(&mut self.policy)?;
             }
+            58 => {
+                d.read_string_into(&mut self.rollout)?;
+            }
+            66 => {
+                d.read_string_into(&mut self.filter)?;
+            }
+            74 => {
+                d.read_string_into(&mut self.params)?;
+            }
             _ => return ::core::result::Result::Ok(false),
         }
         ::core::result::Result::Ok(true)
@@ -234,11 +295,12 @@ pub static DESCRIPTOR_DOC_COMMENTS: ::rust_rpc::codegen::FileDescriptor = ::rust
     name: "doc_comments.proto",
     package: "doc_comments",
     encoded: b"\x0a\x12doc_comments.proto\x12\x0cdoc_comments\"?\x0a\x0dDocumentation\x12\x1a\x0a\x08overview\x18\
-\x01 \x01(\x09R\x08overview\x12\x12\x0a\x04name\x18\x02 \x01(\x09R\x04name\"\xa3\x01\x0a\x09Viol\
+\x01 \x01(\x09R\x08overview\x12\x12\x0a\x04name\x18\x02 \x01(\x09R\x04name\"\xed\x01\x0a\x09Viol\
 ation\x12\x18\x0a\x07subject\x18\x01 \x01(\x09R\x07subject\x12\"\x0a\x0crequirements\x18\x02 \x03\
 (\x09R\x0crequirements\x12\x12\x0a\x04html\x18\x03 \x01(\x09R\x04html\x12\x16\x0a\x06breaks\x18\x04\
 \x20\x01(\x09R\x06breaks\x12\x14\x0a\x05units\x18\x05 \x01(\x09R\x05units\x12\x16\x0a\x06policy\x18\
-\x06 \x01(\x09R\x06policyb\x06proto3",
+\x06 \x01(\x09R\x06policy\x12\x18\x0a\x07rollout\x18\x07 \x01(\x09R\x07rollout\x12\x16\x0a\x06fi\
+lter\x18\x08 \x01(\x09R\x06filter\x12\x16\x0a\x06params\x18\x09 \x01(\x09R\x06paramsb\x06proto3",
     dependencies: &[],
 };
 /// The descriptors of this package's `.proto` files.
