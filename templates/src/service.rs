@@ -212,6 +212,20 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
         }
         None => TokenStream::new(),
     };
+
+    // A service without methods has nothing to match (clippy's
+    // match_single_binding).
+    let route = if service.methods.is_empty() {
+        quote!(call.unimplemented(method))
+    } else {
+        quote! {
+            match method {
+                #(#arms)*
+                _ => call.unimplemented(method),
+            }
+        }
+    };
+
     quote! {
         #[doc = #trait_summary]
         #[doc = ""]
@@ -255,10 +269,7 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
             }
 
             fn call(&self, method: &str, call: #rt::Call) {
-                match method {
-                    #(#arms)*
-                    _ => call.unimplemented(method),
-                }
+                #route
             }
         }
     }

@@ -125,7 +125,7 @@ vc.v1.Text\"\x03\x88\x02\x012\x9d\x01\x0a\x04Send\x12%\x0a\x07Connect\x12\x0c.sv
 vc.v1.Text\x1a\x0c.svc.v1.Text\x12&\x0a\x04Call\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text(\x010\x01\
 2,\x0a\x06Server\x12\"\x0a\x04Name\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text2\\\x0a\x09CaseClash\x12\
 &\x0a\x08GetValue\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text\x12'\x0a\x09get_value\x12\x0c.svc.v1.T\
-ext\x1a\x0c.svc.v1.Textb\x06proto3",
+ext\x1a\x0c.svc.v1.Text2\x09\x0a\x07Nothingb\x06proto3",
     dependencies: &[],
 };
 /// The descriptors of this package's `.proto` files.
@@ -438,6 +438,53 @@ impl CaseClashClient {
         ::rust_rpc::codegen::Status,
     > {
         self.inner.unary(request, "/svc.v1.CaseClash/get_value").await
+    }
+}
+/// Client for the `svc.v1.Nothing` service.
+///
+/// A service without methods (googleapis' google.cloud.sql.v1 has six): its
+/// server answers every call UNIMPLEMENTED.
+#[derive(Clone, Debug)]
+pub struct NothingClient {
+    inner: ::rust_rpc::codegen::Client,
+}
+#[allow(deprecated)]
+impl NothingClient {
+    /// Connects to `uri` (like `http://127.0.0.1:50051`) now.
+    pub async fn connect(
+        uri: impl ::core::convert::AsRef<str>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::Status> {
+        let endpoint = ::rust_rpc::codegen::Endpoint::new(uri)
+            .map_err(|e| ::rust_rpc::codegen::Status::invalid_argument(e.to_string()))?;
+        ::core::result::Result::Ok(Self::new(endpoint.connect().await?))
+    }
+    /// A client on `channel`, which may be shared with other clients.
+    pub fn new(channel: ::rust_rpc::codegen::Channel) -> Self {
+        Self {
+            inner: ::rust_rpc::codegen::Client::new(channel),
+        }
+    }
+    /// A client with options already set on `client`.
+    pub fn from_client(client: ::rust_rpc::codegen::Client) -> Self {
+        Self { inner: client }
+    }
+    /// Compresses every request with `encoding`.
+    pub fn send_compressed(
+        mut self,
+        encoding: ::rust_rpc::codegen::CompressionEncoding,
+    ) -> Self {
+        self.inner = self.inner.send_compressed(encoding);
+        self
+    }
+    /// Largest response message accepted (default 4 MiB).
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.inner = self.inner.max_decoding_message_size(limit);
+        self
+    }
+    /// Largest request message sent.
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+        self.inner = self.inner.max_encoding_message_size(limit);
+        self
     }
 }
 /// What a `svc.v1.Calculator` server implements; serve it with [`CalculatorServer`].
@@ -824,5 +871,49 @@ impl<T: CaseClash> ::rust_rpc::codegen::Service for CaseClashServer<T> {
             }
             _ => call.unimplemented(method),
         }
+    }
+}
+/// What a `svc.v1.Nothing` server implements; serve it with [`NothingServer`].
+///
+/// A service without methods (googleapis' google.cloud.sql.v1 has six): its
+/// server answers every call UNIMPLEMENTED.
+#[allow(deprecated)]
+pub trait Nothing: ::core::marker::Send + ::core::marker::Sync + 'static {}
+/// Routes `svc.v1.Nothing` calls to a [`Nothing`] implementation.
+#[derive(Debug)]
+pub struct NothingServer<T> {
+    inner: ::std::sync::Arc<T>,
+}
+impl<T> NothingServer<T> {
+    /// Serves `inner`.
+    pub fn new(inner: T) -> Self {
+        Self {
+            inner: ::std::sync::Arc::new(inner),
+        }
+    }
+    /// Serves an implementation shared with other code.
+    pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
+        Self { inner }
+    }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_SERVICES
+    }
+}
+impl<T> ::core::clone::Clone for NothingServer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::std::sync::Arc::clone(&self.inner),
+        }
+    }
+}
+#[allow(deprecated)]
+impl<T: Nothing> ::rust_rpc::codegen::Service for NothingServer<T> {
+    fn name(&self) -> &'static str {
+        "svc.v1.Nothing"
+    }
+    fn call(&self, method: &str, call: ::rust_rpc::codegen::Call) {
+        call.unimplemented(method)
     }
 }
