@@ -311,6 +311,23 @@ fn pure_descriptor_set(
     let mut set = rust_rpc::wkt::FileDescriptorSet::decode_slice(&bytes)
         .map_err(|e| Error::new("", format!("cannot decode the descriptors: {e}")))?;
     canonical::canonicalize(&mut set);
+    // protoc gives an rpc written with a body options, empty or not
+    // (`rpc Wait(A) returns (B) {}`, as google/longrunning has); protobuf-parse
+    // gives it none.
+    for file in &mut set.file {
+        let Some(source) = by_name.get(file.name()) else {
+            continue;
+        };
+        for s in &mut file.service {
+            let service = s.name().to_owned();
+            for m in &mut s.method {
+                let key = format!("{service}#{}", m.name());
+                if m.options.is_none() && source.decls.method_bodies.contains(&key) {
+                    m.options = Some(Default::default());
+                }
+            }
+        }
+    }
     Ok(set.encode_to_vec())
 }
 

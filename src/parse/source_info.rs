@@ -11,7 +11,7 @@
 //! element of the descriptor that `protobuf-parse` built and gives it the
 //! `SourceCodeInfo` location protoc would have written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use protobuf::descriptor::source_code_info::Location;
 use protobuf::descriptor::{
@@ -69,6 +69,9 @@ pub(crate) struct Declarations {
     pub edition: bool,
     /// Every `import` the file makes.
     pub imports: Vec<Import>,
+    /// The rpcs (`Service#Method`) written with a `{ ... }` body, which
+    /// protoc gives options even when the body is empty.
+    pub method_bodies: HashSet<String>,
 }
 
 /// One `import` statement.
@@ -100,6 +103,7 @@ pub(crate) fn declarations(text: &str) -> Declarations {
             numbers: HashMap::new(),
             edition: false,
             imports: Vec::new(),
+            method_bodies: HashSet::new(),
         },
     };
     let first = w.t.next_with_comments();
@@ -240,6 +244,7 @@ impl<'a> Walker<'a> {
                 let key = format!("{name}#{}", self.t.current().text);
                 self.skip_to_end();
                 if self.at("{") {
+                    self.out.method_bodies.insert(key.clone());
                     self.body(Some((key, start)), Scope::Method, "");
                 } else if self.at(";") {
                     self.end_declaration(Some((key, start)));

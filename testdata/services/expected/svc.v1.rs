@@ -125,7 +125,8 @@ vc.v1.Text\"\x03\x88\x02\x012\x9d\x01\x0a\x04Send\x12%\x0a\x07Connect\x12\x0c.sv
 vc.v1.Text\x1a\x0c.svc.v1.Text\x12&\x0a\x04Call\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text(\x010\x01\
 2,\x0a\x06Server\x12\"\x0a\x04Name\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text2\\\x0a\x09CaseClash\x12\
 &\x0a\x08GetValue\x12\x0c.svc.v1.Text\x1a\x0c.svc.v1.Text\x12'\x0a\x09get_value\x12\x0c.svc.v1.T\
-ext\x1a\x0c.svc.v1.Text2\x09\x0a\x07Nothingb\x06proto3",
+ext\x1a\x0c.svc.v1.Text2\x09\x0a\x07Nothing2.\x0a\x06Braces\x12$\x0a\x04Ping\x12\x0c.svc.v1.Text\
+\x1a\x0c.svc.v1.Text\"\x00b\x06proto3",
     dependencies: &[],
 };
 /// The descriptors of this package's `.proto` files.
@@ -485,6 +486,63 @@ impl NothingClient {
     pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
+    }
+}
+/// Client for the `svc.v1.Braces` service.
+///
+/// An rpc written with an empty body (as google/longrunning's WaitOperation
+/// is): protoc gives it empty options, and so must the pure front end, for
+/// the embedded descriptor to be the same.
+#[derive(Clone, Debug)]
+pub struct BracesClient {
+    inner: ::rust_rpc::codegen::Client,
+}
+#[allow(deprecated)]
+impl BracesClient {
+    /// Connects to `uri` (like `http://127.0.0.1:50051`) now.
+    pub async fn connect(
+        uri: impl ::core::convert::AsRef<str>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::Status> {
+        let endpoint = ::rust_rpc::codegen::Endpoint::new(uri)
+            .map_err(|e| ::rust_rpc::codegen::Status::invalid_argument(e.to_string()))?;
+        ::core::result::Result::Ok(Self::new(endpoint.connect().await?))
+    }
+    /// A client on `channel`, which may be shared with other clients.
+    pub fn new(channel: ::rust_rpc::codegen::Channel) -> Self {
+        Self {
+            inner: ::rust_rpc::codegen::Client::new(channel),
+        }
+    }
+    /// A client with options already set on `client`.
+    pub fn from_client(client: ::rust_rpc::codegen::Client) -> Self {
+        Self { inner: client }
+    }
+    /// Compresses every request with `encoding`.
+    pub fn send_compressed(
+        mut self,
+        encoding: ::rust_rpc::codegen::CompressionEncoding,
+    ) -> Self {
+        self.inner = self.inner.send_compressed(encoding);
+        self
+    }
+    /// Largest response message accepted (default 4 MiB).
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.inner = self.inner.max_decoding_message_size(limit);
+        self
+    }
+    /// Largest request message sent.
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+        self.inner = self.inner.max_encoding_message_size(limit);
+        self
+    }
+    pub async fn ping(
+        &mut self,
+        request: impl ::rust_rpc::codegen::IntoRequest<Text>,
+    ) -> ::core::result::Result<
+        ::rust_rpc::codegen::Response<Text>,
+        ::rust_rpc::codegen::Status,
+    > {
+        self.inner.unary(request, "/svc.v1.Braces/Ping").await
     }
 }
 /// What a `svc.v1.Calculator` server implements; serve it with [`CalculatorServer`].
@@ -915,5 +973,66 @@ impl<T: Nothing> ::rust_rpc::codegen::Service for NothingServer<T> {
     }
     fn call(&self, method: &str, call: ::rust_rpc::codegen::Call) {
         call.unimplemented(method)
+    }
+}
+/// What a `svc.v1.Braces` server implements; serve it with [`BracesServer`].
+///
+/// An rpc written with an empty body (as google/longrunning's WaitOperation
+/// is): protoc gives it empty options, and so must the pure front end, for
+/// the embedded descriptor to be the same.
+#[allow(deprecated)]
+pub trait Braces: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn ping(
+        &self,
+        request: ::rust_rpc::codegen::Request<Text>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::rust_rpc::codegen::Response<Text>,
+            ::rust_rpc::codegen::Status,
+        >,
+    > + ::core::marker::Send;
+}
+/// Routes `svc.v1.Braces` calls to a [`Braces`] implementation.
+#[derive(Debug)]
+pub struct BracesServer<T> {
+    inner: ::std::sync::Arc<T>,
+}
+impl<T> BracesServer<T> {
+    /// Serves `inner`.
+    pub fn new(inner: T) -> Self {
+        Self {
+            inner: ::std::sync::Arc::new(inner),
+        }
+    }
+    /// Serves an implementation shared with other code.
+    pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
+        Self { inner }
+    }
+    /// The descriptor of the `.proto` file that declares this
+    /// service, whose closure of imports reflection serves.
+    pub fn file_descriptor() -> &'static ::rust_rpc::codegen::FileDescriptor {
+        &DESCRIPTOR_SERVICES
+    }
+}
+impl<T> ::core::clone::Clone for BracesServer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::std::sync::Arc::clone(&self.inner),
+        }
+    }
+}
+#[allow(deprecated)]
+impl<T: Braces> ::rust_rpc::codegen::Service for BracesServer<T> {
+    fn name(&self) -> &'static str {
+        "svc.v1.Braces"
+    }
+    fn call(&self, method: &str, call: ::rust_rpc::codegen::Call) {
+        match method {
+            "Ping" => {
+                let inner = ::std::sync::Arc::clone(&self.inner);
+                call.unary(move |request| async move { inner.ping(request).await });
+            }
+            _ => call.unimplemented(method),
+        }
     }
 }
