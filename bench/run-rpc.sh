@@ -18,6 +18,14 @@
 # STREAM_LEN, ROWS (names below), OUT (directory for the raw JSON lines and
 # server logs, default target/rpc-bench), NO_BUILD=1 to skip the build, BIN
 # (another rpc-bench binary, e.g. one built from an older commit).
+#
+# Before and after a change, in one run: BASE_BIN=path/to/old/rpc-bench puts
+# rust-rpc from that binary ("base") against rust-rpc from BIN ("new")
+# instead of rust-rpc against tonic, with the same alternation:
+#
+#   cp target/release/rpc-bench /tmp/rpc-bench-base    # built on main
+#   ...change, build...
+#   BASE_BIN=/tmp/rpc-bench-base bench/run-rpc.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +37,23 @@ RESP_SIZE=${RESP_SIZE:-16}
 STREAM_LEN=${STREAM_LEN:-100}
 OUT=${OUT:-target/rpc-bench}
 BIN=${BIN:-target/release/rpc-bench}
+BASE_BIN=${BASE_BIN:-}
+# The two sides compared: label, binary, --stack.
+if [[ -n "$BASE_BIN" ]]; then
+  SIDES=("new $BIN rust-rpc" "base $BASE_BIN rust-rpc")
+else
+  SIDES=("rust-rpc $BIN rust-rpc" "tonic $BIN tonic")
+fi
+side() { # side LABEL -> "BIN STACK"
+  local s
+  for s in "${SIDES[@]}"; do
+    read -r label bin stack <<<"$s"
+    [[ "$label" == "$1" ]] && echo "$bin $stack" && return 0
+  done
+  return 1
+}
+read -r A_LABEL _ <<<"${SIDES[0]}"
+read -r B_LABEL _ <<<"${SIDES[1]}"
 
 # name mode concurrency connections
 ALL_ROWS=(
@@ -58,10 +83,11 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server STACK: starts a server on a free port, sets PORT.
+# start_server LABEL: starts that side's server on a free port, sets PORT.
 start_server() {
-  local log="$OUT/server-$1.log"
-  "$BIN" server --stack "$1" --port 0 --stream-len "$STREAM_LEN" --resp-size "$RESP_SIZE" \
+  local log="$OUT/server-$1.log" bin stack
+  read -r bin stack <<<"$(side "$1")"
+  "$bin" server --stack "$stack" --port 0 --stream-len "$STREAM_LEN" --resp-size "$RESP_SIZE" \
     >"$log" 2>&1 &
   SERVER_PID=$!
   PORT=
@@ -78,18 +104,19 @@ start_server() {
 
 # run_one ROW STACK ROUND
 run_one() {
-  local name=$1 mode=$2 c=$3 k=$4 stack=$5 round=$6
-  start_server "$stack"
+  local name=$1 mode=$2 c=$3 k=$4 label=$5 round=$6 bin stack
+  start_server "$label"
+  read -r bin stack <<<"$(side "$label")"
   local line
-  line=$("$BIN" load --stack "$stack" --addr "http://127.0.0.1:$PORT" --mode "$mode" \
+  line=$("$bin" load --stack "$stack" --addr "http://127.0.0.1:$PORT" --mode "$mode" \
     --concurrency "$c" --connections "$k" --duration-s "$DURATION" --warmup-s "$WARMUP" \
     --req-size "$REQ_SIZE" --resp-size "$RESP_SIZE" --stream-len "$STREAM_LEN")
   # The server's CPU time (user + system, clock ticks) over its whole life.
   local ticks
   ticks=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo -1)
   stop_server
-  echo "{\"row\":\"$name\",\"round\":$round,\"server_cpu_ticks\":$ticks,\"clk_tck\":$(getconf CLK_TCK),\"result\":$line}" >>"$RESULTS"
-  echo "  $name round $round $stack: $line" >&2
+  echo "{\"row\":\"$name\",\"side\":\"$label\",\"round\":$round,\"server_cpu_ticks\":$ticks,\"clk_tck\":$(getconf CLK_TCK),\"result\":$line}" >>"$RESULTS"
+  echo "  $name round $round $label: $line" >&2
 }
 
 flip=0
@@ -97,7 +124,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for row in "${ALL_ROWS[@]}"; do
     read -r name mode c k <<<"$row"
     [[ " $ROWS " == *" $name "* ]] || continue
-    if ((flip % 2 == 0)); then order=(rust-rpc tonic); else order=(tonic rust-rpc); fi
+    if ((flip % 2 == 0)); then order=("$A_LABEL" "$B_LABEL"); else order=("$B_LABEL" "$A_LABEL"); fi
     flip=$((flip + 1))
     for stack in "${order[@]}"; do
       run_one "$name" "$mode" "$c" "$k" "$stack" "$round"
@@ -107,9 +134,11 @@ for round in $(seq 1 "$ROUNDS"); do
   if (($(echo "$ROWS" | wc -w) % 2 == 0)); then flip=$((flip + 1)); fi
 done
 
-python3 - "$RESULTS" "$DURATION" "$WARMUP" "$ROUNDS" "$REQ_SIZE" "$RESP_SIZE" "$STREAM_LEN" <<'PY'
+python3 - "$RESULTS" "$DURATION" "$WARMUP" "$ROUNDS" "$REQ_SIZE" "$RESP_SIZE" "$STREAM_LEN" \
+  "$A_LABEL" "$B_LABEL" <<'PY'
 import json, statistics, sys
-path, duration, warmup, rounds, req, resp, stream_len = sys.argv[1:]
+path, duration, warmup, rounds, req, resp, stream_len, a, b = sys.argv[1:]
+against_tonic = b == "tonic"
 # WORKLOADS.md's tonic 0.14 figures: rate, p50, p99 (None where not given).
 REFERENCE = {
     "unary-c1": (6890, 138, 215),
@@ -147,7 +176,7 @@ for line in open(path):
         res["cpu_us_per_op"] = (server_ms + res["cpu_ms"]) * 1000.0 / res["ops_all"]
     else:
         res["cpu_us_per_op"] = float("nan")
-    runs.setdefault((r["row"], r["result"]["stack"]), []).append(res)
+    runs.setdefault((r["row"], r.get("side", res["stack"])), []).append(res)
 
 def med(rows, key):
     return statistics.median(x[key] for x in rows)
@@ -155,14 +184,16 @@ def med(rows, key):
 def rate(v):
     return f"{v:,.0f}"
 
-print(f"\nrust-rpc vs tonic 0.14: medians of {rounds} rounds, {duration} s each after {warmup} s "
+title = f"{a} vs {b}" if not against_tonic else "rust-rpc vs tonic 0.14"
+print(f"\n{title}: medians of {rounds} rounds, {duration} s each after {warmup} s "
       f"warm-up; {req}-byte requests, {resp}-byte responses, streams of {stream_len}.\n")
-print("| workload | rust-rpc ops/s | tonic ops/s | rate ratio | rust-rpc p50 / p99 us "
-      "| tonic p50 / p99 us | p50 ratio | CPU us/op rust-rpc / tonic | rust-rpc vs WORKLOADS tonic "
+extra = " | rust-rpc vs WORKLOADS tonic" if against_tonic else ""
+print(f"| workload | {a} ops/s | {b} ops/s | rate ratio | {a} p50 / p99 us "
+      f"| {b} p50 / p99 us | p50 ratio | CPU us/op {a} / {b} | CPU ratio{extra} "
       "| errors | bar |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if against_tonic else "") + "---:|---|")
 for row in REFERENCE:
-    ours, theirs = runs.get((row, "rust-rpc")), runs.get((row, "tonic"))
+    ours, theirs = runs.get((row, a)), runs.get((row, b))
     if not ours or not theirs:
         continue
     o_rate, t_rate = med(ours, "rps"), med(theirs, "rps")
@@ -172,15 +203,19 @@ for row in REFERENCE:
     o_cpu, t_cpu = med(ours, "cpu_us_per_op"), med(theirs, "cpu_us_per_op")
     ratio = o_rate / t_rate if t_rate else float("nan")
     p50_ratio = o50 / t50 if t50 else float("nan")
-    ref = REFERENCE[row][0]
-    what, threshold = BAR[row]
-    if what == "rate":
-        met = ratio >= threshold
-        bar = f"rate >= {threshold}x: {'met' if met else 'NOT met'}"
+    cpu_ratio = o_cpu / t_cpu if t_cpu else float("nan")
+    if against_tonic:
+        what, threshold = BAR[row]
+        if what == "rate":
+            met = ratio >= threshold
+            bar = f"rate >= {threshold}x: {'met' if met else 'NOT met'}"
+        else:
+            met = p50_ratio <= threshold
+            bar = f"p50 <= {threshold}x: {'met' if met else 'NOT met'}"
+        ref = f" | {o_rate / REFERENCE[row][0]:.2f}"
     else:
-        met = p50_ratio <= threshold
-        bar = f"p50 <= {threshold}x: {'met' if met else 'NOT met'}"
+        bar, ref = "-", ""
     print(f"| {LABEL[row]} | {rate(o_rate)} | {rate(t_rate)} | {ratio:.2f} | {o50:.0f} / {o99:.0f} "
-          f"| {t50:.0f} / {t99:.0f} | {p50_ratio:.2f} | {o_cpu:.2f} / {t_cpu:.2f} "
-          f"| {o_rate / ref:.2f} | {errors} | {bar} |")
+          f"| {t50:.0f} / {t99:.0f} | {p50_ratio:.2f} | {o_cpu:.2f} / {t_cpu:.2f} | {cpu_ratio:.2f}{ref} "
+          f"| {errors} | {bar} |")
 PY
