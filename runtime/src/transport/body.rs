@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Frame, SizeHint};
 
-use super::client::{AbortOnDrop, InFlight};
+use super::shared::{AbortOnDrop, InFlight};
 use super::status::Status;
 
 /// What a tower service may fail with: any error, converted to a [`Status`]

@@ -257,16 +257,35 @@ pub fn encode_frame_into<M: Message>(
 ) -> Result<(), Status> {
     sizes.clear();
     let len = message.compute_size(sizes);
-    if len > max_len {
+    encode_sized_frame(message, len, compression, max_len, sizes, buf)
+}
+
+/// Appends `message` as one frame to `buf`, its size `len` and the lengths
+/// inside it already computed into `sizes` (by `compute_size`). A message
+/// over `max_len`, or over what the 4-byte prefix can say, is refused with
+/// `RESOURCE_EXHAUSTED`; on error `buf` is left as it was.
+// Always inlined: it is the body of `encode_frame_into`, run per message of
+// a stream, where a call of six arguments costs a measurable share.
+#[inline(always)]
+pub(crate) fn encode_sized_frame<M: Message>(
+    message: &M,
+    len: usize,
+    compression: Option<CompressionEncoding>,
+    max_len: usize,
+    sizes: &SizeCache,
+    buf: &mut BytesMut,
+) -> Result<(), Status> {
+    let Some(prefix) = u32::try_from(len).ok().filter(|_| len <= max_len) else {
         return Err(Status::resource_exhausted(format!(
-            "message of {len} bytes exceeds the send limit of {max_len} bytes"
+            "message of {len} bytes exceeds the send limit of {} bytes",
+            max_len.min(u32::MAX as usize)
         )));
-    }
+    };
     match compression {
         None => {
             buf.reserve(HEADER_LEN + len);
             buf.put_u8(0);
-            buf.put_u32(len as u32);
+            buf.put_u32(prefix);
             message.write_to(&mut Encoder::new(buf, sizes));
         }
         Some(enc) => {

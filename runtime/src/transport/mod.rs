@@ -24,6 +24,7 @@ mod cancel;
 pub mod client;
 pub mod codec;
 pub mod server;
+mod shared;
 mod streaming;
 
 pub use body::{Body, BoxError, status_from_error};

@@ -13,10 +13,10 @@ use tokio::time::Sleep;
 
 use super::body::Body;
 use super::cancel::CancelHandle;
-use super::client::InFlight;
 use super::codec::FrameReader;
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
+use super::shared::InFlight;
 use super::status::{Code, GRPC_STATUS, Status};
 use crate::message::Message;
 

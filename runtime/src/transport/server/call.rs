@@ -1,0 +1,397 @@
+//! One call: its request head parsed, its handler run under the deadline and
+//! stopped when the client resets the stream, its result made the response
+//! that [`reply`](super::reply) writes. [`start`] decides where the call
+//! runs: on its connection's task while it need not wait, then on a task of
+//! its own.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use h2::server::SendResponse;
+use http::HeaderMap;
+use http::header::HeaderName;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::super::body::Body;
+use super::super::boxed::BoxFuture;
+use super::super::compression::{self, CompressionEncoding};
+use super::super::metadata::MetadataMap;
+use super::super::shared::InFlight;
+use super::super::status::Status;
+use super::super::streaming::{Role, Streaming};
+use super::super::timeout::parse_timeout;
+use super::super::{Request, Response};
+use super::accept::Peer;
+use super::limits::Config;
+use super::reply::{self, Reply, ReplyBody};
+use super::route::Router;
+use crate::message::Message;
+
+/// One incoming call, handed to a [`Service`](super::Service). Generated
+/// code calls one of [`Call::unary`], [`Call::server_streaming`],
+/// [`Call::client_streaming`], [`Call::streaming`] or
+/// [`Call::unimplemented`].
+pub struct Call {
+    request: http::Request<Body>,
+    reply: ReplyTo,
+    router: Arc<Router>,
+}
+
+/// Where a call's response goes.
+enum ReplyTo {
+    // Onto its HTTP/2 stream, written by the call itself; `spawned` counts
+    // the connection's calls running on tasks of their own.
+    Stream {
+        respond: SendResponse<Bytes>,
+        spawned: Arc<AtomicUsize>,
+    },
+    // Back to `Routes`, as a future that runs the handler and makes the
+    // response.
+    Routes(oneshot::Sender<BoxFuture<http::Response<Body>>>),
+}
+
+impl Call {
+    /// A call that arrived on `peer`'s connection and answers on its stream.
+    pub(super) fn on_stream(
+        request: http::Request<Body>,
+        respond: SendResponse<Bytes>,
+        peer: &Peer,
+    ) -> Self {
+        Self {
+            request,
+            reply: ReplyTo::Stream {
+                respond,
+                spawned: peer.spawned.clone(),
+            },
+            router: peer.router.clone(),
+        }
+    }
+
+    /// A call made through [`Routes`](super::Routes), answered through `tx`.
+    pub(super) fn for_routes(
+        request: http::Request<Body>,
+        tx: oneshot::Sender<BoxFuture<http::Response<Body>>>,
+        router: Arc<Router>,
+    ) -> Self {
+        Self {
+            request,
+            reply: ReplyTo::Routes(tx),
+            router,
+        }
+    }
+
+    /// Answers `UNIMPLEMENTED`: the service has no such method.
+    pub fn unimplemented(self, method: &str) {
+        let status = Status::unimplemented(format!("unknown method {method}"));
+        match self.reply {
+            ReplyTo::Stream { mut respond, .. } => {
+                reply::send_head_only(&mut respond, reply::status_head(&status));
+            }
+            ReplyTo::Routes(tx) => {
+                let _ = tx.send(Box::pin(std::future::ready(reply::status_response(
+                    &status,
+                ))));
+            }
+        }
+    }
+
+    /// Runs a unary handler.
+    pub fn unary<Req, Resp, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        self.run(move |head, mut body: Streaming<Req>| async move {
+            let message = match body.message().await? {
+                Some(m) => m,
+                None => return Err(Status::internal("the request carried no message")),
+            };
+            if body.message().await?.is_some() {
+                return Err(Status::internal(
+                    "a unary call carried more than one request message",
+                ));
+            }
+            // For a single message, "compressed" is what that message was.
+            let head = head.compressed_if(body.last_message_compressed());
+            let response = handler(head.into_request(message)).await?;
+            Ok(Reply::One(response))
+        });
+    }
+
+    /// Runs a server-streaming handler.
+    pub fn server_streaming<Req, Resp, S, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        S: Stream<Item = Result<Resp, Status>> + Send + 'static,
+        F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    {
+        self.run(move |head, mut body: Streaming<Req>| async move {
+            let message = match body.message().await? {
+                Some(m) => m,
+                None => return Err(Status::internal("the request carried no message")),
+            };
+            // For a single message, "compressed" is what that message was.
+            let head = head.compressed_if(body.last_message_compressed());
+            let response = handler(head.into_request(message)).await?;
+            Ok(Reply::stream(response))
+        });
+    }
+
+    /// Runs a client-streaming handler.
+    pub fn client_streaming<Req, Resp, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        F: FnOnce(Request<Streaming<Req>>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        self.run(move |head, body: Streaming<Req>| async move {
+            let response = handler(head.into_request(body)).await?;
+            Ok(Reply::One(response))
+        });
+    }
+
+    /// Runs a bidirectional-streaming handler.
+    pub fn streaming<Req, Resp, S, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        S: Stream<Item = Result<Resp, Status>> + Send + 'static,
+        F: FnOnce(Request<Streaming<Req>>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    {
+        self.run(move |head, body: Streaming<Req>| async move {
+            let response = handler(head.into_request(body)).await?;
+            Ok(Reply::stream(response))
+        });
+    }
+
+    /// Runs the call: [`answer`], then onto the stream by [`reply::write`]
+    /// (started by [`start`]), or back to [`Routes`](super::Routes).
+    fn run<Req, Resp, F, Fut>(self, handler: F)
+    where
+        Req: Message,
+        Resp: Message,
+        F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
+    {
+        let Call {
+            request,
+            reply,
+            router,
+        } = self;
+        let spawn_at_once = router.config.spawn_every_call;
+        match reply {
+            ReplyTo::Stream {
+                mut respond,
+                spawned,
+            } => start(
+                Box::pin(async move {
+                    // The handler stops (is dropped) when the client resets
+                    // the stream; the answer first, so that one ready at
+                    // once needs no wake-up on reset.
+                    let (response, deadline) = tokio::select! {
+                        biased;
+                        answered = answer(request, &router.config, handler) => answered,
+                        reason = poll_fn(|cx| respond.poll_reset(cx)) => {
+                            tracing::debug!(?reason, "client cancelled the call");
+                            return;
+                        }
+                    };
+                    reply::write(&mut respond, response, deadline).await;
+                }),
+                &spawned,
+                spawn_at_once,
+            ),
+            ReplyTo::Routes(tx) => {
+                let _ = tx.send(Box::pin(async move {
+                    let (response, _deadline) = answer(request, &router.config, handler).await;
+                    // Past the answer, the deadline is the caller's to keep:
+                    // dropping the body ends the call.
+                    response.map(ReplyBody::into_body)
+                }));
+            }
+        }
+    }
+}
+
+/// Answers one call: parses the request head, runs the handler until its
+/// result or the deadline, and makes the response (a trailers-only one with
+/// the status if anything failed), returned with the call's deadline.
+/// Cancellation is the caller's: dropping this future drops the handler.
+async fn answer<Req, Resp, F, Fut>(
+    request: http::Request<Body>,
+    config: &Config,
+    handler: F,
+) -> (http::Response<ReplyBody<Resp>>, Option<Instant>)
+where
+    Req: Message,
+    Resp: Message,
+    F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
+{
+    let (parts, body) = request.into_parts();
+    let mut head = match Head::parse(parts.headers) {
+        Ok(h) => h,
+        Err(status) => return (reply::status(&status), None),
+    };
+    // One instant for the handler and the reply it streams.
+    let deadline = head.timeout.map(|t| Instant::now() + t);
+    let accepts = std::mem::take(&mut head.accepts);
+    let body = Streaming::new(body, head.encoding, config.max_recv, Role::Server);
+    let work = handler(head, body);
+    // The handler first: one that is done at once needs no timer.
+    let outcome = tokio::select! {
+        biased;
+        outcome = work => outcome,
+        () = until(deadline) => Err(Status::deadline_exceeded("deadline exceeded")),
+    };
+    let response = match outcome {
+        Ok(answer) => reply::respond(answer, &accepts, config.max_send, deadline).await,
+        Err(status) => reply::status(&status),
+    };
+    (response, deadline)
+}
+
+/// The deadline a request's `grpc-timeout` sets, from now; none if it has
+/// none or it cannot be read (the call itself then fails on it).
+pub(super) fn deadline_of(headers: &HeaderMap) -> Option<Instant> {
+    let timeout = parse_timeout(headers.get(&GRPC_TIMEOUT)?.as_bytes()).ok()?;
+    Some(Instant::now() + timeout)
+}
+
+/// Waits for `deadline`, or forever if there is none. The timer starts when
+/// this is first polled.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts one call: polls it once right here, on the connection's task, and
+/// gives it a task of its own only if it has to wait. A handler that finishes
+/// at once (a unary call with its request already received, the usual case)
+/// so costs no task, and its reply is written together with those of the
+/// other calls that arrived with it. What a handler does before its first
+/// `.await` that waits therefore runs on the connection's task: a handler
+/// with long CPU-bound work should hand it to `spawn_blocking` or another
+/// task (as it should anyway, not to hold up a runtime thread). A large
+/// reply is encoded on tokio's blocking pool (see [`reply::respond`]).
+///
+/// The first poll uses a no-op waker: a call that is not done is spawned,
+/// and its task polls it again at once, registering real wake-ups. A panic
+/// in that first poll ends only this call (its stream is reset when the
+/// call is dropped), as it would on a task of its own.
+///
+/// `spawned` counts the connection's calls that run on tasks of their own,
+/// for [`LetOthersFirst`](super::super::shared::LetOthersFirst). With
+/// `spawn_at_once` (the builder's `spawn_every_call`), the call goes on a
+/// task of its own without that first poll.
+pub(super) fn start(
+    mut call: Pin<Box<dyn Future<Output = ()> + Send>>,
+    spawned: &Arc<AtomicUsize>,
+    spawn_at_once: bool,
+) {
+    if !spawn_at_once {
+        let mut cx = Context::from_waker(Waker::noop());
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(&mut cx)));
+        match polled {
+            Ok(Poll::Ready(())) => return,
+            Ok(Poll::Pending) => {}
+            Err(_) => {
+                tracing::error!("a handler panicked; its call is reset");
+                return;
+            }
+        }
+    }
+    let counted = InFlight::enter(spawned);
+    tokio::spawn(async move {
+        let _counted = counted;
+        call.await;
+    });
+}
+
+/// What a call learned from its request headers.
+struct Head {
+    metadata: MetadataMap,
+    timeout: Option<Duration>,
+    encoding: Option<CompressionEncoding>,
+    accepts: Vec<CompressionEncoding>,
+}
+
+// Looked up on every call: as names, not strings to parse each time.
+static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+static GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+
+impl Head {
+    fn parse(headers: HeaderMap) -> Result<Self, Status> {
+        let timeout = match headers.get(&GRPC_TIMEOUT) {
+            None => None,
+            Some(v) => match parse_timeout(v.as_bytes()) {
+                // `0S`, `0n`, `00000000H`: the grammar allows zero, and it
+                // means the deadline passed before the call arrived. Fail
+                // it without running the handler (a handler that finishes
+                // at once would otherwise win the race with the timer).
+                Ok(t) if t.is_zero() => {
+                    return Err(Status::deadline_exceeded(format!(
+                        "grpc-timeout {v:?}: the deadline passed before the call started"
+                    )));
+                }
+                Ok(t) => Some(t),
+                Err(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "invalid grpc-timeout {v:?}"
+                    )));
+                }
+            },
+        };
+        let encoding = match headers.get(&GRPC_ENCODING) {
+            None => None,
+            Some(v) if compression::is_identity(v.as_bytes()) => None,
+            Some(v) => match CompressionEncoding::from_header_value(v.as_bytes()) {
+                Some(e) => Some(e),
+                None => {
+                    // The reply says what to use instead, as the spec asks:
+                    // every trailers-only reply carries grpc-accept-encoding.
+                    return Err(Status::unimplemented(format!(
+                        "grpc-encoding {v:?} is not supported"
+                    )));
+                }
+            },
+        };
+        let accepts = headers
+            .get(&reply::GRPC_ACCEPT_ENCODING)
+            .map(compression::parse_accept_encoding)
+            .unwrap_or_default();
+        Ok(Head {
+            metadata: MetadataMap::from_headers(headers),
+            timeout,
+            encoding,
+            accepts,
+        })
+    }
+
+    fn compressed_if(mut self, compressed: bool) -> Self {
+        if !compressed {
+            self.encoding = None;
+        }
+        self
+    }
+
+    fn into_request<T>(self, message: T) -> Request<T> {
+        Request::from_parts(self.metadata, message, self.timeout, self.encoding)
+    }
+}
