@@ -1,5 +1,7 @@
-//! Accepting: the listener's loop, and each connection's HTTP/2 handshake
-//! and loop that takes its calls and hands them to [`route`](super::route).
+//! Accepting: the listener's loop (under the cap on connections), and each
+//! connection's HTTP/2 handshake (under its timeout) and loop, which takes
+//! its calls and hands them to [`route`](super::route) and does what its
+//! [`Lifecycle`] says: keepalive pings, GOAWAY when idle or aged, closing.
 
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
@@ -11,11 +13,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::super::shared::LetOthersFirst;
+use super::keepalive::{Event, Lifecycle};
 use super::route::{Router, Routes, dispatch};
+use super::watch::{PingPolicy, Shared, Watched};
 
 /// Serves connections from `listener` until `signal` completes; then stops
 /// accepting, has every connection send GOAWAY, and waits for them to end.
@@ -26,9 +31,22 @@ pub(super) async fn serve(
     routes: Option<Routes>,
 ) {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let cap = router
+        .config
+        .keepalive
+        .max_connections
+        .map(|n| Arc::new(Semaphore::new(n)));
     let mut connections = JoinSet::new();
     let mut signal = pin!(signal);
     loop {
+        // At the cap, accept nothing until a connection ends.
+        let permit = match &cap {
+            None => None,
+            Some(cap) => tokio::select! {
+                () = &mut signal => break,
+                permit = cap.clone().acquire_owned() => permit.ok(),
+            },
+        };
         tokio::select! {
             () = &mut signal => break,
             accepted = listener.accept() => match accepted {
@@ -42,8 +60,12 @@ pub(super) async fn serve(
                         routes: routes.clone(),
                         spawned: spawned.clone(),
                     };
+                    let stop = stop_rx.clone();
                     connections.spawn(LetOthersFirst::new(
-                        serve_connection(tcp, peer, stop_rx.clone()),
+                        async move {
+                            serve_connection(tcp, peer, stop).await;
+                            drop(permit);
+                        },
                         spawned,
                     ));
                 }
@@ -78,19 +100,42 @@ async fn serve_connection<Io>(io: Io, peer: Peer, mut stop: watch::Receiver<bool
 where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut conn = match peer.router.config.h2().handshake::<_, Bytes>(io).await {
-        Ok(c) => c,
-        Err(e) => {
+    let config = &peer.router.config;
+    let settings = &config.keepalive;
+    let shared = Arc::new(Shared::default());
+    let policy = PingPolicy {
+        min_interval: settings.min_client_ping_interval,
+        permit_without_calls: settings.permit_client_pings_without_calls,
+    };
+    let io = Watched::new(io, policy, shared.clone());
+    let handshake = config.h2().handshake::<_, Bytes>(io);
+    let mut conn = match tokio::time::timeout(settings.handshake_timeout, handshake).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
             tracing::debug!(peer = %peer.addr, error = %e, "HTTP/2 handshake failed");
             return;
         }
+        Err(_) => {
+            tracing::debug!(
+                peer = %peer.addr,
+                timeout = ?settings.handshake_timeout,
+                "no HTTP/2 preface in time: connection closed"
+            );
+            return;
+        }
     };
+    let mut life = Lifecycle::new(settings, shared.clone());
+    // Taken when the first keepalive ping is due: once taken, h2 registers
+    // a waker for it each time it polls the connection.
+    let mut ping_pong: Option<h2::PingPong> = None;
     let mut stopping = *stop.borrow();
     if stopping {
         conn.graceful_shutdown();
+        life.going_away();
     }
     let mut arrived = Vec::new();
     loop {
+        shared.set_has_calls(conn.has_streams());
         tokio::select! {
             next = conn.accept() => match next {
                 Some(Ok(call)) => {
@@ -104,7 +149,7 @@ where
                         match poll_fn(|cx| Poll::Ready(conn.poll_accept(cx))).await {
                             Poll::Ready(Some(Ok(call))) => arrived.push(call),
                             Poll::Ready(Some(Err(e))) => {
-                                tracing::debug!(peer = %peer.addr, error = %e, "connection error");
+                                connection_error(&peer, &shared, &e);
                                 ended = true;
                             }
                             Poll::Ready(None) => ended = true,
@@ -119,17 +164,61 @@ where
                     }
                 }
                 Some(Err(e)) => {
-                    tracing::debug!(peer = %peer.addr, error = %e, "connection error");
+                    connection_error(&peer, &shared, &e);
                     break;
                 }
                 None => break,
+            },
+            event = poll_fn(|cx| life.poll_next(cx)) => match event {
+                Event::Ping => {
+                    if ping_pong.is_none() {
+                        ping_pong = conn.ping_pong();
+                    }
+                    let sent = ping_pong.as_mut().map(|p| p.send_ping(h2::Ping::opaque()));
+                    if let Some(Err(e)) = sent {
+                        tracing::debug!(peer = %peer.addr, error = %e, "cannot send a keepalive ping");
+                    }
+                }
+                Event::CheckIdle => {
+                    if life.check_idle(Instant::now(), conn.has_streams()) {
+                        tracing::debug!(peer = %peer.addr, "GOAWAY: idle for longer than the maximum");
+                        conn.graceful_shutdown();
+                    }
+                }
+                Event::GoAway(why) => {
+                    tracing::debug!(peer = %peer.addr, why, "GOAWAY");
+                    conn.graceful_shutdown();
+                }
+                Event::Close(why) => {
+                    tracing::debug!(peer = %peer.addr, why, "connection closed");
+                    break;
+                }
+            },
+            pong = poll_fn(|cx| match ping_pong.as_mut() {
+                Some(p) => p.poll_pong(cx),
+                None => Poll::Pending,
+            }), if life.awaiting_pong() => match pong {
+                Ok(_) => life.pong(Instant::now()),
+                Err(e) => {
+                    tracing::debug!(peer = %peer.addr, error = %e, "keepalive ping failed");
+                    break;
+                }
             },
             changed = stop.changed(), if !stopping => {
                 if changed.is_err() || *stop.borrow() {
                     stopping = true;
                     conn.graceful_shutdown();
+                    life.going_away();
                 }
             }
         }
+    }
+}
+
+fn connection_error(peer: &Peer, shared: &Shared, e: &h2::Error) {
+    if shared.too_many_pings() {
+        tracing::info!(peer = %peer.addr, "GOAWAY too_many_pings: the client pinged more often than allowed");
+    } else {
+        tracing::debug!(peer = %peer.addr, error = %e, "connection error");
     }
 }

@@ -6,6 +6,7 @@
 
 use super::super::codec::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE};
 use super::Server;
+use super::keepalive::Keepalive;
 
 /// Default for [`Server::max_concurrent_streams`].
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
@@ -33,6 +34,9 @@ pub(super) struct Config {
     /// Every call on a task of its own from the start (see
     /// [`Server::spawn_every_call`]).
     pub(super) spawn_every_call: bool,
+    /// Keepalive, idle and age limits, the handshake timeout, the cap on
+    /// connections.
+    pub(super) keepalive: Keepalive,
 }
 
 impl Default for Config {
@@ -47,6 +51,7 @@ impl Default for Config {
             max_pending_accept_reset_streams: DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS,
             max_local_error_reset_streams: DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS,
             spawn_every_call: false,
+            keepalive: Keepalive::default(),
         }
     }
 }

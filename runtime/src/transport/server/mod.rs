@@ -23,7 +23,9 @@
 //! ```
 //!
 //! `limits` holds the settings that bound what a peer can make the server
-//! hold. With tower layers ([`Server::layer`]) or through [`Routes`] the
+//! hold; `keepalive` a connection's life after its handshake (keepalive
+//! pings, idle and age limits), and `watch` the client's pings, which h2
+//! answers without telling. With tower layers ([`Server::layer`]) or through [`Routes`] the
 //! steps are the same; the response then passes through the layers between
 //! `call` and `reply`, boxed, while without layers nothing is boxed per call.
 //!
@@ -36,9 +38,11 @@
 
 mod accept;
 mod call;
+mod keepalive;
 mod limits;
 mod reply;
 mod route;
+mod watch;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -52,6 +56,10 @@ use super::body::{Body, BoxError};
 use super::boxed::SharedService;
 
 pub use call::Call;
+pub use keepalive::{
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_KEEPALIVE_TIME, DEFAULT_KEEPALIVE_TIMEOUT,
+    DEFAULT_MIN_CLIENT_PING_INTERVAL,
+};
 pub use limits::{
     DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_LIST_SIZE,
     DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS, DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS,
