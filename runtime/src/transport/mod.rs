@@ -23,6 +23,7 @@ mod call;
 mod cancel;
 pub mod client;
 pub mod codec;
+mod frames;
 pub mod server;
 mod shared;
 mod streaming;

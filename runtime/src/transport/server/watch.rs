@@ -22,17 +22,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
-/// The client preface: what a connection starts with before any frame.
-const PREFACE_LEN: usize = 24;
-/// A frame header: length (24 bits), type, flags, stream id (RFC 9113 4.1).
-const FRAME_HEADER_LEN: usize = 9;
-
-const HEADERS: u8 = 0x1;
-const DATA: u8 = 0x0;
-const PING: u8 = 0x6;
-const GOAWAY: u8 = 0x7;
-const ACK: u8 = 0x1;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
+use super::super::frames::{
+    ACK, DATA, ENHANCE_YOUR_CALM, HEADERS, PING, PREFACE_LEN, Scanner, TOO_MANY_PINGS, goaway_frame,
+};
 
 /// How many pings out of policy a client may send before the connection is
 /// ended: gRPC's `maxPingStrikes` (grpc-go) and `GRPC_ARG_HTTP2_MAX_PING_STRIKES`'s
@@ -43,9 +35,6 @@ const MAX_PING_STRIKES: u32 = 2;
 /// a client may ping once in this long: the keepalive it could be doing
 /// should be off. grpc-go's `defaultPingTimeout`.
 const IDLE_PING_INTERVAL: Duration = Duration::from_secs(2 * 60 * 60);
-
-/// The debug data gRPC clients look for in the GOAWAY, to back off.
-pub(super) const TOO_MANY_PINGS: &[u8] = b"too_many_pings";
 
 /// What the server allows of a client's pings (grpc-go's
 /// `EnforcementPolicy`).
@@ -86,105 +75,6 @@ impl Shared {
     /// Whether the connection was ended for too many pings.
     pub(super) fn too_many_pings(&self) -> bool {
         self.too_many_pings.load(Ordering::Relaxed)
-    }
-}
-
-/// A frame header, as far as the watch needs it.
-#[derive(Clone, Copy, Debug)]
-struct Head {
-    kind: u8,
-    flags: u8,
-    stream: u32,
-}
-
-/// Follows frame boundaries in one direction of a connection.
-#[derive(Debug)]
-struct Scanner {
-    // Preface bytes still to pass (inbound only).
-    preface: usize,
-    header: [u8; FRAME_HEADER_LEN],
-    // Bytes of `header` filled.
-    have: usize,
-    // Payload bytes of the current frame still to pass.
-    payload: usize,
-}
-
-impl Scanner {
-    fn new(preface: usize) -> Self {
-        Self {
-            preface,
-            header: [0; FRAME_HEADER_LEN],
-            have: 0,
-            payload: 0,
-        }
-    }
-
-    /// Passes `bytes`, calling `on_frame` with each frame header completed.
-    /// Headers that lie whole in `bytes` are read where they are; only one
-    /// split between two reads is copied aside.
-    #[inline]
-    fn scan(&mut self, bytes: &[u8], mut on_frame: impl FnMut(Head)) {
-        let mut at = 0;
-        if self.preface > 0 {
-            let n = self.preface.min(bytes.len());
-            self.preface -= n;
-            at = n;
-        }
-        if self.have > 0 {
-            let n = (FRAME_HEADER_LEN - self.have).min(bytes.len() - at);
-            self.header[self.have..self.have + n].copy_from_slice(&bytes[at..at + n]);
-            self.have += n;
-            at += n;
-            if self.have < FRAME_HEADER_LEN {
-                return;
-            }
-            self.have = 0;
-            let header = self.header;
-            self.payload = self.frame(&header, &mut on_frame);
-        }
-        loop {
-            let left = bytes.len() - at;
-            if self.payload >= left {
-                self.payload -= left;
-                return;
-            }
-            at += self.payload;
-            self.payload = 0;
-            match bytes.get(at..at + FRAME_HEADER_LEN) {
-                Some(header) => {
-                    at += FRAME_HEADER_LEN;
-                    self.payload = self.frame(header, &mut on_frame);
-                }
-                None => {
-                    let rest = &bytes[at..];
-                    self.header[..rest.len()].copy_from_slice(rest);
-                    self.have = rest.len();
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Reads one frame header: tells `on_frame`, returns its payload's length.
-    #[inline]
-    fn frame(&self, h: &[u8], on_frame: &mut impl FnMut(Head)) -> usize {
-        on_frame(Head {
-            kind: h[3],
-            flags: h[4],
-            stream: u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff,
-        });
-        u32::from_be_bytes([0, h[0], h[1], h[2]]) as usize
-    }
-
-    /// Bytes until the end of the current frame (0 at a boundary). Within a
-    /// header the payload's length is not known yet: only up to the
-    /// header's end, then.
-    fn to_boundary(&self) -> usize {
-        if self.have > 0 {
-            FRAME_HEADER_LEN - self.have
-        } else {
-            self.payload
-        }
     }
 }
 
@@ -240,7 +130,7 @@ impl<Io> Watched<Io> {
         self.shared.note_read();
         let mut pings = 0u32;
         let last_stream = &mut self.last_stream;
-        self.inbound.scan(bytes, |head| match head.kind {
+        self.inbound.scan(bytes, |head, _| match head.kind {
             PING if head.flags & ACK == 0 => pings += 1,
             HEADERS => *last_stream = (*last_stream).max(head.stream),
             _ => {}
@@ -285,27 +175,13 @@ impl<Io> Watched<Io> {
     /// Takes in what h2 wrote: whether it sent HEADERS or DATA.
     fn wrote(&mut self, bytes: &[u8]) {
         let mut sent = false;
-        self.outbound.scan(bytes, |head| {
+        self.outbound.scan(bytes, |head, _| {
             if head.kind == HEADERS || head.kind == DATA {
                 sent = true;
             }
         });
         self.sent_since_ping |= sent;
     }
-}
-
-/// A GOAWAY frame (RFC 9113 section 6.8) on stream 0.
-fn goaway_frame(last_stream: u32, code: u32, debug: &[u8]) -> Vec<u8> {
-    let len = 8 + debug.len();
-    let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + len);
-    frame.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
-    frame.push(GOAWAY);
-    frame.push(0);
-    frame.extend_from_slice(&0u32.to_be_bytes());
-    frame.extend_from_slice(&(last_stream & 0x7fff_ffff).to_be_bytes());
-    frame.extend_from_slice(&code.to_be_bytes());
-    frame.extend_from_slice(debug);
-    frame
 }
 
 fn ended() -> io::Error {
@@ -429,65 +305,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<Io> {
 mod tests {
     use super::*;
 
-    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-        let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
-        f.push(kind);
-        f.push(flags);
-        f.extend_from_slice(&stream.to_be_bytes());
-        f.extend_from_slice(payload);
-        f
-    }
-
-    #[test]
-    fn the_scanner_finds_every_header_at_every_split() {
-        let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-        bytes.extend(frame(0x4, 0, 0, &[0; 6]));
-        bytes.extend(frame(HEADERS, 0x4, 1, &[1, 2, 3]));
-        bytes.extend(frame(DATA, 0x1, 1, &[7; 40]));
-        bytes.extend(frame(PING, 0, 0, &[0; 8]));
-        bytes.extend(frame(PING, ACK, 0, &[0; 8]));
-        let want = [
-            (0x4, 0, 0),
-            (HEADERS, 0x4, 1),
-            (DATA, 1, 1),
-            (PING, 0, 0),
-            (PING, ACK, 0),
-        ];
-        for cut in 0..=bytes.len() {
-            for cut2 in cut..=bytes.len() {
-                let mut s = Scanner::new(PREFACE_LEN);
-                let mut got = Vec::new();
-                for part in [&bytes[..cut], &bytes[cut..cut2], &bytes[cut2..]] {
-                    s.scan(part, |h| got.push((h.kind, h.flags, h.stream)));
-                }
-                assert_eq!(got, want, "cut at {cut} and {cut2}");
-                assert_eq!(s.to_boundary(), 0);
-            }
-        }
-    }
-
-    #[test]
-    fn to_boundary_counts_what_is_left_of_the_frame() {
-        let f = frame(DATA, 0, 3, &[0; 100]);
-        let mut s = Scanner::new(0);
-        s.scan(&f[..4], |_| {});
-        assert_eq!(s.to_boundary(), 5, "within the header");
-        s.scan(&f[4..20], |_| {});
-        assert_eq!(s.to_boundary(), 89, "within the payload");
-        s.scan(&f[20..], |_| {});
-        assert_eq!(s.to_boundary(), 0);
-    }
-
-    #[test]
-    fn a_goaway_frame_is_laid_out_as_rfc_9113_says() {
-        let f = goaway_frame(7, ENHANCE_YOUR_CALM, TOO_MANY_PINGS);
-        assert_eq!(&f[..3], &[0, 0, 22], "8 bytes and the debug data");
-        assert_eq!(f[3], GOAWAY);
-        assert_eq!(&f[5..9], &[0; 4], "stream 0");
-        assert_eq!(&f[9..13], &7u32.to_be_bytes());
-        assert_eq!(&f[13..17], &0xbu32.to_be_bytes());
-        assert_eq!(&f[17..], b"too_many_pings");
-    }
+    use super::super::super::frames::tests::frame;
 
     fn watched(policy: PingPolicy) -> Watched<tokio::io::DuplexStream> {
         let (a, _b) = tokio::io::duplex(64);

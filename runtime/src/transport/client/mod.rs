@@ -40,6 +40,14 @@ use http_body::Body as _;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+mod keepalive;
+mod watch;
+
+pub use keepalive::DEFAULT_CLIENT_KEEPALIVE_TIMEOUT;
+
+use keepalive::{Interval, Keepalive};
+use watch::{ConnState, Watched};
+
 use super::body::{Body, BoxError, status_from_error};
 use super::boxed::SharedService;
 use super::cancel::CancelHandle;
@@ -80,7 +88,12 @@ pub struct Endpoint {
     timeout: Option<Duration>,
     initial_stream_window: u32,
     initial_connection_window: u32,
+    keepalive: keepalive::Settings,
 }
+
+/// A live connection: its generation (which tells connections apart), a
+/// sender of requests on it, and what its watch saw.
+type Live = (u64, SendRequest<Bytes>, Arc<ConnState>);
 
 impl Endpoint {
     /// Parses `http://host:port`. (`https` arrives with TLS support.)
@@ -108,6 +121,7 @@ impl Endpoint {
             // fast link busy; still a bound on what a slow reader buffers.
             initial_stream_window: 1 << 20,
             initial_connection_window: 2 << 20,
+            keepalive: keepalive::Settings::default(),
         })
     }
 
@@ -150,7 +164,7 @@ impl Endpoint {
         Ok(channel)
     }
 
-    async fn open(&self, in_flight: Arc<AtomicUsize>) -> Result<SendRequest<Bytes>, Status> {
+    async fn open(&self, shared: &Shared) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status> {
         let host = self.authority.host();
         let host = host
             .strip_prefix('[')
@@ -166,23 +180,25 @@ impl Endpoint {
         }
         .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", self.authority)))?;
         tcp.set_nodelay(true).ok();
-        self.handshake(tcp, in_flight).await
+        self.handshake(tcp, shared).await
     }
 
     /// HTTP/2 over any byte stream. Plain TCP today; TLS (rustls) will hand
-    /// over its stream here, after its handshake and ALPN.
+    /// over its stream here, after its handshake and ALPN. The connection
+    /// runs on a task of its own, beside its keepalive.
     async fn handshake<Io>(
         &self,
         io: Io,
-        in_flight: Arc<AtomicUsize>,
-    ) -> Result<SendRequest<Bytes>, Status>
+        shared: &Shared,
+    ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status>
     where
         Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let (send, connection) = h2::client::Builder::new()
+        let state = Arc::new(ConnState::default());
+        let (send, mut connection) = h2::client::Builder::new()
             .initial_window_size(self.initial_stream_window)
             .initial_connection_window_size(self.initial_connection_window)
-            .handshake::<_, Bytes>(io)
+            .handshake::<_, Bytes>(Watched::new(io, state.clone()))
             .await
             .map_err(|e| {
                 Status::unavailable(format!(
@@ -191,21 +207,47 @@ impl Endpoint {
                 ))
             })?;
         let authority = self.authority.clone();
+        let keepalive = Keepalive {
+            settings: self.keepalive,
+            interval: shared.keepalive.clone(),
+            state: state.clone(),
+            in_flight: shared.in_flight.clone(),
+        };
+        // Only with keepalive on: a taken PingPong costs h2 a waker
+        // registration on every poll of the connection.
+        let pings = self.keepalive.time.and_then(|_| connection.ping_pong());
+        let interval = shared.keepalive.clone();
+        let watched = state.clone();
         tokio::spawn(LetOthersFirst::new(
             async move {
-                if let Err(e) = connection.await {
+                let closed = match pings {
+                    // The connection alone when there is no keepalive: it is
+                    // polled on every wake-up, and a select beside it would
+                    // cost each of them.
+                    None => connection.await.err(),
+                    Some(pings) => tokio::select! {
+                        biased;
+                        ended = connection => ended.err(),
+                        why = keepalive.run(pings) => {
+                            tracing::debug!(%authority, why, "connection closed");
+                            None
+                        }
+                    },
+                };
+                if let Some(e) = closed {
                     tracing::debug!(%authority, error = %e, "connection closed");
                 }
+                Keepalive::ended(&watched, &interval, authority.as_str());
             },
-            in_flight,
+            shared.in_flight.clone(),
         ));
-        Ok(send)
+        Ok((send, state))
     }
 }
 
 #[derive(Default)]
 struct Connection {
-    live: Option<(u64, SendRequest<Bytes>)>,
+    live: Option<Live>,
     generation: u64,
 }
 
@@ -218,6 +260,8 @@ struct Shared {
     base_headers: HeaderMap,
     // Calls in progress (see `InFlight`).
     in_flight: Arc<AtomicUsize>,
+    // The keepalive time now (doubled by each GOAWAY too_many_pings).
+    keepalive: Arc<Interval>,
 }
 
 /// A cheap-to-clone handle to one HTTP/2 connection that all its calls
@@ -240,10 +284,11 @@ impl Channel {
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             shared: Arc::new(Shared {
-                endpoint,
                 connection: Mutex::new(Connection::default()),
                 base_headers: base_headers(),
                 in_flight: Arc::new(AtomicUsize::new(0)),
+                keepalive: Arc::new(Interval::new(&endpoint.keepalive)),
+                endpoint,
             }),
         }
     }
@@ -255,18 +300,14 @@ impl Channel {
 
     /// A sender on the live connection (and its generation), connecting
     /// first if there is none.
-    async fn sender(&self) -> Result<(u64, SendRequest<Bytes>), Status> {
+    async fn sender(&self) -> Result<Live, Status> {
         let mut conn = self.shared.connection.lock().await;
         if let Some(live) = &conn.live {
             return Ok(live.clone());
         }
-        let send = self
-            .shared
-            .endpoint
-            .open(self.shared.in_flight.clone())
-            .await?;
+        let (send, state) = self.shared.endpoint.open(&self.shared).await?;
         conn.generation += 1;
-        let live = (conn.generation, send);
+        let live = (conn.generation, send, state);
         conn.live = Some(live.clone());
         Ok(live)
     }
@@ -275,23 +316,25 @@ impl Channel {
     /// the next call reconnects (and a newer connection is left alone).
     async fn discard(&self, generation: u64) {
         let mut conn = self.shared.connection.lock().await;
-        if conn.live.as_ref().is_some_and(|(g, _)| *g == generation) {
+        if conn.live.as_ref().is_some_and(|(g, ..)| *g == generation) {
             conn.live = None;
         }
     }
 
     /// Opens a stream and sends `head` on it, using the sender in `cached`
-    /// (and leaving the one used there) or the channel's.
+    /// (and leaving the one used there, with what its watch sees) or the
+    /// channel's.
     async fn start_call(
         &self,
-        cached: &mut Option<(u64, SendRequest<Bytes>)>,
+        cached: &mut Option<Live>,
         head: http::Request<()>,
         end_of_stream: bool,
     ) -> Result<(h2::client::ResponseFuture, h2::SendStream<Bytes>, InFlight), Status> {
-        // Two attempts: a connection found dead before anything was sent is
-        // replaced once, transparently.
+        // Two attempts: a connection found dead, or going away (GOAWAY),
+        // before anything was sent is replaced once, transparently.
+        let mut head = Some(head);
         for attempt in 0..2 {
-            let (generation, send) = match cached.take() {
+            let (generation, send, state) = match cached.take() {
                 Some(s) => s,
                 None => self.sender().await?,
             };
@@ -304,9 +347,10 @@ impl Channel {
                 }
                 Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
             };
-            match ready.send_request(head, end_of_stream) {
+            let Some(request) = head.take() else { break };
+            match ready.send_request(request, end_of_stream) {
                 Ok((response, body)) => {
-                    *cached = Some((generation, ready));
+                    *cached = Some((generation, ready, state));
                     return Ok((response, body, InFlight::enter(&self.shared.in_flight)));
                 }
                 Err(e) => {
@@ -510,7 +554,7 @@ enum Transport {
         channel: Channel,
         // This client's copy of the connection's sender: calls use it
         // without touching the channel's lock.
-        send: Option<(u64, SendRequest<Bytes>)>,
+        send: Option<Live>,
     },
     Service {
         service: SharedService,
@@ -698,9 +742,22 @@ impl Client {
             })
             .await;
         }
-        let started = self.start(path, request).await?;
-        let frame = self.encode(&request.message, started.compression)?;
-        self.send_one::<Resp>(started, frame).await
+        // Twice at most: a call the server refused unprocessed (its GOAWAY
+        // named a lower last stream) never ran, so it is sent again, once,
+        // on a new connection (gRFC A6's transparent retry).
+        let mut retried = false;
+        loop {
+            let started = self.start(path, request).await?;
+            let frame = self.encode(&request.message, started.compression)?;
+            match self.send_one::<Resp>(started, frame).await {
+                Ok(answer) => return Ok(answer),
+                Err((status, true)) if !retried => {
+                    tracing::debug!(path, %status, "call refused by GOAWAY; sent again on a new connection");
+                    retried = true;
+                }
+                Err((status, _)) => return Err(status),
+            }
+        }
     }
 
     /// Waits for the response headers and checks that they are gRPC's.
@@ -728,21 +785,42 @@ impl Client {
     }
 
     /// Sends the only request message, then waits for the response head.
+    /// A failure comes with whether the server refused the call unprocessed
+    /// (a GOAWAY named a lower last stream), so that it may be sent again.
     async fn send_one<Resp: Message>(
         &self,
         mut started: Started,
         frame: Bytes,
-    ) -> Result<(MetadataMap, Streaming<Resp>), Status> {
-        if let Err(e) = started.body.send_data(frame, true) {
+    ) -> Result<(MetadataMap, Streaming<Resp>), (Status, bool)> {
+        let answered = if let Err(e) = started.body.send_data(frame, true) {
             // A server may answer, and close the stream, before it reads the
             // request (an unknown service is UNIMPLEMENTED at once); then the
             // send fails, and the answer, already received, is the result.
             let answer = self.response_head::<Resp>(started.response, started.in_flight);
-            return futures_util::FutureExt::now_or_never(answer)
-                .unwrap_or_else(|| Err(Status::from(e)));
+            futures_util::FutureExt::now_or_never(answer).unwrap_or_else(|| Err(Status::from(e)))
+        } else {
+            self.response_head::<Resp>(started.response, started.in_flight)
+                .await
+        };
+        answered.map_err(|status| {
+            // The connection the call went on is the cached one; the
+            // stream's id costs a lock, so it is asked only after a GOAWAY.
+            let refused = self.connection_state().is_some_and(|conn| {
+                conn.saw_goaway() && conn.refused(u32::from(started.body.stream_id()))
+            });
+            (status, refused)
+        })
+    }
+
+    /// What the watch of the connection this client last called on saw.
+    fn connection_state(&self) -> Option<&ConnState> {
+        match &self.transport {
+            Transport::Channel {
+                send: Some((_, _, state)),
+                ..
+            } => Some(state),
+            _ => None,
         }
-        self.response_head::<Resp>(started.response, started.in_flight)
-            .await
     }
 
     /// A unary call: one request, one response.
