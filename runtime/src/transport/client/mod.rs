@@ -84,6 +84,8 @@ impl std::error::Error for Error {}
 pub struct Endpoint {
     scheme: Scheme,
     authority: Authority,
+    // A Unix domain socket to connect to instead of `authority`'s host.
+    unix: Option<std::path::PathBuf>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     initial_stream_window: u32,
@@ -96,9 +98,14 @@ pub struct Endpoint {
 type Live = (u64, SendRequest<Bytes>, Arc<ConnState>);
 
 impl Endpoint {
-    /// Parses `http://host:port`. (`https` arrives with TLS support.)
+    /// Parses `http://host:port`, or `unix:/path/to/socket` (also written
+    /// `unix:///path/to/socket`, as gRPC's naming document has it) for a
+    /// Unix domain socket. (`https` arrives with TLS support.)
     pub fn new(uri: impl AsRef<str>) -> Result<Self, Error> {
         let text = uri.as_ref();
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Self::unix(text, path);
+        }
         let uri: Uri = text
             .parse()
             .map_err(|e| Error(format!("invalid endpoint {text:?}: {e}")))?;
@@ -112,9 +119,35 @@ impl Endpoint {
             .authority()
             .cloned()
             .ok_or_else(|| Error(format!("endpoint {text:?} has no host")))?;
-        Ok(Self {
+        Ok(Self::with(scheme, authority, None))
+    }
+
+    /// A Unix domain socket endpoint: `path` is what follows `unix:`.
+    fn unix(text: &str, path: &str) -> Result<Self, Error> {
+        // `unix:///abs` (an empty authority) is `unix:/abs`.
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            return Err(Error(format!("endpoint {text:?} names no socket path")));
+        }
+        if !cfg!(unix) {
+            return Err(Error(format!(
+                "endpoint {text:?}: Unix domain sockets need a Unix system"
+            )));
+        }
+        // What the requests' :authority says, as gRPC does for such targets.
+        let authority = Authority::from_static("localhost");
+        Ok(Self::with(
+            Scheme::HTTP,
+            authority,
+            Some(std::path::PathBuf::from(path)),
+        ))
+    }
+
+    fn with(scheme: Scheme, authority: Authority, unix: Option<std::path::PathBuf>) -> Self {
+        Self {
             scheme,
             authority,
+            unix,
             connect_timeout: Some(Duration::from_secs(20)),
             timeout: None,
             // Larger than HTTP/2's 64 KiB default so one stream can keep a
@@ -122,7 +155,7 @@ impl Endpoint {
             initial_stream_window: 1 << 20,
             initial_connection_window: 2 << 20,
             keepalive: keepalive::Settings::default(),
-        })
+        }
     }
 
     /// Like [`Endpoint::new`] for a literal known to be valid; panics otherwise.
@@ -165,6 +198,9 @@ impl Endpoint {
     }
 
     async fn open(&self, shared: &Shared) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status> {
+        if let Some(path) = &self.unix {
+            return self.open_unix(path, shared).await;
+        }
         let host = self.authority.host();
         let host = host
             .strip_prefix('[')
@@ -183,9 +219,40 @@ impl Endpoint {
         self.handshake(tcp, shared).await
     }
 
-    /// HTTP/2 over any byte stream. Plain TCP today; TLS (rustls) will hand
-    /// over its stream here, after its handshake and ALPN. The connection
-    /// runs on a task of its own, beside its keepalive.
+    #[cfg(unix)]
+    async fn open_unix(
+        &self,
+        path: &std::path::Path,
+        shared: &Shared,
+    ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status> {
+        let connect = tokio::net::UnixStream::connect(path);
+        let stream = match self.connect_timeout {
+            Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
+                Status::unavailable(format!("connecting to unix:{} timed out", path.display()))
+            })?,
+            None => connect.await,
+        }
+        .map_err(|e| {
+            Status::unavailable(format!("cannot connect to unix:{}: {e}", path.display()))
+        })?;
+        self.handshake(stream, shared).await
+    }
+
+    #[cfg(not(unix))]
+    async fn open_unix(
+        &self,
+        path: &std::path::Path,
+        _: &Shared,
+    ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status> {
+        Err(Status::unavailable(format!(
+            "unix:{}: Unix domain sockets need a Unix system",
+            path.display()
+        )))
+    }
+
+    /// HTTP/2 over any byte stream, TCP or a Unix domain socket; TLS
+    /// (rustls) will hand over its stream here, after its handshake and
+    /// ALPN. The connection runs on a task of its own, beside its keepalive.
     async fn handshake<Io>(
         &self,
         io: Io,

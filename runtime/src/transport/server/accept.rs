@@ -22,10 +22,57 @@ use super::keepalive::{Event, Lifecycle};
 use super::route::{Router, Routes, dispatch};
 use super::watch::{PingPolicy, Shared, Watched};
 
+/// Where connections come from: a TCP listener, or (on Unix) a Unix domain
+/// socket's.
+pub(super) trait Listener {
+    type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection, ready to serve, and who is on the other end.
+    fn accept(&self) -> impl Future<Output = std::io::Result<(Self::Io, PeerAddr)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Io = tokio::net::TcpStream;
+
+    async fn accept(&self) -> std::io::Result<(Self::Io, PeerAddr)> {
+        let (tcp, addr) = TcpListener::accept(self).await?;
+        // Small replies go out at once, not after Nagle's delay.
+        tcp.set_nodelay(true).ok();
+        Ok((tcp, PeerAddr::Tcp(addr)))
+    }
+}
+
+#[cfg(unix)]
+impl Listener for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept(&self) -> std::io::Result<(Self::Io, PeerAddr)> {
+        let (stream, _) = tokio::net::UnixListener::accept(self).await?;
+        Ok((stream, PeerAddr::Unix))
+    }
+}
+
+/// Who a connection is from, for the logs.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum PeerAddr {
+    Tcp(SocketAddr),
+    /// A Unix domain socket's peer (unnamed, as clients' are).
+    Unix,
+}
+
+impl core::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PeerAddr::Tcp(addr) => addr.fmt(f),
+            PeerAddr::Unix => f.write_str("unix socket peer"),
+        }
+    }
+}
+
 /// Serves connections from `listener` until `signal` completes; then stops
 /// accepting, has every connection send GOAWAY, and waits for them to end.
-pub(super) async fn serve(
-    listener: TcpListener,
+pub(super) async fn serve<L: Listener>(
+    listener: L,
     signal: impl Future<Output = ()>,
     router: Arc<Router>,
     routes: Option<Routes>,
@@ -50,9 +97,7 @@ pub(super) async fn serve(
         tokio::select! {
             () = &mut signal => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, addr)) => {
-                    // Small replies go out at once, not after Nagle's delay.
-                    tcp.set_nodelay(true).ok();
+                Ok((io, addr)) => {
                     let spawned = Arc::new(AtomicUsize::new(0));
                     let peer = Peer {
                         addr,
@@ -63,7 +108,7 @@ pub(super) async fn serve(
                     let stop = stop_rx.clone();
                     connections.spawn(LetOthersFirst::new(
                         async move {
-                            serve_connection(tcp, peer, stop).await;
+                            serve_connection(io, peer, stop).await;
                             drop(permit);
                         },
                         spawned,
@@ -87,15 +132,15 @@ pub(super) async fn serve(
 /// in front of it if there are layers, and the count of its calls running
 /// on tasks of their own (for [`LetOthersFirst`]).
 pub(super) struct Peer {
-    pub(super) addr: SocketAddr,
+    pub(super) addr: PeerAddr,
     pub(super) router: Arc<Router>,
     pub(super) routes: Option<Routes>,
     pub(super) spawned: Arc<AtomicUsize>,
 }
 
-/// Serves one connection: HTTP/2 over any byte stream. Plain TCP today;
-/// TLS (rustls) will hand over its decrypted stream here, after the
-/// handshake and ALPN, and nothing below changes.
+/// Serves one connection: HTTP/2 over any byte stream, TCP or a Unix
+/// domain socket; TLS (rustls) will hand over its decrypted stream here,
+/// after the handshake and ALPN, and nothing below changes.
 async fn serve_connection<Io>(io: Io, peer: Peer, mut stop: watch::Receiver<bool>)
 where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,

@@ -214,4 +214,50 @@ impl Server {
         accept::serve(listener, signal, router, routes).await;
         Ok(())
     }
+
+    /// Serves on the Unix domain socket at `path` until `signal` completes,
+    /// then shuts down as [`Server::serve_with_listener`] does. A stale
+    /// socket file left at `path` by an earlier run is replaced; the file is
+    /// removed when serving ends. Clients reach it as `unix:<path>`
+    /// ([`Endpoint::new`](super::Endpoint::new)).
+    #[cfg(unix)]
+    pub async fn serve_unix(
+        self,
+        path: impl AsRef<std::path::Path>,
+        signal: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let path = path.as_ref();
+        let listener = match tokio::net::UnixListener::bind(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && !socket_in_use(path) => {
+                std::fs::remove_file(path)?;
+                tokio::net::UnixListener::bind(path)?
+            }
+            bound => bound?,
+        };
+        let served = self.serve_with_unix_listener(listener, signal).await;
+        let _ = std::fs::remove_file(path);
+        served
+    }
+
+    /// Serves connections from a Unix domain socket `listener` until
+    /// `signal` completes, as [`Server::serve_with_listener`] does for TCP.
+    #[cfg(unix)]
+    pub async fn serve_with_unix_listener(
+        self,
+        listener: tokio::net::UnixListener,
+        signal: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let layered = !self.layers.is_empty();
+        let (router, routes) = self.build();
+        let routes = layered.then_some(routes);
+        accept::serve(listener, signal, router, routes).await;
+        Ok(())
+    }
+}
+
+/// Whether a server still listens on the socket file at `path` (a stale
+/// file refuses connections).
+#[cfg(unix)]
+fn socket_in_use(path: &std::path::Path) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
 }
