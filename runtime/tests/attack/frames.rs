@@ -323,7 +323,11 @@ impl Conn {
     }
 
     /// Connects, sends the preface and empty SETTINGS, and waits for the
-    /// server's SETTINGS (acknowledged).
+    /// server's SETTINGS (acknowledged) and for the WINDOW_UPDATE that opens
+    /// its connection window past HTTP/2's initial 65,535 bytes (rust-rpc's
+    /// server opens it to 2 MiB): a case that sends more before it would
+    /// break flow control itself, and the server would rightly end the
+    /// connection with FLOW_CONTROL_ERROR.
     pub async fn open(addr: std::net::SocketAddr) -> Self {
         let mut conn = Self::connect(addr).await;
         let mut hello = PREFACE.to_vec();
@@ -331,12 +335,21 @@ impl Conn {
         conn.send(&hello).await;
         let got = conn
             .read_until(Duration::from_secs(10), |c| {
-                c.seen
+                let settings = c
+                    .seen
                     .iter()
-                    .any(|f| f.kind == SETTINGS && f.flags & ACK == 0)
+                    .any(|f| f.kind == SETTINGS && f.flags & ACK == 0);
+                let window = c
+                    .seen
+                    .iter()
+                    .any(|f| f.kind == WINDOW_UPDATE && f.stream == 0);
+                settings && window
             })
             .await;
-        assert!(got, "the server sent no SETTINGS");
+        assert!(
+            got,
+            "the server sent no SETTINGS, or no WINDOW_UPDATE for its connection"
+        );
         conn
     }
 
