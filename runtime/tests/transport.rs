@@ -458,6 +458,43 @@ async fn many_concurrent_calls_share_one_channel() {
     }
 }
 
+/// While the server drains (GOAWAY sent, a call still running), a new call
+/// on the same client is refused with UNAVAILABLE at once (its connection
+/// is going away and the listener is closed), and the call in flight still
+/// finishes.
+#[tokio::test]
+async fn during_a_graceful_shutdown_new_calls_are_unavailable_and_old_ones_finish() {
+    let mut server = start().await;
+    let mut client = server.client().await;
+    let slow = tokio::spawn({
+        let mut c = client.clone();
+        async move { c.sleep(num(600)).await.map(|r| r.into_inner().value) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = server.stop.take().map(|s| s.send(()));
+    // The GOAWAY reaches the client.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut request = Request::new(num(2));
+    request.set_timeout(Duration::from_secs(5));
+    let refused = client
+        .square(request)
+        .await
+        .map(|_| ())
+        .expect_err("draining");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        slow.await
+            .expect("task")
+            .expect("the call in flight finishes"),
+        -1
+    );
+    server
+        .done
+        .await
+        .expect("server task")
+        .expect("server result");
+}
+
 #[tokio::test]
 async fn graceful_shutdown_lets_calls_in_flight_finish_and_reconnect_fails_cleanly() {
     let mut server = start().await;

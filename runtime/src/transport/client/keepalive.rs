@@ -77,7 +77,7 @@ impl Interval {
         Self(AtomicU64::new(ms))
     }
 
-    fn get(&self) -> Option<Duration> {
+    pub(super) fn get(&self) -> Option<Duration> {
         match self.0.load(Ordering::Relaxed) {
             0 => None,
             ms => Some(Duration::from_millis(ms)),

@@ -360,6 +360,13 @@ impl Channel {
         }
     }
 
+    /// The keepalive time the channel pings at now: the endpoint's
+    /// [`Endpoint::keepalive_time`], doubled for each GOAWAY
+    /// `too_many_pings` a server answered with; `None` without keepalive.
+    pub fn keepalive_time(&self) -> Option<Duration> {
+        self.shared.keepalive.get()
+    }
+
     /// A lazily connecting channel to `uri` (`http://host:port`).
     pub fn from_uri(uri: impl AsRef<str>) -> Result<Self, Error> {
         Endpoint::new(uri).map(Self::new)
