@@ -90,6 +90,12 @@ impl Memory {
     pub fn peak_growth(&self) -> usize {
         PEAK.load(Ordering::Relaxed).saturating_sub(self.base)
     }
+
+    /// What the heap holds now beyond what it held at `start` (negative
+    /// if less).
+    pub fn live_growth(&self) -> isize {
+        LIVE.load(Ordering::Relaxed) as isize - self.base as isize
+    }
 }
 
 pub const KIB: usize = 1024;

@@ -12,6 +12,9 @@
 //!   that is never written counts too), and the handlers the attack started
 //!   are gone afterwards.
 //!
+//! `fuzz.rs` is the same suite drawn at random: proptest's frame sequences
+//! against the same server, with properties that hold whatever was sent.
+//!
 //! Cases take turns (one heap counter); each builds what it sends before it
 //! starts measuring. To add one: build the bytes with [`frames`], start a
 //! [`Target`] and a [`Bystander`], `Memory::start()`, send, check, and
@@ -26,6 +29,7 @@ pub mod generated {
 }
 
 mod frames;
+mod fuzz;
 mod harness;
 mod lifecycle;
 
