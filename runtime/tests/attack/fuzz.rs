@@ -930,6 +930,9 @@ struct Plan {
     opened: BTreeSet<u32>,
     /// Every stream id a frame named.
     referenced: BTreeSet<u32>,
+    /// Streams a PRIORITY on itself named: the server resets them, even
+    /// ones (a stream error on an idle stream).
+    tainted: BTreeSet<u32>,
     /// A header block is still open when the case ends.
     pending_at_end: bool,
     /// The largest SETTINGS_MAX_FRAME_SIZE we sent (16384 by default).
@@ -1033,7 +1036,10 @@ impl Enc {
     /// or an idle stream, RFC 9113 section 5.1), `Ok(None)` for a closed
     /// stream that was never opened (below the highest opened).
     fn state(&self, id: u32) -> Result<Option<St>, Allow> {
-        if self.tainted.contains(&id) {
+        // A stream that PRIORITY on itself made h2 reset, or an idle one
+        // below it, which h2 then takes for closed (RFC 9113 has no answer
+        // for a stream error on an idle stream).
+        if self.tainted.contains(&id) || (id > self.highest && id < self.priority_reset) {
             return Err(Allow::any());
         }
         if id == 0 {
@@ -1940,6 +1946,7 @@ fn finish_plan(enc: Enc, pending_at_end: bool, ending: Ending, chunk: Option<usi
         expect: enc.expect,
         opened: enc.opened.iter().copied().collect(),
         referenced: enc.referenced,
+        tainted: enc.tainted,
         pending_at_end,
         max_frame: enc.max_frame,
         table_size: enc.table_size,
@@ -1982,6 +1989,9 @@ struct Check {
     log: Vec<String>,
     /// RST_STREAM on an even stream is the known gap `MalformedFirst`.
     even_resets: bool,
+    /// Streams the case sent a PRIORITY on itself for: the server may
+    /// reset them, whatever their id.
+    tainted: BTreeSet<u32>,
     /// The server sent one.
     reset_even: bool,
 }
@@ -2003,6 +2013,7 @@ impl Check {
             log: Vec::new(),
             even_resets: plan.expect.gaps.contains(&Gap::MalformedFirst)
                 || plan.expect.gaps.contains(&Gap::PrioritySkipsBlock),
+            tainted: plan.tainted.clone(),
             reset_even: false,
         }
     }
@@ -2069,7 +2080,7 @@ impl Check {
             return Err("a stream frame on stream 0".into());
         }
         if on_stream && f.stream % 2 == 0 {
-            if !(f.kind == RST_STREAM && self.even_resets) {
+            if !(f.kind == RST_STREAM && (self.even_resets || self.tainted.contains(&f.stream))) {
                 return Err("a frame on an even stream, which nothing opened".into());
             }
             self.reset_even = true;
