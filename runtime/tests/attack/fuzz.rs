@@ -771,9 +771,9 @@ enum Gap {
     /// case expects nothing more of the server.
     PrioritySkipsBlock,
     /// A header block split over CONTINUATION frames, malformed (as
-    /// `MalformedFirst` says) in its first fragment: if that fragment ends
-    /// where a field ends, h2 drops the block at the HEADERS frame without
-    /// resetting the stream, and the CONTINUATION then ends the connection
+    /// `MalformedFirst` says) in a fragment before its last: if that
+    /// fragment ends where a field ends, h2 drops the block there without
+    /// resetting the stream, and the next CONTINUATION ends the connection
     /// (GOAWAY PROTOCOL_ERROR, last stream 0: valid calls after it are not
     /// served); if it ends inside a field, the malformation is missed and
     /// the request goes on. RFC 9113 section 8.1.1: a stream error. Pinned
@@ -1554,7 +1554,7 @@ impl Enc {
     fn block(&mut self, head: &Head) -> (Vec<u8>, Allow, Vec<usize>, bool) {
         let fields = head_fields(head);
         let mut allow = classify_fields(&fields);
-        let mut malformed = decoder_malformed(&fields) && matches!(head.hpack, Hpack::Plain);
+        let mut malformed = decoder_malformed(&fields) && !matches!(head.hpack, Hpack::Random(_));
         let mut out = Vec::new();
         let mut boundaries = vec![0];
         if let Hpack::SizeAtStart(size) = head.hpack {
