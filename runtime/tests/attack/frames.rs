@@ -361,10 +361,29 @@ impl Conn {
     }
 
     /// Writes `bytes`; a server that closed the connection makes this a
-    /// no-op that marks it closed.
+    /// no-op that marks it closed (after reading what it sent before).
     pub async fn send(&mut self, bytes: &[u8]) {
         if self.tcp.write_all(bytes).await.is_err() {
+            self.read_rest().await;
             self.closed = true;
+        }
+    }
+
+    /// After a failed write: what the server sent before it closed (its
+    /// GOAWAY) may still wait to be read. A server that closes with our
+    /// bytes unread resets the connection, which fails our write, but not
+    /// the bytes already in our socket's buffer.
+    async fn read_rest(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let mut chunk = [0u8; 16 * 1024];
+            match tokio::time::timeout_at(deadline, self.tcp.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.parse().await;
+                }
+                _ => return,
+            }
         }
     }
 
@@ -379,6 +398,7 @@ impl Conn {
         match tokio::time::timeout(patience, self.tcp.write_all(bytes)).await {
             Ok(Ok(())) => true,
             Ok(Err(_)) => {
+                self.read_rest().await;
                 self.closed = true;
                 false
             }
@@ -444,7 +464,9 @@ impl Conn {
         match f.kind {
             SETTINGS if f.flags & ACK == 0 => {
                 let ack = frame(SETTINGS, ACK, 0, &[]);
-                self.send(&ack).await;
+                if self.tcp.write_all(&ack).await.is_err() {
+                    self.closed = true;
+                }
             }
             GOAWAY => self.goaway = Some(f.clone()),
             RST_STREAM => {

@@ -3488,3 +3488,34 @@ async fn a_malformed_field_in_a_split_block_resets_only_its_stream() {
     target.stop().await;
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// The suite's `Conn` sees the GOAWAY of a server that then closes with
+/// our bytes unread (a reset, which fails our write): the frame is already
+/// in our socket's buffer. Without that, a case that writes much while the
+/// server ends the connection (hpack_amplification_is_cut_at_the_limit)
+/// sees `closed` and no GOAWAY, now and then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conn_reads_the_goaway_sent_before_a_reset() {
+    let _turn = serial().await;
+    let fake = Fake::start(|mut tcp: TcpStream| async move {
+        let mut first = [0u8; 100];
+        let _ = tcp.read_exact(&mut first).await;
+        let goaway = frame(GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0xb]);
+        let _ = tcp.write_all(&goaway).await;
+        // Dropped with 4 MB unread: a reset.
+    })
+    .await;
+    for _ in 0..5 {
+        let mut conn = Conn::connect(fake.1).await;
+        let all = conn
+            .try_send(&vec![0u8; 4 << 20], Duration::from_secs(5))
+            .await;
+        conn.read_until(Duration::from_secs(3), |c| c.goaway.is_some() || c.closed)
+            .await;
+        assert!(!all && conn.closed, "the fake server read it all");
+        assert_eq!(
+            conn.goaway.as_ref().and_then(Frame::error_code),
+            Some(ENHANCE_YOUR_CALM)
+        );
+    }
+}
