@@ -2689,7 +2689,7 @@ fn fuzz_frame_sequences() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let _turn = rt.block_on(serial());
+    let turn = rt.block_on(serial());
     let budget = Duration::from_secs(env_number("RUST_RPC_FUZZ_SECS").unwrap_or(30));
     let seed = env_number("PROPTEST_RNG_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -2833,6 +2833,10 @@ fn fuzz_frame_sequences() {
         );
         target.stop().await;
     });
+    // The runtime (and whatever it still runs) is gone before the next
+    // case takes its turn.
+    rt.shutdown_timeout(Duration::from_secs(5));
+    drop(turn);
     assert!(t.run > 0, "no case ran");
 }
 
