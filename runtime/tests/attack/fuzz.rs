@@ -975,6 +975,8 @@ struct Enc {
     expect: Expect,
     writes: Vec<(Vec<u8>, Duration)>,
     cur: Vec<u8>,
+    /// The last stream id of the client's latest GOAWAY.
+    goaway_last: Option<u32>,
 }
 
 impl Enc {
@@ -1002,6 +1004,7 @@ impl Enc {
             expect: Expect::default(),
             writes: Vec::new(),
             cur: Vec::new(),
+            goaway_last: None,
         }
     }
 
@@ -1296,6 +1299,15 @@ impl Enc {
                     allow = allow.and(Allow::must_end("GOAWAY on a stream"));
                 }
                 self.expect.client_goaway = true;
+                // "Endpoints MUST NOT increase the value they send in the
+                // last stream identifier" (RFC 9113 section 6.8): a GOAWAY
+                // that does is the client's protocol error, and h2 ends the
+                // connection for it.
+                let id = last & 0x7fff_ffff;
+                if self.goaway_last.is_some_and(|before| id > before) {
+                    allow = allow.and(Allow::codes(&[PROTOCOL_ERROR]));
+                }
+                self.goaway_last = Some(self.goaway_last.map_or(id, |before| before.min(id)));
                 let mut payload = (last & 0x7fff_ffff).to_be_bytes().to_vec();
                 payload.extend_from_slice(&code.to_be_bytes());
                 payload.extend_from_slice(b"fuzz");
