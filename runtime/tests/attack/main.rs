@@ -32,6 +32,7 @@ mod frames;
 mod fuzz;
 mod harness;
 mod lifecycle;
+mod replies;
 
 use std::time::Duration;
 

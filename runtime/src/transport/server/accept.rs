@@ -104,6 +104,7 @@ pub(super) async fn serve<L: Listener>(
                         router: router.clone(),
                         routes: routes.clone(),
                         spawned: spawned.clone(),
+                        unsent: Arc::default(),
                     };
                     let stop = stop_rx.clone();
                     connections.spawn(LetOthersFirst::new(
@@ -136,6 +137,9 @@ pub(super) struct Peer {
     pub(super) router: Arc<Router>,
     pub(super) routes: Option<Routes>,
     pub(super) spawned: Arc<AtomicUsize>,
+    /// Reply bytes encoded and waiting for the client's window (see
+    /// [`Server::max_unsent_reply_bytes`](super::Server::max_unsent_reply_bytes)).
+    pub(super) unsent: Arc<AtomicUsize>,
 }
 
 /// Serves one connection: HTTP/2 over any byte stream, TCP or a Unix

@@ -51,6 +51,7 @@ enum ReplyTo {
     Stream {
         respond: SendResponse<Bytes>,
         spawned: Arc<AtomicUsize>,
+        unsent: Arc<AtomicUsize>,
     },
     // Back to `Routes`, as a future that runs the handler and makes the
     // response.
@@ -69,6 +70,7 @@ impl Call {
             reply: ReplyTo::Stream {
                 respond,
                 spawned: peer.spawned.clone(),
+                unsent: peer.unsent.clone(),
             },
             router: peer.router.clone(),
         }
@@ -196,6 +198,7 @@ impl Call {
             ReplyTo::Stream {
                 mut respond,
                 spawned,
+                unsent,
             } => start(
                 Box::pin(async move {
                     // The handler stops (is dropped) when the client resets
@@ -209,7 +212,11 @@ impl Call {
                             return;
                         }
                     };
-                    reply::write(&mut respond, response, deadline).await;
+                    let budget = reply::Budget {
+                        unsent: &unsent,
+                        limit: router.config.max_unsent_reply_bytes,
+                    };
+                    reply::write(&mut respond, response, deadline, budget).await;
                 }),
                 &spawned,
                 spawn_at_once,

@@ -17,6 +17,9 @@ pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 /// Default for [`Server::max_pending_accept_reset_streams`].
 pub const DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
 
+/// Default for [`Server::max_unsent_reply_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_UNSENT_REPLY_BYTES: usize = 64 * 1024 * 1024;
+
 /// Default for [`Server::max_local_error_reset_streams`].
 pub const DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
 
@@ -31,6 +34,7 @@ pub(super) struct Config {
     pub(super) max_header_list_size: u32,
     pub(super) max_pending_accept_reset_streams: usize,
     pub(super) max_local_error_reset_streams: usize,
+    pub(super) max_unsent_reply_bytes: usize,
     /// Every call on a task of its own from the start (see
     /// [`Server::spawn_every_call`]).
     pub(super) spawn_every_call: bool,
@@ -50,6 +54,7 @@ impl Default for Config {
             max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
             max_pending_accept_reset_streams: DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS,
             max_local_error_reset_streams: DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS,
+            max_unsent_reply_bytes: DEFAULT_MAX_UNSENT_REPLY_BYTES,
             spawn_every_call: false,
             keepalive: Keepalive::default(),
         }
@@ -149,6 +154,22 @@ impl Server {
     /// hyper's). grpc-go has no such count.
     pub fn max_local_error_reset_streams(mut self, limit: usize) -> Self {
         self.config.max_local_error_reset_streams = limit;
+        self
+    }
+
+    /// The most reply bytes one connection may hold encoded while they wait
+    /// for the client's flow-control window (default
+    /// [`DEFAULT_MAX_UNSENT_REPLY_BYTES`], 64 MiB). A reply (or a chunk of a
+    /// streamed one) that would take a connection past it, while others
+    /// already wait, is not kept: the call ends with `RESOURCE_EXHAUSTED` in
+    /// its trailers (which flow control does not hold back), and its bytes
+    /// are freed. A client that reads its replies has at most its windows'
+    /// worth waiting (rust-rpc's client: 2 MiB); one that stops reading
+    /// would otherwise hold `max_concurrent_streams` replies of up to the
+    /// message size each. One reply alone always goes, however large.
+    /// grpc-go and C core have no such bound.
+    pub fn max_unsent_reply_bytes(mut self, limit: usize) -> Self {
+        self.config.max_unsent_reply_bytes = limit;
         self
     }
 }

@@ -15,6 +15,8 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -309,6 +311,41 @@ impl<T: Message> MessageStream<T> {
     }
 }
 
+/// A connection's budget of reply bytes waiting for the client's window.
+pub(super) struct Budget<'a> {
+    pub(super) unsent: &'a Arc<AtomicUsize>,
+    pub(super) limit: usize,
+}
+
+impl Budget<'_> {
+    /// Counts `len` bytes as waiting, unless that takes the connection past
+    /// its limit while other bytes already wait; the bytes stop counting
+    /// when the guard is dropped.
+    fn hold(&self, len: usize) -> Option<Held<'_>> {
+        let before = self.unsent.fetch_add(len, Ordering::Relaxed);
+        if before > 0 && before.saturating_add(len) > self.limit {
+            self.unsent.fetch_sub(len, Ordering::Relaxed);
+            return None;
+        }
+        Some(Held {
+            unsent: self.unsent,
+            len,
+        })
+    }
+}
+
+/// Bytes counted as waiting, until dropped.
+struct Held<'a> {
+    unsent: &'a AtomicUsize,
+    len: usize,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.unsent.fetch_sub(self.len, Ordering::Relaxed);
+    }
+}
+
 /// Sends a response that has nothing after its head (END_STREAM on the
 /// HEADERS frame).
 pub(super) fn send_head_only(respond: &mut SendResponse<Bytes>, head: http::Response<()>) {
@@ -327,15 +364,18 @@ pub(super) fn send_head_only(respond: &mut SendResponse<Bytes>, head: http::Resp
 /// A reply still waiting for the client's window at the call's `deadline`
 /// is dropped and its stream reset (`RST_STREAM(CANCEL)`, as gRPC ends a
 /// call past its deadline): a client that never reads holds the server's
-/// memory no longer than its deadline.
+/// memory no longer than its deadline. Bytes that would take the
+/// connection past its `budget` of waiting bytes are not kept: the call
+/// ends with `RESOURCE_EXHAUSTED` in the trailers.
 pub(super) async fn write<B>(
     respond: &mut SendResponse<Bytes>,
     response: http::Response<B>,
     deadline: Option<Instant>,
+    budget: Budget<'_>,
 ) where
     B: http_body::Body<Data = Bytes, Error = Status> + Unpin,
 {
-    if let Err(e) = write_body(respond, response, deadline).await {
+    if let Err(e) = write_body(respond, response, deadline, budget).await {
         tracing::debug!(error = %e, "cannot send the response");
     }
 }
@@ -344,6 +384,7 @@ async fn write_body<B>(
     respond: &mut SendResponse<Bytes>,
     response: http::Response<B>,
     deadline: Option<Instant>,
+    budget: Budget<'_>,
 ) -> Result<(), h2::Error>
 where
     B: http_body::Body<Data = Bytes, Error = Status> + Unpin,
@@ -381,6 +422,21 @@ where
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
                     let end = body.is_end_stream();
+                    let Some(_held) = budget.hold(data.len()) else {
+                        tracing::debug!(
+                            bytes = data.len(),
+                            "the connection's client leaves too many reply bytes unread"
+                        );
+                        let mut trailers = HeaderMap::new();
+                        Status::resource_exhausted(format!(
+                            "a reply of {} bytes is not sent: over {} bytes of replies on this \
+                             connection already wait for the client to read them",
+                            data.len(),
+                            budget.limit
+                        ))
+                        .write_headers(&mut trailers);
+                        return out.send_trailers(trailers);
+                    };
                     let sent = send_with_capacity(&mut out, data, end);
                     match deadline {
                         None => sent.await?,

@@ -124,6 +124,8 @@ fn through_layers(
 ) {
     let mut routes = routes.clone();
     let deadline = deadline_of(request.headers());
+    let unsent = peer.unsent.clone();
+    let limit = peer.router.config.max_unsent_reply_bytes;
     start(
         Box::pin(async move {
             let response = {
@@ -145,7 +147,11 @@ fn through_layers(
                 }
             };
             let Ok(response): Result<_, Infallible> = response;
-            reply::write(&mut respond, response, deadline).await;
+            let budget = reply::Budget {
+                unsent: &unsent,
+                limit,
+            };
+            reply::write(&mut respond, response, deadline, budget).await;
         }),
         &peer.spawned,
         peer.router.config.spawn_every_call,
