@@ -162,7 +162,7 @@ pub fn number(value: u64) -> Vec<u8> {
 // ---- HPACK, the sending side (RFC 7541) ----
 
 /// An HPACK integer with an `n`-bit prefix whose high bits are `first`.
-fn integer(first: u8, n: u8, mut value: usize, out: &mut Vec<u8>) {
+pub fn hpack_integer(first: u8, n: u8, mut value: usize, out: &mut Vec<u8>) {
     let max = (1usize << n) - 1;
     if value < max {
         out.push(first | value as u8);
@@ -178,8 +178,8 @@ fn integer(first: u8, n: u8, mut value: usize, out: &mut Vec<u8>) {
 }
 
 /// A string literal, not Huffman coded.
-fn string(bytes: &[u8], out: &mut Vec<u8>) {
-    integer(0, 7, bytes.len(), out);
+pub fn hpack_string(bytes: &[u8], out: &mut Vec<u8>) {
+    hpack_integer(0, 7, bytes.len(), out);
     out.extend_from_slice(bytes);
 }
 
@@ -201,7 +201,7 @@ impl Block {
 
     /// An entry of the static or dynamic table (section 6.1).
     pub fn indexed(mut self, index: usize) -> Self {
-        integer(0x80, 7, index, &mut self.0);
+        hpack_integer(0x80, 7, index, &mut self.0);
         self
     }
 
@@ -209,15 +209,15 @@ impl Block {
     /// given, uppercase and control characters included.
     pub fn literal(mut self, name: &[u8], value: &[u8]) -> Self {
         self.0.push(0x00);
-        string(name, &mut self.0);
-        string(value, &mut self.0);
+        hpack_string(name, &mut self.0);
+        hpack_string(value, &mut self.0);
         self
     }
 
     /// A literal without indexing whose name is table entry `index`.
     pub fn literal_name_index(mut self, index: usize, value: &[u8]) -> Self {
-        integer(0x00, 4, index, &mut self.0);
-        string(value, &mut self.0);
+        hpack_integer(0x00, 4, index, &mut self.0);
+        hpack_string(value, &mut self.0);
         self
     }
 
@@ -225,8 +225,8 @@ impl Block {
     /// is added to the dynamic table, first at index 62.
     pub fn literal_indexed(mut self, name: &[u8], value: &[u8]) -> Self {
         self.0.push(0x40);
-        string(name, &mut self.0);
-        string(value, &mut self.0);
+        hpack_string(name, &mut self.0);
+        hpack_string(value, &mut self.0);
         self
     }
 }

@@ -1570,7 +1570,7 @@ impl Enc {
         let mut out = Vec::new();
         let mut boundaries = vec![0];
         if let Hpack::SizeAtStart(size) = head.hpack {
-            hpack_int(0x20, 5, size as usize, &mut out);
+            hpack_integer(0x20, 5, size as usize, &mut out);
             boundaries.push(out.len());
             self.table_max = size as usize;
             if size > 4096 {
@@ -1588,7 +1588,7 @@ impl Enc {
             if i == middle {
                 match head.hpack {
                     Hpack::SizeInMiddle(size) => {
-                        hpack_int(0x20, 5, size as usize, &mut out);
+                        hpack_integer(0x20, 5, size as usize, &mut out);
                         self.table_max = size as usize;
                         // RFC 7541 section 4.2: only at the start.
                         allow = allow.and(Allow::any());
@@ -1599,7 +1599,7 @@ impl Enc {
                     }
                     Hpack::IndexPast(past) => {
                         let index = 62 + self.inserted + usize::from(past);
-                        hpack_int(0x80, 7, index, &mut out);
+                        hpack_integer(0x80, 7, index, &mut out);
                         allow = allow.and(if past > 0 {
                             Allow::must_end("an HPACK index past the table")
                         } else {
@@ -1621,7 +1621,7 @@ impl Enc {
                         }
                         boundaries.push(out.len());
                         // Refer to it (index 62, the newest).
-                        hpack_int(0x80, 7, 62, &mut out);
+                        hpack_integer(0x80, 7, 62, &mut out);
                     }
                     _ => {}
                 }
@@ -1658,26 +1658,6 @@ impl Enc {
         malformed &= allow.must_end.is_none();
         (out, allow, boundaries, malformed)
     }
-}
-
-fn hpack_int(first: u8, n: u8, mut value: usize, out: &mut Vec<u8>) {
-    let max = (1usize << n) - 1;
-    if value < max {
-        out.push(first | value as u8);
-        return;
-    }
-    out.push(first | max as u8);
-    value -= max;
-    while value >= 128 {
-        out.push((value % 128 + 128) as u8);
-        value /= 128;
-    }
-    out.push(value as u8);
-}
-
-fn hpack_string(bytes: &[u8], out: &mut Vec<u8>) {
-    hpack_int(0, 7, bytes.len(), out);
-    out.extend_from_slice(bytes);
 }
 
 type Field = (Vec<u8>, Vec<u8>);

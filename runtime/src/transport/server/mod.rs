@@ -208,12 +208,17 @@ impl Server {
         listener: TcpListener,
         signal: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
+        self.serve_on(listener, signal).await;
+        Ok(())
+    }
+
+    /// Serves connections from any listener (TCP, Unix) until `signal`.
+    async fn serve_on(self, listener: impl accept::Listener, signal: impl Future<Output = ()>) {
         let layered = !self.layers.is_empty();
         let (router, routes) = self.build();
         // Without layers, calls take the direct path.
         let routes = layered.then_some(routes);
         accept::serve(listener, signal, router, routes).await;
-        Ok(())
     }
 
     /// Serves on the Unix domain socket at `path` until `signal` completes,
@@ -248,10 +253,7 @@ impl Server {
         listener: tokio::net::UnixListener,
         signal: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let layered = !self.layers.is_empty();
-        let (router, routes) = self.build();
-        let routes = layered.then_some(routes);
-        accept::serve(listener, signal, router, routes).await;
+        self.serve_on(listener, signal).await;
         Ok(())
     }
 }
