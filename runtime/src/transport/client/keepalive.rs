@@ -104,7 +104,7 @@ pub(super) struct Keepalive {
 impl Keepalive {
     /// Runs for the connection's life, pinging as the settings say; returns
     /// why the connection is to be closed.
-    pub(super) async fn run(self, mut pings: h2::PingPong) -> &'static str {
+    pub(super) async fn run(&self, mut pings: h2::PingPong) -> &'static str {
         loop {
             let Some(time) = self.interval.get() else {
                 return std::future::pending().await;
@@ -133,12 +133,12 @@ impl Keepalive {
 
     /// After the connection ended: a GOAWAY `too_many_pings` doubles the
     /// channel's keepalive time.
-    pub(super) fn ended(state: &ConnState, interval: &Interval, authority: &str) {
-        if state.too_many_pings() {
-            interval.double();
+    pub(super) fn ended(&self, authority: &str) {
+        if self.state.too_many_pings() {
+            self.interval.double();
             tracing::warn!(
                 %authority,
-                keepalive_time = ?interval.get(),
+                keepalive_time = ?self.interval.get(),
                 "GOAWAY too_many_pings: the server allows fewer pings; keepalive time doubled"
             );
         }

@@ -207,16 +207,27 @@ impl Endpoint {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         let port = self.authority.port_u16().unwrap_or(80);
-        let connect = TcpStream::connect((host, port));
-        let tcp = match self.connect_timeout {
-            Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
-                Status::unavailable(format!("connecting to {} timed out", self.authority))
-            })?,
-            None => connect.await,
-        }
-        .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", self.authority)))?;
+        let tcp = self
+            .connect_within(TcpStream::connect((host, port)), &self.authority)
+            .await?;
         tcp.set_nodelay(true).ok();
         self.handshake(tcp, shared).await
+    }
+
+    /// Connects with `connect` within the endpoint's connect timeout; a
+    /// failure, or no connection in time, is `UNAVAILABLE` naming `target`.
+    async fn connect_within<T>(
+        &self,
+        connect: impl Future<Output = std::io::Result<T>>,
+        target: &(dyn core::fmt::Display + Sync),
+    ) -> Result<T, Status> {
+        let connected = match self.connect_timeout {
+            Some(t) => tokio::time::timeout(t, connect)
+                .await
+                .map_err(|_| Status::unavailable(format!("connecting to {target} timed out")))?,
+            None => connect.await,
+        };
+        connected.map_err(|e| Status::unavailable(format!("cannot connect to {target}: {e}")))
     }
 
     #[cfg(unix)]
@@ -225,16 +236,10 @@ impl Endpoint {
         path: &std::path::Path,
         shared: &Shared,
     ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status> {
-        let connect = tokio::net::UnixStream::connect(path);
-        let stream = match self.connect_timeout {
-            Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
-                Status::unavailable(format!("connecting to unix:{} timed out", path.display()))
-            })?,
-            None => connect.await,
-        }
-        .map_err(|e| {
-            Status::unavailable(format!("cannot connect to unix:{}: {e}", path.display()))
-        })?;
+        let target = format!("unix:{}", path.display());
+        let stream = self
+            .connect_within(tokio::net::UnixStream::connect(path), &target)
+            .await?;
         self.handshake(stream, shared).await
     }
 
@@ -283,8 +288,6 @@ impl Endpoint {
         // Only with keepalive on: a taken PingPong costs h2 a waker
         // registration on every poll of the connection.
         let pings = self.keepalive.time.and_then(|_| connection.ping_pong());
-        let interval = shared.keepalive.clone();
-        let watched = state.clone();
         tokio::spawn(LetOthersFirst::new(
             async move {
                 let closed = match pings {
@@ -304,7 +307,7 @@ impl Endpoint {
                 if let Some(e) = closed {
                     tracing::debug!(%authority, error = %e, "connection closed");
                 }
-                Keepalive::ended(&watched, &interval, authority.as_str());
+                keepalive.ended(authority.as_str());
             },
             shared.in_flight.clone(),
         ));
@@ -406,7 +409,6 @@ impl Channel {
     ) -> Result<(h2::client::ResponseFuture, h2::SendStream<Bytes>, InFlight), Status> {
         // Two attempts: a connection found dead, or going away (GOAWAY),
         // before anything was sent is replaced once, transparently.
-        let mut head = Some(head);
         for attempt in 0..2 {
             let (generation, send, state) = match cached.take() {
                 Some(s) => s,
@@ -421,8 +423,7 @@ impl Channel {
                 }
                 Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
             };
-            let Some(request) = head.take() else { break };
-            match ready.send_request(request, end_of_stream) {
+            match ready.send_request(head, end_of_stream) {
                 Ok((response, body)) => {
                     *cached = Some((generation, ready, state));
                     return Ok((response, body, InFlight::enter(&self.shared.in_flight)));
