@@ -33,6 +33,7 @@ const CLIENT_METHODS: &[&str] = &[
     "send_compressed",
     "max_decoding_message_size",
     "max_encoding_message_size",
+    "with_interceptor",
     "clone",
     "fmt",
 ];

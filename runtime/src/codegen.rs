@@ -19,6 +19,6 @@ pub const RUNTIME_VERSION_1: () = ();
 
 #[cfg(feature = "transport")]
 pub use crate::transport::{
-    Call, Channel, Client, CompressionEncoding, Endpoint, IntoRequest, IntoStreamingRequest,
-    Request, Response, Service, Status, Stream, Streaming,
+    Call, Channel, Client, CompressionEncoding, Endpoint, Interceptor, IntoRequest,
+    IntoStreamingRequest, Request, Response, Service, Status, Stream, Streaming,
 };

@@ -113,6 +113,12 @@ pub fn emit_client(cx: &Cx<'_>, service: &Service) -> TokenStream {
                 self
             }
 
+            /// Runs `interceptor` before every call (to add credentials, say).
+            pub fn with_interceptor(mut self, interceptor: impl #rt::Interceptor) -> Self {
+                self.inner = self.inner.with_interceptor(interceptor);
+                self
+            }
+
             #(#methods)*
         }
     }

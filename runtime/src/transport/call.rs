@@ -7,7 +7,9 @@ use std::time::Duration;
 use super::cancel::CancelHandle;
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
+use super::peer::PeerInfo;
 use futures_core::Stream;
+use http::uri::PathAndQuery;
 
 /// A call's request: the message (or stream of messages) plus metadata and
 /// per-call options.
@@ -19,6 +21,9 @@ pub struct Request<T> {
     pub(crate) compression: Option<CompressionEncoding>,
     pub(crate) per_message: Option<MessageCompression>,
     pub(crate) cancel: Option<CancelHandle>,
+    pub(crate) extensions: http::Extensions,
+    pub(crate) peer: Option<Arc<PeerInfo>>,
+    pub(crate) path: Option<PathAndQuery>,
 }
 
 impl<T> Request<T> {
@@ -31,6 +36,9 @@ impl<T> Request<T> {
             compression: None,
             per_message: None,
             cancel: None,
+            extensions: http::Extensions::new(),
+            peer: None,
+            path: None,
         }
     }
 
@@ -82,16 +90,49 @@ impl<T> Request<T> {
         self.compression
     }
 
+    /// Values attached to the call, by type: on a server, what its
+    /// interceptors put there for the handler (an authenticated user, say);
+    /// on a client, what interceptors and tower layers pass along. They are
+    /// never sent.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
+    }
+
+    /// The call's extensions, mutably: `extensions_mut().insert(user)`.
+    pub fn extensions_mut(&mut self) -> &mut http::Extensions {
+        &mut self.extensions
+    }
+
+    /// On a server: who the call's connection is from (address, TLS
+    /// identity); `None` on a client.
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        self.peer.as_deref()
+    }
+
+    /// On a server: the client's address, for TCP connections.
+    pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        self.peer.as_ref().and_then(|p| p.addr())
+    }
+
+    /// On a server: the certificate chain (leaf first, DER) the client
+    /// presented in its TLS handshake, for mTLS; `None` without TLS or
+    /// without a client certificate.
+    #[cfg(feature = "tls")]
+    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
+        let certs = self.peer.as_ref()?.tls()?.peer_certificates();
+        (!certs.is_empty()).then_some(certs)
+    }
+
+    /// The call's path, `/package.Service/Method`: on a server, and on a
+    /// client in its interceptors.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_ref().map(PathAndQuery::path)
+    }
+
     /// A request with the same metadata and options carrying `f(message)`.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Request<U> {
-        Request {
-            metadata: self.metadata,
-            message: f(self.message),
-            timeout: self.timeout,
-            compression: self.compression,
-            per_message: self.per_message,
-            cancel: self.cancel,
-        }
+        let (head, message) = self.split_message();
+        head.with_message(f(message))
     }
 
     /// Client side, for streaming requests: a handle that switches
@@ -120,6 +161,9 @@ impl<T> Request<T> {
             compression,
             per_message,
             cancel,
+            extensions,
+            peer,
+            path,
         } = self;
         let head = Request {
             metadata,
@@ -128,23 +172,38 @@ impl<T> Request<T> {
             compression,
             per_message,
             cancel,
+            extensions,
+            peer,
+            path,
         };
         (head, message)
     }
+}
 
-    pub(crate) fn from_parts(
-        metadata: MetadataMap,
-        message: T,
-        timeout: Option<Duration>,
-        compression: Option<CompressionEncoding>,
-    ) -> Self {
-        Self {
+impl Request<()> {
+    /// This head of a request (everything but the message) with `message`.
+    pub(crate) fn with_message<U>(self, message: U) -> Request<U> {
+        let Request {
+            metadata,
+            message: (),
+            timeout,
+            compression,
+            per_message,
+            cancel,
+            extensions,
+            peer,
+            path,
+        } = self;
+        Request {
             metadata,
             message,
             timeout,
             compression,
-            per_message: None,
-            cancel: None,
+            per_message,
+            cancel,
+            extensions,
+            peer,
+            path,
         }
     }
 }

@@ -22,10 +22,14 @@ pub(crate) const FRAME_HEADER_LEN: usize = 9;
 
 pub(crate) const DATA: u8 = 0x0;
 pub(crate) const HEADERS: u8 = 0x1;
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) const SETTINGS: u8 = 0x4;
 pub(crate) const PING: u8 = 0x6;
 pub(crate) const GOAWAY: u8 = 0x7;
 pub(crate) const ACK: u8 = 0x1;
 pub(crate) const ENHANCE_YOUR_CALM: u32 = 0xb;
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) const INADEQUATE_SECURITY: u32 = 0xc;
 
 /// The debug data of the GOAWAY with which a gRPC server ends a connection
 /// whose client pings too often (gRFC A8); gRPC clients look for it to back

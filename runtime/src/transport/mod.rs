@@ -24,9 +24,13 @@ mod cancel;
 pub mod client;
 pub mod codec;
 mod frames;
+pub mod intercept;
+mod peer;
 pub mod server;
 mod shared;
 mod streaming;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use body::{Body, BoxError, status_from_error};
 pub use call::{IntoRequest, IntoStreamingRequest, MessageCompression, Request, Response};
@@ -34,7 +38,9 @@ pub use cancel::CancelHandle;
 pub use client::{Channel, Client, Endpoint};
 pub use compression::CompressionEncoding;
 pub use futures_core::Stream;
+pub use intercept::Interceptor;
 pub use metadata::MetadataMap;
+pub use peer::PeerInfo;
 pub use server::{Call, Routes, Server, Service};
 pub use status::{Code, Status};
 pub use streaming::Streaming;

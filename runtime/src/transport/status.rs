@@ -674,6 +674,10 @@ impl From<h2::Error> for Status {
     fn from(error: h2::Error) -> Status {
         let code = h2_code(&error);
         let mut message = error.to_string();
+        #[cfg(feature = "tls")]
+        if let Some(hint) = error.get_io().and_then(super::tls::hint) {
+            message.push_str(hint);
+        }
         match error.reason() {
             Some(h2::Reason::ENHANCE_YOUR_CALM) if code == Code::ResourceExhausted => {
                 message.push_str(": the peer limited bandwidth");

@@ -420,6 +420,14 @@ impl UsersClient {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
     }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
+        self
+    }
     /// Looks a user up by name.
     pub async fn get_user(
         &mut self,

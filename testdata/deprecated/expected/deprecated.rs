@@ -448,6 +448,14 @@ impl TodayClient {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
     }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
+        self
+    }
     pub async fn call(
         &mut self,
         request: impl ::rust_rpc::codegen::IntoRequest<Old>,
@@ -521,6 +529,14 @@ impl YesterdayClient {
     /// Largest request message sent.
     pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
         self.inner = self.inner.max_encoding_message_size(limit);
+        self
+    }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
         self
     }
     pub async fn call(

@@ -178,6 +178,14 @@ impl CalculatorClient {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
     }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
+        self
+    }
     /// Unary: returns the square of the number.
     pub async fn square(
         &mut self,
@@ -285,6 +293,14 @@ impl SendClient {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
     }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
+        self
+    }
     pub async fn connect_(
         &mut self,
         request: impl ::rust_rpc::codegen::IntoRequest<Text>,
@@ -367,6 +383,14 @@ impl ServerClient {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
     }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
+        self
+    }
     pub async fn name(
         &mut self,
         request: impl ::rust_rpc::codegen::IntoRequest<Text>,
@@ -420,6 +444,14 @@ impl CaseClashClient {
     /// Largest request message sent.
     pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
         self.inner = self.inner.max_encoding_message_size(limit);
+        self
+    }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
         self
     }
     pub async fn get_value(
@@ -487,6 +519,14 @@ impl NothingClient {
         self.inner = self.inner.max_encoding_message_size(limit);
         self
     }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
+        self
+    }
 }
 /// Client for the `svc.v1.Braces` service.
 ///
@@ -533,6 +573,14 @@ impl BracesClient {
     /// Largest request message sent.
     pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
         self.inner = self.inner.max_encoding_message_size(limit);
+        self
+    }
+    /// Runs `interceptor` before every call (to add credentials, say).
+    pub fn with_interceptor(
+        mut self,
+        interceptor: impl ::rust_rpc::codegen::Interceptor,
+    ) -> Self {
+        self.inner = self.inner.with_interceptor(interceptor);
         self
     }
     pub async fn ping(

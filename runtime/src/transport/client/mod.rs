@@ -56,11 +56,14 @@ use super::codec::{
     encode_frame, encode_frame_into,
 };
 use super::compression::{self, CompressionEncoding};
+use super::intercept::{Interceptor, Interceptors};
 use super::metadata::MetadataMap;
 use super::shared::{AbortOnDrop, InFlight, LetOthersFirst, send_with_capacity};
 use super::status::Status;
 use super::streaming::{Role, Streaming};
 use super::timeout::encode_timeout;
+#[cfg(feature = "tls")]
+use super::tls::{self, ClientTlsConfig, Connector};
 use super::{IntoRequest, IntoStreamingRequest, Request, Response};
 use crate::encoding::SizeCache;
 use crate::message::Message;
@@ -91,6 +94,10 @@ pub struct Endpoint {
     initial_stream_window: u32,
     initial_connection_window: u32,
     keepalive: keepalive::Settings,
+    // The TLS handshake of an `https` endpoint; `None` there means the
+    // platform's CAs and the host's name.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<Connector>>,
 }
 
 /// A live connection: its generation (which tells connections apart), a
@@ -98,9 +105,11 @@ pub struct Endpoint {
 type Live = (u64, SendRequest<Bytes>, Arc<ConnState>);
 
 impl Endpoint {
-    /// Parses `http://host:port`, or `unix:/path/to/socket` (also written
-    /// `unix:///path/to/socket`, as gRPC's naming document has it) for a
-    /// Unix domain socket. (`https` arrives with TLS support.)
+    /// Parses `http://host:port` (HTTP/2 in plaintext), `https://host:port`
+    /// (TLS, trusting the platform's CAs unless
+    /// [`Endpoint::tls_config`] says otherwise), or `unix:/path/to/socket`
+    /// (also written `unix:///path/to/socket`, as gRPC's naming document has
+    /// it) for a Unix domain socket.
     pub fn new(uri: impl AsRef<str>) -> Result<Self, Error> {
         let text = uri.as_ref();
         if let Some(path) = text.strip_prefix("unix:") {
@@ -110,9 +119,14 @@ impl Endpoint {
             .parse()
             .map_err(|e| Error(format!("invalid endpoint {text:?}: {e}")))?;
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
-        if scheme != Scheme::HTTP {
+        if scheme == Scheme::HTTPS && !cfg!(feature = "tls") {
             return Err(Error(format!(
-                "endpoint {text:?}: only http:// (h2c) is supported so far; TLS is on the roadmap"
+                "endpoint {text:?}: https:// needs rust-rpc's `tls` feature"
+            )));
+        }
+        if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
+            return Err(Error(format!(
+                "endpoint {text:?}: the scheme must be http:// or https://"
             )));
         }
         let authority = uri
@@ -155,7 +169,23 @@ impl Endpoint {
             initial_stream_window: 1 << 20,
             initial_connection_window: 2 << 20,
             keepalive: keepalive::Settings::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Connects over TLS as `config` says (trusted CAs, the name to check,
+    /// a client certificate for mTLS); the endpoint becomes `https` if it
+    /// was `http`. Works for Unix domain sockets too (the name checked is
+    /// then `localhost` unless `config` names one). An error if the key
+    /// material does not check out.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: ClientTlsConfig) -> Result<Self, tls::Error> {
+        self.tls = Some(Arc::new(config.connector()?));
+        if self.unix.is_none() {
+            self.scheme = Scheme::HTTPS;
+        }
+        Ok(self)
     }
 
     /// Like [`Endpoint::new`] for a literal known to be valid; panics otherwise.
@@ -206,12 +236,57 @@ impl Endpoint {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        let port = self.authority.port_u16().unwrap_or(80);
+        let port = self
+            .authority
+            .port_u16()
+            .unwrap_or(if self.scheme == Scheme::HTTPS {
+                443
+            } else {
+                80
+            });
         let tcp = self
             .connect_within(TcpStream::connect((host, port)), &self.authority)
             .await?;
         tcp.set_nodelay(true).ok();
-        self.handshake(tcp, shared).await
+        self.secure(tcp, host, shared).await
+    }
+
+    /// HTTP/2 on `io`, over TLS first if the endpoint has it.
+    async fn secure<Io>(
+        &self,
+        io: Io,
+        host: &str,
+        shared: &Shared,
+    ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status>
+    where
+        Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        #[cfg(feature = "tls")]
+        if let Some(connector) = self.connector()? {
+            let handshake = connector.connect(host, io);
+            let (stream, _) = match self.connect_timeout {
+                Some(t) => tokio::time::timeout(t, handshake).await.map_err(|_| {
+                    Status::unavailable(format!("TLS handshake with {host} timed out"))
+                })?,
+                None => handshake.await,
+            }?;
+            return self.handshake(stream, shared).await;
+        }
+        let _ = host;
+        self.handshake(io, shared).await
+    }
+
+    /// The TLS connector, if this endpoint does TLS: its own, or for an
+    /// `https` endpoint without one, the platform's.
+    #[cfg(feature = "tls")]
+    fn connector(&self) -> Result<Option<Arc<Connector>>, Status> {
+        match &self.tls {
+            Some(c) => Ok(Some(c.clone())),
+            None if self.scheme == Scheme::HTTPS => Connector::platform()
+                .map(Some)
+                .map_err(|e| Status::unavailable(e.to_string())),
+            None => Ok(None),
+        }
     }
 
     /// Connects with `connect` within the endpoint's connect timeout; a
@@ -240,7 +315,7 @@ impl Endpoint {
         let stream = self
             .connect_within(tokio::net::UnixStream::connect(path), &target)
             .await?;
-        self.handshake(stream, shared).await
+        self.secure(stream, "localhost", shared).await
     }
 
     #[cfg(not(unix))]
@@ -255,9 +330,9 @@ impl Endpoint {
         )))
     }
 
-    /// HTTP/2 over any byte stream, TCP or a Unix domain socket; TLS
-    /// (rustls) will hand over its stream here, after its handshake and
-    /// ALPN. The connection runs on a task of its own, beside its keepalive.
+    /// HTTP/2 over any byte stream: TCP, a Unix domain socket, TLS over
+    /// either (after its handshake and ALPN). The connection runs on a task
+    /// of its own, beside its keepalive.
     async fn handshake<Io>(
         &self,
         io: Io,
@@ -382,7 +457,10 @@ impl Channel {
         if let Some(live) = &conn.live {
             return Ok(live.clone());
         }
-        let (send, state) = self.shared.endpoint.open(&self.shared).await?;
+        // Boxed: connecting (a TLS handshake's state above all) is rare, and
+        // unboxed it would take room in every call's future, which is moved
+        // whole as the call is wrapped in its deadline.
+        let (send, state) = Box::pin(self.shared.endpoint.open(&self.shared)).await?;
         conn.generation += 1;
         let live = (conn.generation, send, state);
         conn.live = Some(live.clone());
@@ -621,6 +699,7 @@ pub struct Client {
     max_recv: usize,
     max_send: usize,
     timeout: Option<Duration>,
+    interceptors: Interceptors,
 }
 
 #[derive(Clone)]
@@ -648,6 +727,7 @@ impl core::fmt::Debug for Client {
             .field("max_decoding_message_size", &self.max_recv)
             .field("max_encoding_message_size", &self.max_send)
             .field("timeout", &self.timeout)
+            .field("interceptors", &self.interceptors)
             .finish()
     }
 }
@@ -672,6 +752,7 @@ impl Client {
             compression: None,
             max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+            interceptors: Interceptors::default(),
         }
     }
 
@@ -707,6 +788,7 @@ impl Client {
             max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
             timeout: None,
+            interceptors: Interceptors::default(),
         }
     }
 
@@ -715,6 +797,30 @@ impl Client {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Runs `interceptor` before every call of this client (and of its
+    /// clones made after this): it gets the call's
+    /// [`Request<()>`](super::Request) (metadata, path, timeout) and returns
+    /// it, with metadata added (credentials, say), or fails the call with a
+    /// status. It runs within the call's deadline; the deadline itself is
+    /// fixed when the call is made. Added interceptors run in order. See
+    /// [`intercept`](super::intercept).
+    pub fn with_interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors = self.interceptors.then(interceptor);
+        self
+    }
+
+    /// `request` after this client's interceptors.
+    async fn intercept<T>(
+        &self,
+        request: Request<T>,
+        path: &'static str,
+    ) -> Result<Request<T>, Status> {
+        let (mut head, message) = request.split_message();
+        head.path = Some(PathAndQuery::from_static(path));
+        let head = self.interceptors.run(head).await?;
+        Ok(head.with_message(message))
     }
 
     /// Compresses every request of this client with `encoding` (calls may
@@ -906,6 +1012,15 @@ impl Client {
     ) -> Result<Response<Resp>, Status> {
         let request = request.into_request();
         let timeout = request.timeout.or(self.timeout);
+        if !self.interceptors.is_empty() {
+            let cancel = request.cancel.clone();
+            let call = async {
+                let request = self.intercept(request, path).await?;
+                let (metadata, mut stream) = self.send_single::<Req, Resp>(path, &request).await?;
+                single_response(metadata, &mut stream).await
+            };
+            return Box::pin(with_deadline(timeout, cancel.as_ref(), call)).await;
+        }
         let call = async {
             let (metadata, mut stream) = self.send_single::<Req, Resp>(path, &request).await?;
             single_response(metadata, &mut stream).await
@@ -922,9 +1037,17 @@ impl Client {
         let request = request.into_request();
         let timeout = request.timeout.or(self.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
-        let call = self.send_single::<Req, Resp>(path, &request);
         let cancel = request.cancel.clone();
-        let (metadata, stream) = with_deadline(timeout, cancel.as_ref(), call).await?;
+        let (metadata, stream) = if self.interceptors.is_empty() {
+            let call = self.send_single::<Req, Resp>(path, &request);
+            with_deadline(timeout, cancel.as_ref(), call).await?
+        } else {
+            let call = async {
+                let request = self.intercept(request, path).await?;
+                self.send_single::<Req, Resp>(path, &request).await
+            };
+            Box::pin(with_deadline(timeout, cancel.as_ref(), call)).await?
+        };
         Ok(Response::from_parts(
             metadata,
             stream.with_deadline(deadline).with_cancel(cancel),
@@ -942,6 +1065,12 @@ impl Client {
         let timeout = request.timeout.or(self.timeout);
         let cancel = request.cancel.clone();
         let call = async {
+            // Boxed, so that calls without interceptors do not carry
+            // the interception's state in theirs.
+            let request = match self.interceptors.is_empty() {
+                true => request,
+                false => Box::pin(self.intercept(request, path)).await?,
+            };
             let (metadata, mut stream) = self
                 .start_streaming::<R::Stream, R::Message, Resp>(request, path)
                 .await?;
@@ -960,12 +1089,17 @@ impl Client {
         let timeout = request.timeout.or(self.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
         let cancel = request.cancel.clone();
-        let (metadata, stream) = with_deadline(
-            timeout,
-            cancel.as_ref(),
-            self.start_streaming::<R::Stream, R::Message, Resp>(request, path),
-        )
-        .await?;
+        let call = async {
+            // Boxed, so that calls without interceptors do not carry
+            // the interception's state in theirs.
+            let request = match self.interceptors.is_empty() {
+                true => request,
+                false => Box::pin(self.intercept(request, path)).await?,
+            };
+            self.start_streaming::<R::Stream, R::Message, Resp>(request, path)
+                .await
+        };
+        let (metadata, stream) = with_deadline(timeout, cancel.as_ref(), call).await?;
         Ok(Response::from_parts(
             metadata,
             stream.with_deadline(deadline).with_cancel(cancel),

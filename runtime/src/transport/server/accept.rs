@@ -1,7 +1,8 @@
 //! Accepting: the listener's loop (under the cap on connections), and each
-//! connection's HTTP/2 handshake (under its timeout) and loop, which takes
-//! its calls and hands them to [`route`](super::route) and does what its
-//! [`Lifecycle`] says: keepalive pings, GOAWAY when idle or aged, closing.
+//! connection's handshakes (TLS if the server has it, then HTTP/2, together
+//! under the handshake timeout) and loop, which takes its calls and hands
+//! them to [`route`](super::route) and does what its [`Lifecycle`] says:
+//! keepalive pings, GOAWAY when idle or aged, closing.
 
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
@@ -17,7 +18,10 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::super::peer::PeerInfo;
 use super::super::shared::LetOthersFirst;
+#[cfg(feature = "tls")]
+use super::super::tls::ServerTls;
 use super::keepalive::{Event, Lifecycle};
 use super::route::{Router, Routes, dispatch};
 use super::watch::{PingPolicy, Shared, Watched};
@@ -28,17 +32,17 @@ pub(super) trait Listener {
     type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
 
     /// The next connection, ready to serve, and who is on the other end.
-    fn accept(&self) -> impl Future<Output = std::io::Result<(Self::Io, PeerAddr)>> + Send;
+    fn accept(&self) -> impl Future<Output = std::io::Result<(Self::Io, PeerInfo)>> + Send;
 }
 
 impl Listener for TcpListener {
     type Io = tokio::net::TcpStream;
 
-    async fn accept(&self) -> std::io::Result<(Self::Io, PeerAddr)> {
-        let (tcp, addr) = TcpListener::accept(self).await?;
+    async fn accept(&self) -> std::io::Result<(Self::Io, PeerInfo)> {
+        let (tcp, addr): (_, SocketAddr) = TcpListener::accept(self).await?;
         // Small replies go out at once, not after Nagle's delay.
         tcp.set_nodelay(true).ok();
-        Ok((tcp, PeerAddr::Tcp(addr)))
+        Ok((tcp, PeerInfo::tcp(addr)))
     }
 }
 
@@ -46,27 +50,26 @@ impl Listener for TcpListener {
 impl Listener for tokio::net::UnixListener {
     type Io = tokio::net::UnixStream;
 
-    async fn accept(&self) -> std::io::Result<(Self::Io, PeerAddr)> {
+    async fn accept(&self) -> std::io::Result<(Self::Io, PeerInfo)> {
         let (stream, _) = tokio::net::UnixListener::accept(self).await?;
-        Ok((stream, PeerAddr::Unix))
+        Ok((stream, PeerInfo::unix()))
     }
 }
 
-/// Who a connection is from, for the logs.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum PeerAddr {
-    Tcp(SocketAddr),
-    /// A Unix domain socket's peer (unnamed, as clients' are).
-    Unix,
-}
+/// The TLS a server's connections start with, if any.
+#[cfg(feature = "tls")]
+pub(super) type Tls = ServerTls;
+/// Without the `tls` feature there is none to have.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+pub(super) enum Tls {}
 
-impl core::fmt::Display for PeerAddr {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            PeerAddr::Tcp(addr) => addr.fmt(f),
-            PeerAddr::Unix => f.write_str("unix socket peer"),
-        }
-    }
+/// What a server serves its connections with: the routing table, the
+/// layered service in front of it if there are layers, its TLS if any.
+pub(super) struct Serving {
+    pub(super) router: Arc<Router>,
+    pub(super) routes: Option<Routes>,
+    pub(super) tls: Option<Tls>,
 }
 
 /// Serves connections from `listener` until `signal` completes; then stops
@@ -74,9 +77,13 @@ impl core::fmt::Display for PeerAddr {
 pub(super) async fn serve<L: Listener>(
     listener: L,
     signal: impl Future<Output = ()>,
-    router: Arc<Router>,
-    routes: Option<Routes>,
+    serving: Serving,
 ) {
+    let Serving {
+        router,
+        routes,
+        tls,
+    } = serving;
     let (stop_tx, stop_rx) = watch::channel(false);
     let cap = router
         .config
@@ -97,19 +104,20 @@ pub(super) async fn serve<L: Listener>(
         tokio::select! {
             () = &mut signal => break,
             accepted = listener.accept() => match accepted {
-                Ok((io, addr)) => {
+                Ok((io, info)) => {
                     let spawned = Arc::new(AtomicUsize::new(0));
                     let peer = Peer {
-                        addr,
+                        info: Arc::new(info),
                         router: router.clone(),
                         routes: routes.clone(),
                         spawned: spawned.clone(),
                         unsent: Arc::default(),
                     };
                     let stop = stop_rx.clone();
+                    let tls = tls.clone();
                     connections.spawn(LetOthersFirst::new(
                         async move {
-                            serve_connection(io, peer, stop).await;
+                            serve_accepted(io, peer, tls, stop).await;
                             drop(permit);
                         },
                         spawned,
@@ -133,7 +141,8 @@ pub(super) async fn serve<L: Listener>(
 /// in front of it if there are layers, and the count of its calls running
 /// on tasks of their own (for [`LetOthersFirst`]).
 pub(super) struct Peer {
-    pub(super) addr: PeerAddr,
+    /// Shared with every call, for [`Request::peer`](crate::transport::Request::peer).
+    pub(super) info: Arc<PeerInfo>,
     pub(super) router: Arc<Router>,
     pub(super) routes: Option<Routes>,
     pub(super) spawned: Arc<AtomicUsize>,
@@ -142,11 +151,43 @@ pub(super) struct Peer {
     pub(super) unsent: Arc<AtomicUsize>,
 }
 
-/// Serves one connection: HTTP/2 over any byte stream, TCP or a Unix
-/// domain socket; TLS (rustls) will hand over its decrypted stream here,
-/// after the handshake and ALPN, and nothing below changes.
-async fn serve_connection<Io>(io: Io, peer: Peer, mut stop: watch::Receiver<bool>)
+/// Serves an accepted connection: its TLS handshake first if the server
+/// has TLS (what it established joins the peer's info), then HTTP/2. Both
+/// handshakes together must finish within the handshake timeout.
+async fn serve_accepted<Io>(io: Io, peer: Peer, tls: Option<Tls>, stop: watch::Receiver<bool>)
 where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let timeout = peer.router.config.keepalive.handshake_timeout;
+    let handshake_by = Instant::now() + timeout;
+    let Some(tls) = tls else {
+        return serve_connection(io, peer, stop, handshake_by).await;
+    };
+    #[cfg(not(feature = "tls"))]
+    match tls {}
+    #[cfg(feature = "tls")]
+    match tokio::time::timeout_at(handshake_by, tls.accept(io)).await {
+        Ok(Ok((stream, established))) => {
+            let info = Arc::new(PeerInfo::clone(&peer.info).with_tls(established));
+            serve_connection(stream, Peer { info, ..peer }, stop, handshake_by).await;
+        }
+        Ok(Err(why)) => tracing::debug!(peer = %peer.info, why, "connection refused"),
+        Err(_) => tracing::debug!(
+            peer = %peer.info,
+            ?timeout,
+            "no TLS handshake in time: connection closed"
+        ),
+    }
+}
+
+/// Serves one connection: HTTP/2 over any byte stream (TCP, a Unix domain
+/// socket, TLS over either), its handshake done by `handshake_by`.
+async fn serve_connection<Io>(
+    io: Io,
+    peer: Peer,
+    mut stop: watch::Receiver<bool>,
+    handshake_by: Instant,
+) where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let config = &peer.router.config;
@@ -158,15 +199,15 @@ where
     };
     let io = Watched::new(io, policy, shared.clone());
     let handshake = config.h2().handshake::<_, Bytes>(io);
-    let mut conn = match tokio::time::timeout(settings.handshake_timeout, handshake).await {
+    let mut conn = match tokio::time::timeout_at(handshake_by, handshake).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => {
-            tracing::debug!(peer = %peer.addr, error = %e, "HTTP/2 handshake failed");
+            tracing::debug!(peer = %peer.info, error = %e, "HTTP/2 handshake failed");
             return;
         }
         Err(_) => {
             tracing::debug!(
-                peer = %peer.addr,
+                peer = %peer.info,
                 timeout = ?settings.handshake_timeout,
                 "no HTTP/2 preface in time: connection closed"
             );
@@ -225,21 +266,21 @@ where
                     }
                     let sent = ping_pong.as_mut().map(|p| p.send_ping(h2::Ping::opaque()));
                     if let Some(Err(e)) = sent {
-                        tracing::debug!(peer = %peer.addr, error = %e, "cannot send a keepalive ping");
+                        tracing::debug!(peer = %peer.info, error = %e, "cannot send a keepalive ping");
                     }
                 }
                 Event::CheckIdle => {
                     if life.check_idle(Instant::now(), conn.has_streams()) {
-                        tracing::debug!(peer = %peer.addr, "GOAWAY: idle for longer than the maximum");
+                        tracing::debug!(peer = %peer.info, "GOAWAY: idle for longer than the maximum");
                         conn.graceful_shutdown();
                     }
                 }
                 Event::GoAway(why) => {
-                    tracing::debug!(peer = %peer.addr, why, "GOAWAY");
+                    tracing::debug!(peer = %peer.info, why, "GOAWAY");
                     conn.graceful_shutdown();
                 }
                 Event::Close(why) => {
-                    tracing::debug!(peer = %peer.addr, why, "connection closed");
+                    tracing::debug!(peer = %peer.info, why, "connection closed");
                     break;
                 }
             },
@@ -249,7 +290,7 @@ where
             }), if life.awaiting_pong() => match pong {
                 Ok(_) => life.pong(Instant::now()),
                 Err(e) => {
-                    tracing::debug!(peer = %peer.addr, error = %e, "keepalive ping failed");
+                    tracing::debug!(peer = %peer.info, error = %e, "keepalive ping failed");
                     break;
                 }
             },
@@ -266,8 +307,8 @@ where
 
 fn connection_error(peer: &Peer, shared: &Shared, e: &h2::Error) {
     if shared.too_many_pings() {
-        tracing::info!(peer = %peer.addr, "GOAWAY too_many_pings: the client pinged more often than allowed");
+        tracing::info!(peer = %peer.info, "GOAWAY too_many_pings: the client pinged more often than allowed");
     } else {
-        tracing::debug!(peer = %peer.addr, error = %e, "connection error");
+        tracing::debug!(peer = %peer.info, error = %e, "connection error");
     }
 }

@@ -9,13 +9,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
 use h2::server::SendResponse;
 use http::HeaderMap;
 use http::header::HeaderName;
+use http::uri::PathAndQuery;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -23,13 +23,13 @@ use super::super::body::Body;
 use super::super::boxed::BoxFuture;
 use super::super::compression::{self, CompressionEncoding};
 use super::super::metadata::MetadataMap;
+use super::super::peer::PeerInfo;
 use super::super::shared::InFlight;
 use super::super::status::Status;
 use super::super::streaming::{Role, Streaming};
 use super::super::timeout::parse_timeout;
 use super::super::{Request, Response};
 use super::accept::Peer;
-use super::limits::Config;
 use super::reply::{self, Reply, ReplyBody};
 use super::route::Router;
 use crate::message::Message;
@@ -42,6 +42,7 @@ pub struct Call {
     request: http::Request<Body>,
     reply: ReplyTo,
     router: Arc<Router>,
+    peer: Option<Arc<PeerInfo>>,
 }
 
 /// Where a call's response goes.
@@ -73,19 +74,24 @@ impl Call {
                 unsent: peer.unsent.clone(),
             },
             router: peer.router.clone(),
+            peer: Some(peer.info.clone()),
         }
     }
 
-    /// A call made through [`Routes`](super::Routes), answered through `tx`.
+    /// A call made through [`Routes`](super::Routes), answered through `tx`;
+    /// its peer is the `Arc<PeerInfo>` in the request's extensions, if any
+    /// (this server's connections put it there).
     pub(super) fn for_routes(
-        request: http::Request<Body>,
+        mut request: http::Request<Body>,
         tx: oneshot::Sender<BoxFuture<http::Response<Body>>>,
         router: Arc<Router>,
     ) -> Self {
+        let peer = request.extensions_mut().remove::<Arc<PeerInfo>>();
         Self {
             request,
             reply: ReplyTo::Routes(tx),
             router,
+            peer,
         }
     }
 
@@ -192,6 +198,7 @@ impl Call {
             request,
             reply,
             router,
+            peer,
         } = self;
         let spawn_at_once = router.config.spawn_every_call;
         match reply {
@@ -206,7 +213,7 @@ impl Call {
                     // once needs no wake-up on reset.
                     let (response, deadline) = tokio::select! {
                         biased;
-                        answered = answer(request, &router.config, handler) => answered,
+                        answered = answer(request, peer, &router, handler) => answered,
                         reason = poll_fn(|cx| respond.poll_reset(cx)) => {
                             tracing::debug!(?reason, "client cancelled the call");
                             return;
@@ -223,7 +230,7 @@ impl Call {
             ),
             ReplyTo::Routes(tx) => {
                 let _ = tx.send(Box::pin(async move {
-                    let (response, _deadline) = answer(request, &router.config, handler).await;
+                    let (response, _deadline) = answer(request, peer, &router, handler).await;
                     // Past the answer, the deadline is the caller's to keep:
                     // dropping the body ends the call.
                     response.map(ReplyBody::into_body)
@@ -233,13 +240,15 @@ impl Call {
     }
 }
 
-/// Answers one call: parses the request head, runs the handler until its
-/// result or the deadline, and makes the response (a trailers-only one with
-/// the status if anything failed), returned with the call's deadline.
-/// Cancellation is the caller's: dropping this future drops the handler.
+/// Answers one call: parses the request head, runs the interceptors and
+/// then the handler until its result or the deadline, and makes the
+/// response (a trailers-only one with the status if anything failed),
+/// returned with the call's deadline. Cancellation is the caller's:
+/// dropping this future drops the handler.
 async fn answer<Req, Resp, F, Fut>(
     request: http::Request<Body>,
-    config: &Config,
+    peer: Option<Arc<PeerInfo>>,
+    router: &Router,
     handler: F,
 ) -> (http::Response<ReplyBody<Resp>>, Option<Instant>)
 where
@@ -248,21 +257,46 @@ where
     F: FnOnce(Head, Streaming<Req>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Reply<Resp>, Status>> + Send + 'static,
 {
+    let config = &router.config;
     let (parts, body) = request.into_parts();
-    let mut head = match Head::parse(parts.headers) {
+    // The path's bytes are shared, not copied; the rest of the URI is not kept.
+    let path = parts.uri.path_and_query().cloned();
+    let mut head = match Head::parse(parts.headers, path, peer) {
         Ok(h) => h,
         Err(status) => return (reply::status(&status), None),
     };
-    // One instant for the handler and the reply it streams.
-    let deadline = head.timeout.map(|t| Instant::now() + t);
     let accepts = std::mem::take(&mut head.accepts);
-    let body = Streaming::new(body, head.encoding, config.max_recv, Role::Server);
-    let work = handler(head, body);
-    // The handler first: one that is done at once needs no timer.
-    let outcome = tokio::select! {
-        biased;
-        outcome = work => outcome,
-        () = until(deadline) => Err(Status::deadline_exceeded("deadline exceeded")),
+    // One instant for the handler and the reply it streams.
+    let deadline = head.request.timeout.map(|t| Instant::now() + t);
+    let body = Streaming::new(
+        body,
+        head.request.compression,
+        config.max_recv,
+        Role::Server,
+    );
+    // Without interceptors, nothing is in the handler's way.
+    // The handler first: one that is done at once needs no timer. The
+    // handler's future is made right in the select (wrapped, it would be
+    // copied once more: it is most of a call's state).
+    let outcome = if router.interceptors.is_empty() {
+        tokio::select! {
+            biased;
+            outcome = handler(head, body) => outcome,
+            () = until(deadline) => Err(Status::deadline_exceeded("deadline exceeded")),
+        }
+    } else {
+        // Boxed, so that calls without interceptors do not carry this
+        // branch's state in theirs.
+        let interceptors = router.interceptors.clone();
+        let intercepted = Box::pin(async move {
+            let request = interceptors.run(head.request).await?;
+            handler(Head::new(request), body).await
+        });
+        tokio::select! {
+            biased;
+            outcome = intercepted => outcome,
+            () = until(deadline) => Err(Status::deadline_exceeded("deadline exceeded")),
+        }
     };
     let response = match outcome {
         Ok(answer) => reply::respond(answer, &accepts, config.max_send, deadline).await,
@@ -331,11 +365,11 @@ pub(super) fn start(
     });
 }
 
-/// What a call learned from its request headers.
+/// What a call learned from its request head: the request its handler
+/// gets, without the message (metadata, deadline, compression, peer, path).
 struct Head {
-    metadata: MetadataMap,
-    timeout: Option<Duration>,
-    encoding: Option<CompressionEncoding>,
+    request: Request<()>,
+    /// The compressions the client accepts for the reply.
     accepts: Vec<CompressionEncoding>,
 }
 
@@ -344,7 +378,11 @@ static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 static GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
 
 impl Head {
-    fn parse(headers: HeaderMap) -> Result<Self, Status> {
+    fn parse(
+        headers: HeaderMap,
+        path: Option<PathAndQuery>,
+        peer: Option<Arc<PeerInfo>>,
+    ) -> Result<Self, Status> {
         let timeout = match headers.get(&GRPC_TIMEOUT) {
             None => None,
             Some(v) => match parse_timeout(v.as_bytes()) {
@@ -383,22 +421,39 @@ impl Head {
             .get(&reply::GRPC_ACCEPT_ENCODING)
             .map(compression::parse_accept_encoding)
             .unwrap_or_default();
+        // Built in place: a request is moved whole, and each move copies it.
         Ok(Head {
-            metadata: MetadataMap::from_headers(headers),
-            timeout,
-            encoding,
+            request: Request {
+                metadata: MetadataMap::from_headers(headers),
+                message: (),
+                timeout,
+                compression: encoding,
+                per_message: None,
+                cancel: None,
+                extensions: http::Extensions::new(),
+                peer,
+                path,
+            },
             accepts,
         })
     }
 
+    /// The head of `request`, as an interceptor returned it.
+    fn new(request: Request<()>) -> Self {
+        Self {
+            request,
+            accepts: Vec::new(),
+        }
+    }
+
     fn compressed_if(mut self, compressed: bool) -> Self {
         if !compressed {
-            self.encoding = None;
+            self.request.compression = None;
         }
         self
     }
 
     fn into_request<T>(self, message: T) -> Request<T> {
-        Request::from_parts(self.metadata, message, self.timeout, self.encoding)
+        self.request.with_message(message)
     }
 }

@@ -54,6 +54,9 @@ use tokio::net::TcpListener;
 
 use super::body::{Body, BoxError};
 use super::boxed::SharedService;
+use super::intercept::{Interceptor, Interceptors};
+#[cfg(feature = "tls")]
+use super::tls::ServerTls;
 
 pub use call::Call;
 pub use keepalive::{
@@ -102,8 +105,11 @@ pub trait Service: Send + Sync + 'static {
 pub struct Server {
     services: HashMap<&'static str, Arc<dyn Service>>,
     config: Config,
+    interceptors: Interceptors,
     // Each wraps the routes in one tower layer; the first added is outermost.
     layers: Vec<Box<dyn FnOnce(Routes) -> Routes + Send>>,
+    #[cfg(feature = "tls")]
+    tls: Option<ServerTls>,
 }
 
 impl Server {
@@ -116,6 +122,29 @@ impl Server {
     /// name replaces the first.
     pub fn add_service(mut self, service: impl Service) -> Self {
         self.services.insert(service.name(), Arc::new(service));
+        self
+    }
+
+    /// Runs `interceptor` before every call to every service, after the
+    /// request head is read and within the call's deadline: it sees the
+    /// metadata, the path, the peer ([`Request::peer`](super::Request::peer):
+    /// address, TLS client certificates) and may reject the call with a
+    /// status or put values in its extensions for the handler. Added
+    /// interceptors run in order. See [`intercept`](super::intercept).
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors = self.interceptors.then(interceptor);
+        self
+    }
+
+    /// Serves over TLS with `tls` (see [`tls`](super::tls)): every
+    /// connection's TLS handshake, under the handshake timeout, comes before
+    /// HTTP/2, and must negotiate `h2` by ALPN. Keep a clone of `tls` to
+    /// [`reload`](ServerTls::reload) certificates while serving. A
+    /// plaintext client is answered with GOAWAY `INADEQUATE_SECURITY`
+    /// saying that TLS is required.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -176,6 +205,7 @@ impl Server {
         let router = Arc::new(Router {
             services: self.services,
             config: self.config,
+            interceptors: self.interceptors,
         });
         let mut routes = Routes::new(RoutesInner::Router(router.clone()));
         // The last added wraps the routes first, leaving the first outermost.
@@ -215,10 +245,23 @@ impl Server {
     /// Serves connections from any listener (TCP, Unix) until `signal`.
     async fn serve_on(self, listener: impl accept::Listener, signal: impl Future<Output = ()>) {
         let layered = !self.layers.is_empty();
+        #[cfg(feature = "tls")]
+        let tls = self.tls.clone();
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
         let (router, routes) = self.build();
         // Without layers, calls take the direct path.
         let routes = layered.then_some(routes);
-        accept::serve(listener, signal, router, routes).await;
+        accept::serve(
+            listener,
+            signal,
+            accept::Serving {
+                router,
+                routes,
+                tls,
+            },
+        )
+        .await;
     }
 
     /// Serves on the Unix domain socket at `path` until `signal` completes,

@@ -16,6 +16,7 @@ use http::header::CONTENT_TYPE;
 
 use super::super::body::{Body, BoxError};
 use super::super::boxed::{BoxFuture, SharedService};
+use super::super::intercept::Interceptors;
 use super::super::status::Status;
 use super::Service;
 use super::accept::Peer;
@@ -28,6 +29,8 @@ use super::reply::{self, status_response};
 pub(super) struct Router {
     pub(super) services: HashMap<&'static str, Arc<dyn Service>>,
     pub(super) config: Config,
+    /// Run before every routed call (see [`Server::interceptor`](super::Server::interceptor)).
+    pub(super) interceptors: Interceptors,
 }
 
 /// Why a request reached no service: answered with an HTTP status (not a
@@ -115,13 +118,16 @@ pub(super) fn dispatch(
 }
 
 /// Runs a call through the server's layers, on the connection's task first
-/// as [`start`] does, and writes the response the layers return.
+/// as [`start`] does, and writes the response the layers return. The
+/// layers find the connection's peer as an `Arc<PeerInfo>` in the request's
+/// extensions.
 fn through_layers(
     routes: &Routes,
     peer: &Peer,
-    request: http::Request<Body>,
+    mut request: http::Request<Body>,
     mut respond: SendResponse<Bytes>,
 ) {
+    request.extensions_mut().insert(peer.info.clone());
     let mut routes = routes.clone();
     let deadline = deadline_of(request.headers());
     let unsent = peer.unsent.clone();
