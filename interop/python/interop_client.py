@@ -2,14 +2,24 @@
 """grpcio (C-core) interop client: runs one interop test case.
 
     interop_client.py --server_host H --server_port N --test_case NAME
-                      [--use_tls] [--server_host_override NAME]
+                      [--use_tls true [--use_test_ca true --ca_file CA]]
+                      [--server_host_override NAME]
                       [--rpc_timeout SECONDS] [--inject_fault F,...]
 
 Implements the client test cases of gRPC's interop test descriptions
 (doc/interop-test-descriptions.md) listed in CASES, for running the matrix
 against our Rust interop-server. Exit status: 0 pass, 1 fail (what was
-expected and what came is printed), 2 usage error or unsupported option
-(--use_tls).
+expected and what came is printed), 2 usage error (or an unreadable
+--ca_file).
+
+--use_tls true connects over TLS (grpc.ssl_channel_credentials). The server's
+certificate is checked against the PEM roots of --ca_file with
+--use_test_ca true, and against the system's roots otherwise. This client
+has no test CA of its own, so --use_test_ca needs --ca_file. It does not
+present a client certificate. --server_host_override NAME is the name the
+server's certificate must carry (C-core's grpc.ssl_target_name_override)
+and the :authority of every call (grpc.default_authority), as the public
+interop tests use it; without TLS it is only the :authority.
 
 Beyond what most grpcio clients can check, this one sees each response
 message's compressed flag (interop_common: `grpc.per_message_decompression`
@@ -508,9 +518,16 @@ def main(argv=None) -> int:
     ap.add_argument("--server_port", type=int, required=True)
     ap.add_argument("--test_case", required=True, choices=CASES)
     ap.add_argument("--use_tls", nargs="?", const="true", default="false",
-                    help="TLS (not supported yet: exits 2)")
+                    help="connect over TLS (true|false, default false)")
+    ap.add_argument("--use_test_ca", nargs="?", const="true",
+                    default="false",
+                    help="with --use_tls: trust --ca_file instead of the "
+                         "system's roots (true|false, default false)")
+    ap.add_argument("--ca_file", default=None,
+                    help="PEM root certificates for --use_test_ca")
     ap.add_argument("--server_host_override", default=None,
-                    help=":authority to send instead of host:port")
+                    help="name the server's certificate must carry (TLS) "
+                         "and :authority to send instead of host:port")
     ap.add_argument("--rpc_timeout", type=float, default=30.0,
                     help="deadline of each RPC in seconds (default 30), "
                          "except where the case sets its own")
@@ -521,11 +538,23 @@ def main(argv=None) -> int:
 
     try:
         use_tls = common.parse_bool_flag(args.use_tls)
+        use_test_ca = common.parse_bool_flag(args.use_test_ca)
     except ValueError as e:
         ap.error(str(e))
+    credentials = None
     if use_tls:
-        print("interop_client: TLS is not supported yet", file=sys.stderr)
-        return 2
+        root_certificates = None  # C-core's default: the system's roots
+        if use_test_ca:
+            if not args.ca_file:
+                ap.error("--use_test_ca needs --ca_file (this client has no "
+                         "built-in test CA)")
+            try:
+                with open(args.ca_file, "rb") as f:
+                    root_certificates = f.read()
+            except OSError as e:
+                print(f"interop_client: {e}", file=sys.stderr)
+                return 2
+        credentials = grpc.ssl_channel_credentials(root_certificates)
     faults = {f for f in args.inject_fault.split(",") if f}
     if faults - FAULTS.keys():
         ap.error(f"unknown fault(s) {sorted(faults - FAULTS.keys())}; "
@@ -540,9 +569,16 @@ def main(argv=None) -> int:
     options = list(common.RAW_COMPRESSION_OPTIONS)
     if args.server_host_override:
         options.append(("grpc.default_authority", args.server_host_override))
+        if credentials is not None:
+            options.append(("grpc.ssl_target_name_override",
+                            args.server_host_override))
     case = args.test_case
-    with grpc.insecure_channel(f"{host}:{args.server_port}",
-                               options=options) as channel:
+    target = f"{host}:{args.server_port}"
+    if credentials is None:
+        channel = grpc.insecure_channel(target, options=options)
+    else:
+        channel = grpc.secure_channel(target, credentials, options=options)
+    with channel:
         client = Client(channel, args.rpc_timeout, faults)
         try:
             getattr(client, case)()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """grpcio (C-core) interop server: grpc.testing.TestService.
 
-    interop_server.py --port N [--use_tls] [--host HOST] [--inject_fault F,...]
+    interop_server.py --port N [--host HOST] [--inject_fault F,...]
+                      [--use_tls true --tls_cert_file CERT --tls_key_file KEY]
 
 Implements the "Server" part of gRPC's interop test descriptions
 (doc/interop-test-descriptions.md) for our Rust interop-client to run the
@@ -26,7 +27,11 @@ grpcio needs help:
 * TestService/UnimplementedCall and UnimplementedService are not registered,
   so calling them ends with UNIMPLEMENTED as on any gRPC server.
 
---use_tls prints that TLS is not supported yet and exits 2.
+--use_tls true serves TLS (grpc.ssl_server_credentials) with the PEM
+certificate chain of --tls_cert_file and the PEM private key of
+--tls_key_file; both are then required. Client certificates are neither
+asked for nor checked. Without --use_tls (or with --use_tls false) the
+server speaks plaintext HTTP/2.
 
 --inject_fault makes the server misbehave on purpose, to show that the
 client's checks fail for real (see FAULTS and README.md). Never use it for
@@ -356,7 +361,11 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, required=True,
                     help="port to listen on (0: any free port)")
     ap.add_argument("--use_tls", nargs="?", const="true", default="false",
-                    help="TLS (not supported yet: exits 2)")
+                    help="serve TLS (true|false, default false)")
+    ap.add_argument("--tls_cert_file", default=None,
+                    help="PEM certificate chain to serve with --use_tls")
+    ap.add_argument("--tls_key_file", default=None,
+                    help="PEM private key of --tls_cert_file")
     ap.add_argument("--host", default="localhost",
                     help="address to bind (default localhost: 127.0.0.1 "
                          "and ::1)")
@@ -369,9 +378,19 @@ def main(argv=None) -> int:
         use_tls = common.parse_bool_flag(args.use_tls)
     except ValueError as e:
         ap.error(str(e))
+    credentials = None
     if use_tls:
-        print("interop_server: TLS is not supported yet", file=sys.stderr)
-        return 2
+        if not args.tls_cert_file or not args.tls_key_file:
+            ap.error("--use_tls needs --tls_cert_file and --tls_key_file")
+        try:
+            with open(args.tls_cert_file, "rb") as f:
+                cert = f.read()
+            with open(args.tls_key_file, "rb") as f:
+                key = f.read()
+        except OSError as e:
+            print(f"interop_server: {e}", file=sys.stderr)
+            return 2
+        credentials = grpc.ssl_server_credentials([(key, cert)])
     faults = {f for f in args.inject_fault.split(",") if f}
     unknown = faults - FAULTS.keys()
     if unknown:
@@ -385,9 +404,18 @@ def main(argv=None) -> int:
         handlers=(build_handler(service, pb),),
         options=common.RAW_COMPRESSION_OPTIONS)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    port = server.add_insecure_port(f"{host}:{args.port}")
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(f"{host}:{args.port}")
+        else:
+            port = server.add_secure_port(f"{host}:{args.port}", credentials)
+    except RuntimeError:
+        port = 0  # grpcio 1.85 raises here instead of returning 0
     if port == 0:
-        print(f"interop_server: cannot bind {host}:{args.port}",
+        why = "" if credentials is None else (
+            " with TLS (C-core's log above says why; an invalid certificate "
+            "or key is one reason)")
+        print(f"interop_server: cannot bind {host}:{args.port}{why}",
               file=sys.stderr)
         return 1
     server.start()
@@ -399,7 +427,8 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    note = f" (faults: {','.join(sorted(faults))})" if faults else ""
+    note = " (TLS)" if credentials is not None else ""
+    note += f" (faults: {','.join(sorted(faults))})" if faults else ""
     print(f"interop_server: listening on {host}:{port}{note}", flush=True)
     while not stop.wait(0.5):
         pass

@@ -9,6 +9,10 @@ case, and prints a pass/fail table.
         --server_host {host} --server_port {port} --test_case {case}"
   Check that the Python side catches a misbehaving peer:
     run_matrix.py --self-test
+  Any of these over TLS, with certificates made by `test-certs --out DIR`:
+    run_matrix.py --tls DIR --server-cmd "target/debug/interop-server \\
+        --port {port} --use_tls true --tls_cert_file {cert} \\
+        --tls_key_file {key}"
 
 --server-cmd: picks a free port, starts the command with {port} replaced,
 waits until the port accepts TCP connections, then runs interop_client.py
@@ -21,10 +25,21 @@ time limit (--case-timeout); a client still running then is killed and the
 case fails. Exit status: 0 all selected cases passed, 1 some failed, 2 the
 setup failed (bad arguments, server did not start).
 
+--tls DIR: our Python server serves TLS with DIR/server.pem and
+DIR/server.key, and our Python client trusts only DIR/ca.pem and expects
+the name foo.test.google.fr (--server_host_override, as in the public
+interop tests; test-certs puts it in server.pem). In the commands, {ca},
+{cert} and {key} become DIR/ca.pem, DIR/server.pem and DIR/server.key.
+Readiness is still a TCP connect.
+
 --self-test runs Python against Python: first clean, where every case must
 pass, then once for each deliberate bug of interop_server.py and
 interop_client.py (--inject_fault), where exactly the cases that bug breaks
-must fail and all others pass.
+must fail and all others pass. With --tls, all of that runs over TLS, and
+two more runs show that the client checks the server's certificate: one
+trusting DIR/other-ca.pem instead of DIR/ca.pem, one expecting a name the
+certificate does not have. In both, the cases in TLS_REJECT_CASES must fail
+with UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -39,6 +54,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 PY_SERVER = HERE / "interop_server.py"
@@ -106,8 +122,47 @@ SELF_TEST = {
 }
 
 
+# --self-test --tls: cases run with a client that must refuse the server's
+# certificate. Not every case: cancel_after_begin and
+# timeout_on_sleeping_server end with the status they expect (CANCELLED,
+# DEADLINE_EXCEEDED) whether or not the handshake succeeds.
+TLS_REJECT_CASES = ("empty_unary", "large_unary", "ping_pong")
+
+# The name our Python client expects in the server's certificate with --tls
+# (the public interop tests' --server_host_override).
+TLS_SERVER_NAME = "foo.test.google.fr"
+
+
 class SetupError(Exception):
     pass
+
+
+class Tls:
+    """The files of a directory written by `test-certs --out DIR`."""
+
+    def __init__(self, directory: str):
+        d = Path(directory).resolve()
+        self.ca, self.other_ca = d / "ca.pem", d / "other-ca.pem"
+        self.cert, self.key = d / "server.pem", d / "server.key"
+        missing = [p.name for p in (self.ca, self.cert, self.key)
+                   if not p.is_file()]
+        if missing:
+            raise SetupError(f"--tls {directory}: no {', '.join(missing)} "
+                             "there (make them with test-certs --out DIR)")
+
+    def placeholders(self) -> dict[str, str]:
+        return {"ca": str(self.ca), "cert": str(self.cert),
+                "key": str(self.key)}
+
+    def server_args(self) -> list[str]:
+        return ["--use_tls", "true", "--tls_cert_file", str(self.cert),
+                "--tls_key_file", str(self.key)]
+
+    def client_args(self, ca: Optional[Path] = None,
+                    name: str = TLS_SERVER_NAME) -> list[str]:
+        return ["--use_tls", "true", "--use_test_ca", "true",
+                "--ca_file", str(ca or self.ca),
+                "--server_host_override", name]
 
 
 def free_port(host: str) -> int:
@@ -294,36 +349,58 @@ def python_client(host: str, extra: list[str]):
         "--server_port", str(port), "--test_case", case, *extra]
 
 
-def self_test(args, cases) -> int:
+def self_test(args, cases, tls: Optional[Tls]) -> int:
+    # (name, server args, client args, cases, cases that must fail, and a
+    # text each of their failures must contain, if any)
+    server_tls = tls.server_args() if tls else []
+    client_tls = tls.client_args() if tls else []
+    runs = [("clean", server_tls, client_tls, cases, set(), None)]
+    for side, fault in sorted(SELF_TEST):
+        inject = ["--inject_fault", fault]
+        runs.append((
+            f"{side} --inject_fault {fault}",
+            server_tls + (inject if side == "server" else []),
+            client_tls + (inject if side == "client" else []),
+            cases, SELF_TEST[(side, fault)] & set(cases), None))
+    reject = [c for c in TLS_REJECT_CASES if c in cases]
+    if tls and reject:
+        if not tls.other_ca.is_file():
+            raise SetupError(f"--self-test --tls: no {tls.other_ca}")
+        runs.append(("client trusts other-ca.pem instead of ca.pem",
+                     server_tls, tls.client_args(ca=tls.other_ca), reject,
+                     set(reject), "UNAVAILABLE"))
+        runs.append(("client expects a name not in server.pem",
+                     server_tls, tls.client_args(name="wrong.example"),
+                     reject, set(reject), "UNAVAILABLE"))
+
     rows = []
-    configs = [("clean", None)] + sorted(SELF_TEST)
-    for config in configs:
-        side, fault = config
-        server_extra = ["--inject_fault", fault] if side == "server" else []
-        client_extra = ["--inject_fault", fault] if side == "client" else []
+    for name, server_extra, client_extra, run_cases, expected, text in runs:
         results = run_matrix(
             server_argv_for_port=python_server(server_extra),
             client_argv_for=python_client(args.host, client_extra),
-            cases=cases, host=args.host, case_timeout=args.case_timeout,
+            cases=run_cases, host=args.host, case_timeout=args.case_timeout,
             startup_timeout=args.startup_timeout, quiet=True)
         failed = {c for c, r in results.items() if not r[0]}
-        expected = set() if fault is None else SELF_TEST[config] & set(cases)
-        ok = failed == expected
-        name = "clean" if fault is None else f"{side} --inject_fault {fault}"
-        rows.append((name, expected, failed, ok))
+        wrong_reason = {c for c in failed
+                        if text is not None and text not in results[c][1]}
+        ok = failed == expected and not wrong_reason
+        rows.append(ok)
         print(f"{'ok  ' if ok else 'BAD '} {name}: failed "
               f"{sorted(failed) or 'none'}"
-              + ("" if ok else f"; expected {sorted(expected) or 'none'}"),
+              + ("" if failed == expected
+                 else f"; expected {sorted(expected) or 'none'}")
+              + ("" if not wrong_reason
+                 else f"; without {text}: {sorted(wrong_reason)}"),
               flush=True)
-        if fault is not None and args.verbose:
+        if expected and args.verbose:
             for c in sorted(failed):
                 print("       " + c + ": "
                       + results[c][1].splitlines()[0][:160], flush=True)
         if not ok:
-            for c in sorted(failed ^ expected):
+            for c in sorted((failed ^ expected) | wrong_reason):
                 print(f"     {c}:\n       "
                       + results[c][1].replace("\n", "\n       "), flush=True)
-    n_ok = sum(1 for r in rows if r[3])
+    n_ok = sum(rows)
     print(f"\nself-test: {n_ok} passed, {len(rows) - n_ok} failed", flush=True)
     return 0 if n_ok == len(rows) else 1
 
@@ -356,6 +433,10 @@ def main(argv=None) -> int:
     ap.add_argument("--peer-args", default="",
                     help="extra arguments for our Python peer (server in "
                          "--client-cmd mode, client in --server-cmd mode)")
+    ap.add_argument("--tls", metavar="CERT_DIR", default=None,
+                    help="run over TLS with the certificates test-certs "
+                         "wrote into CERT_DIR; {ca} {cert} {key} in the "
+                         "commands name its files")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -364,32 +445,43 @@ def main(argv=None) -> int:
     if unknown or not cases:
         ap.error(f"unknown case(s) {unknown}; known: {', '.join(CASES)}")
     peer_extra = shlex.split(args.peer_args)
+    template = args.server_cmd or args.client_cmd or ""
+    if args.tls is None:
+        needs_tls = [k for k in ("{ca}", "{cert}", "{key}") if k in template]
+        if needs_tls:
+            ap.error(f"{' '.join(needs_tls)} in the command needs --tls")
 
     try:
+        tls = Tls(args.tls) if args.tls is not None else None
+        files = tls.placeholders() if tls else {}
+        over = " over TLS" if tls else ""
         if args.self_test:
-            return self_test(args, cases)
+            return self_test(args, cases, tls)
         if args.server_cmd:
             for key in ("{port}",):
                 if key not in args.server_cmd:
                     ap.error(f"--server-cmd needs {key}")
             results = run_matrix(
-                server_argv_for_port=lambda port: fill(args.server_cmd,
-                                                       port=port),
-                client_argv_for=python_client(args.host, peer_extra),
+                server_argv_for_port=lambda port: fill(
+                    args.server_cmd, port=port, **files),
+                client_argv_for=python_client(
+                    args.host, (tls.client_args() if tls else []) + peer_extra),
                 cases=cases, host=args.host, case_timeout=args.case_timeout,
                 startup_timeout=args.startup_timeout)
-            title = "Python grpcio client -> server command"
+            title = f"Python grpcio client -> server command{over}"
         else:
             for key in ("{port}", "{case}"):
                 if key not in args.client_cmd:
                     ap.error(f"--client-cmd needs {key}")
             results = run_matrix(
-                server_argv_for_port=python_server(peer_extra),
+                server_argv_for_port=python_server(
+                    (tls.server_args() if tls else []) + peer_extra),
                 client_argv_for=lambda port, case: fill(
-                    args.client_cmd, host=args.host, port=port, case=case),
+                    args.client_cmd, host=args.host, port=port, case=case,
+                    **files),
                 cases=cases, host=args.host, case_timeout=args.case_timeout,
                 startup_timeout=args.startup_timeout)
-            title = "client command -> Python grpcio server"
+            title = f"client command -> Python grpcio server{over}"
     except SetupError as e:
         print(f"run_matrix: {e}", file=sys.stderr)
         return 2

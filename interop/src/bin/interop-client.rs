@@ -1,11 +1,13 @@
 //! `interop-client --server_host H --server_port N --test_case NAME
-//! [--use_tls] [--server_host_override X]`: runs one client test case of the
-//! public gRPC interop test descriptions
-//! (grpc/grpc `doc/interop-test-descriptions.md`) against a server.
+//! [--use_tls true [--use_test_ca true --ca_file CA.pem] [--server_host_override X]]`:
+//! runs one client test case of the public gRPC interop test descriptions
+//! (grpc/grpc `doc/interop-test-descriptions.md`) against a server, in
+//! plaintext or over TLS (trusting `--ca_file` with `--use_test_ca`, the
+//! platform's CAs without; `--server_host_override` is the name the
+//! server's certificate is checked against).
 //!
 //! Exit status: 0 the case passed; 1 it failed (what was expected and what
-//! came is printed to stderr); 2 usage error, unknown case or unsupported
-//! option (`--use_tls`).
+//! came is printed to stderr); 2 usage error or unknown case.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +16,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use rust_rpc::transport::tls::{Certificate, ClientTlsConfig};
 use rust_rpc::transport::{
     Channel, Code, CompressionEncoding, Endpoint, Request, Status, Stream, Streaming,
 };
@@ -25,7 +28,7 @@ use rust_rpc_interop::testing::{
 use rust_rpc_interop::{Flags, zero_payload};
 
 const USAGE: &str = "usage: interop-client --server_host H --server_port N --test_case NAME \
-                     [--use_tls] [--server_host_override X]";
+                     [--use_tls true [--use_test_ca true --ca_file CA.pem] [--server_host_override X]]";
 
 /// The test cases, in the order of the interop test descriptions' list that
 /// this client implements.
@@ -59,6 +62,7 @@ const KNOWN_FLAGS: &[&str] = &[
     "test_case",
     "use_tls",
     "use_test_ca",
+    "ca_file",
     "default_service_account",
     "oauth_scope",
     "service_account_key_file",
@@ -685,6 +689,32 @@ async fn bounded(future: impl Future<Output = TestResult>) -> TestResult {
         })
 }
 
+/// The endpoint the flags describe: plaintext, or with `--use_tls` TLS
+/// trusting `--ca_file` (with `--use_test_ca`) or the platform's CAs, and
+/// checking the name `--server_host_override` gives instead of the host.
+fn endpoint(flags: &Flags, host: &str, port: u16) -> Result<Endpoint, String> {
+    if !flags.flag("use_tls") {
+        if flags.get("server_host_override").is_some() {
+            eprintln!("interop-client: note: --server_host_override applies to TLS only");
+        }
+        return Endpoint::new(format!("http://{host}:{port}")).map_err(|e| e.to_string());
+    }
+    let mut tls = ClientTlsConfig::new();
+    if flags.flag("use_test_ca") {
+        let Some(ca) = flags.get("ca_file") else {
+            return Err("--use_test_ca needs --ca_file (the test CA's certificate, PEM)".into());
+        };
+        tls = tls.ca_certificate(Certificate::from_pem_file(ca).map_err(|e| e.to_string())?);
+    }
+    if let Some(name) = flags.get("server_host_override") {
+        tls = tls.domain_name(name);
+    }
+    Endpoint::new(format!("https://{host}:{port}"))
+        .map_err(|e| e.to_string())?
+        .tls_config(tls)
+        .map_err(|e| e.to_string())
+}
+
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("interop-client: {message}\n{USAGE}");
     ExitCode::from(2)
@@ -706,10 +736,6 @@ async fn main() -> ExitCode {
     {
         return usage_error(&format!("unknown flag --{unknown}"));
     }
-    if flags.flag("use_tls") {
-        eprintln!("interop-client: --use_tls: TLS is not supported yet (TLS is on the roadmap)");
-        return ExitCode::from(2);
-    }
     let Some(case) = flags.get("test_case") else {
         return usage_error(&format!(
             "--test_case is required; cases: {}",
@@ -728,21 +754,14 @@ async fn main() -> ExitCode {
         Some(Err(_)) => return usage_error("--server_port must be a port number"),
         None => return usage_error("--server_port is required"),
     };
-    if let Some(name) = flags.get("server_host_override") {
-        // Only TLS (the name to verify) and :authority use it; rust-rpc's
-        // Endpoint sends the address it connects to as :authority.
-        eprintln!(
-            "interop-client: note: --server_host_override={name} is ignored (no TLS, no :authority override)"
-        );
-    }
     let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
         host.to_owned()
     };
-    let channel = match Endpoint::new(format!("http://{host}:{port}")) {
+    let channel = match endpoint(&flags, &host, port) {
         Ok(endpoint) => endpoint.connect_lazy(),
-        Err(e) => return usage_error(&e.to_string()),
+        Err(e) => return usage_error(&e),
     };
     match bounded(Tester { channel }.run(case)).await {
         Ok(()) => {

@@ -1,11 +1,14 @@
-//! `interop-server --port N [--use_tls]`: `grpc.testing.TestService` as the
-//! public gRPC interop test descriptions specify it, on rust-rpc.
+//! `interop-server --port N [--use_tls true --tls_cert_file F --tls_key_file K]`:
+//! `grpc.testing.TestService` as the public gRPC interop test descriptions
+//! specify it, on rust-rpc, in plaintext or over TLS with the certificate
+//! chain and key (PEM) given.
 
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use rust_rpc::transport::tls::{Identity, ServerTls, ServerTlsConfig};
 use rust_rpc::transport::{
     Code, CompressionEncoding, MetadataMap, Request, Response, Server, Status, Stream, Streaming,
 };
@@ -14,6 +17,8 @@ use rust_rpc_interop::testing::{
     StreamingOutputCallRequest, StreamingOutputCallResponse, TestService, TestServiceServer,
 };
 use rust_rpc_interop::{Flags, zero_payload};
+
+const USAGE: &str = "usage: interop-server --port N [--use_tls true --tls_cert_file CERT.pem --tls_key_file KEY.pem]";
 
 const ECHO_INITIAL: &str = "x-grpc-test-echo-initial";
 const ECHO_TRAILING: &str = "x-grpc-test-echo-trailing-bin";
@@ -232,14 +237,10 @@ async fn main() -> ExitCode {
     let flags = match Flags::from_env() {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("interop-server: {e}\nusage: interop-server --port N [--use_tls]");
+            eprintln!("interop-server: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    if flags.flag("use_tls") {
-        eprintln!("interop-server: --use_tls is not supported yet (TLS is on the roadmap)");
-        return ExitCode::from(2);
-    }
     let port: u16 = match flags.get("port").map(str::parse) {
         Some(Ok(p)) => p,
         _ => {
@@ -248,7 +249,25 @@ async fn main() -> ExitCode {
         }
     };
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], port));
-    let server = Server::builder().add_service(TestServiceServer::new(Interop));
+    let mut server = Server::builder().add_service(TestServiceServer::new(Interop));
+    if flags.flag("use_tls") {
+        let (Some(cert), Some(key)) = (flags.get("tls_cert_file"), flags.get("tls_key_file"))
+        else {
+            eprintln!(
+                "interop-server: --use_tls needs --tls_cert_file and --tls_key_file\n{USAGE}"
+            );
+            return ExitCode::from(2);
+        };
+        let tls = Identity::from_pem_files(cert, key)
+            .and_then(|identity| ServerTls::new(ServerTlsConfig::new(identity)));
+        match tls {
+            Ok(tls) => server = server.tls(tls),
+            Err(e) => {
+                eprintln!("interop-server: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
