@@ -13,6 +13,7 @@ fn main() -> Result<(), rust_rpc_build::Error> {
             "proto/scores.proto",
             "proto/telemetry.proto",
             "proto/chat.proto",
+            "proto/vault.proto",
         ],
         &["proto"],
     )?;

@@ -22,6 +22,9 @@ use crate::greeter::{self, FriendlyGreeter, GreeterClient, GreeterServer};
 use crate::scores::{self, LiveScoresClient, LiveScoresServer, ScoreFeed, ScoreUpdate};
 use crate::telemetry::{self, Collector, Reading, TelemetryClient, TelemetryServer};
 use crate::users::{self, UserDirectory, UserServiceClient, UserServiceServer};
+use crate::vault::{
+    self, Issuer, PutRequest, SecretStore, TokenSource, User, VaultClient, VaultServer,
+};
 
 /// Why the demo failed: a call that went wrong, or a result it did not expect.
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -61,18 +64,23 @@ fn expect_code<T: Debug>(
 /// not as expected, saying which.
 pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
     let feed = ScoreFeed::new();
+    // The vault's tokens: valid for 15 minutes.
+    let issuer = Issuer::new(Duration::from_secs(15 * 60));
     let server = LocalServer::start(
         Server::builder()
+            // Before every call; it guards the vault's calls only.
+            .interceptor(vault::authenticate(issuer.clone()))
             .add_service(ContactsServer::new(Book::default()))
             .add_service(GreeterServer::new(FriendlyGreeter))
             .add_service(UserServiceServer::new(UserDirectory::sample()))
             .add_service(CalculatorServer::new(Arithmetic))
             .add_service(LiveScoresServer::new(feed.clone()))
             .add_service(TelemetryServer::new(Collector))
-            .add_service(ChatRoomServer::new(Room::new())),
+            .add_service(ChatRoomServer::new(Room::new()))
+            .add_service(VaultServer::new(SecretStore::new())),
     )
     .await?;
-    say!(out, "server: 7 services listening on {}", server.addr());
+    say!(out, "server: 8 services listening on {}", server.addr());
     // One HTTP/2 connection, shared by every client below.
     let channel = Endpoint::new(server.url())?.connect().await?;
 
@@ -82,7 +90,8 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
     calculator_part(out, channel.clone()).await?;
     scores_part(out, channel.clone(), &feed).await?;
     telemetry_part(out, channel.clone()).await?;
-    chat_part(out, channel).await?;
+    chat_part(out, channel.clone()).await?;
+    vault_part(out, channel, &issuer).await?;
 
     server.shutdown().await?;
     say!(out, "server: shut down gracefully");
@@ -417,6 +426,73 @@ async fn chat_part(out: &mut (dyn Write + Send), channel: Channel) -> Result<(),
         None,
     )?;
     say!(out, "both left; the server ended their streams");
+    Ok(())
+}
+
+/// The vault: bearer tokens added by a client interceptor, checked by the
+/// server's, on unary and streaming calls.
+async fn vault_part(
+    out: &mut (dyn Write + Send),
+    channel: Channel,
+    issuer: &Issuer,
+) -> Result<(), Error> {
+    say!(
+        out,
+        "\n-- vault.v1.Vault: bearer tokens, checked by async interceptors --"
+    );
+    // Each client sends its user's token with every call.
+    let ada = TokenSource::new(issuer.clone(), User::writer("ada"));
+    let bob = TokenSource::new(issuer.clone(), User::reader("bob"));
+    let mut as_ada = VaultClient::new(channel.clone()).with_interceptor(vault::bearer(ada.clone()));
+    let mut as_bob = VaultClient::new(channel.clone()).with_interceptor(vault::bearer(bob.clone()));
+
+    let put = vault::put(&mut as_ada, "db-password", "correct horse").await?;
+    check(
+        "Put as ada",
+        (put.version, put.written_by.as_str()),
+        (1, "ada"),
+    )?;
+    vault::put(&mut as_ada, "api-key", "k-2f9c").await?;
+    let secret = vault::get(&mut as_bob, "db-password").await?;
+    say!(
+        out,
+        "Get(db-password) as bob (reader): {:?}, version {}, written by {}",
+        secret.value,
+        secret.version,
+        secret.written_by
+    );
+    let listed = vault::list(&mut as_bob, "").await?;
+    let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+    say!(out, "server-streaming List as bob: {}", names.join(", "));
+    let denied = vault::put(&mut as_bob, "db-password", "hunter2").await;
+    let status = expect_code("Put as bob", denied, Code::PermissionDenied)?;
+    say!(out, "Put as bob: {status}");
+    let anonymous = vault::get(&mut VaultClient::new(channel), "db-password").await;
+    let status = expect_code("Get without a token", anonymous, Code::Unauthenticated)?;
+    say!(out, "Get without a token: {status}");
+    // One call brings its own token, which bob's interceptor leaves alone.
+    let ops = issuer.issue(User::writer("ops")).await;
+    let rotate = PutRequest {
+        name: "api-key".into(),
+        value: "k-7d01".into(),
+        ..Default::default()
+    };
+    let put = as_bob
+        .put(vault::with_token(rotate, &ops.token)?)
+        .await?
+        .into_inner();
+    check("Put with ops's token", put.written_by.as_str(), "ops")?;
+    say!(
+        out,
+        "Put(api-key) on bob's client with a token of its own: version {}, written by {}",
+        put.version,
+        put.written_by
+    );
+    check("tokens fetched", (ada.fetches(), bob.fetches()), (1, 1))?;
+    say!(
+        out,
+        "tokens fetched: 1 for ada's 2 calls, 1 for bob's 3 (reused until near expiry)"
+    );
     Ok(())
 }
 

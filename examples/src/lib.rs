@@ -11,6 +11,7 @@
 //! | [`scores`] | `scores.v1` | a server pushing updates as they happen |
 //! | [`telemetry`] | `telemetry.v1` | a device uploading thousands of readings (client streaming) |
 //! | [`chat`] | `chat.v1` | a room: both sides send and receive at once (bidi) |
+//! | [`vault`] | `vault.v1` | secrets behind bearer tokens, checked by async interceptors |
 //!
 //! [`run_demo`] starts one server hosting all of them and runs a client
 //! through each; `cargo run -p rust-rpc-examples --bin demo` prints it.
@@ -33,6 +34,7 @@ pub mod greeter;
 pub mod scores;
 pub mod telemetry;
 pub mod users;
+pub mod vault;
 
 /// The code generated from every `.proto` file in `proto/`, one module per
 /// package (`generated::greeter::v1`, ...); each example module re-exports

@@ -20,6 +20,11 @@ async fn run_demo_goes_through_every_example() {
         "then DEADLINE_EXCEEDED",
         "Upload as \"thermo-7\" (x-device-id metadata): 10000 readings",
         "both received #2 bob: hi ada",
+        "Get(db-password) as bob (reader): \"correct horse\", version 1, written by ada",
+        "server-streaming List as bob: api-key, db-password",
+        "Put as bob: PERMISSION_DENIED: bob is a reader; /vault.v1.Vault/Put takes a writer",
+        "Get without a token: UNAUTHENTICATED: missing bearer token",
+        "with a token of its own: version 2, written by ops",
         "server: shut down gracefully",
         "unknown enum value kept",
     ] {

@@ -1,8 +1,8 @@
 //! The demo: every example service in `proto/`, generated at build time and
 //! used for real. Starts one server on loopback hosting them all, runs a
 //! client through each (unary, server streaming, client streaming, bidi,
-//! errors, deadlines, metadata), then shows the message codec on its own.
-//! Exits non-zero, saying why, if anything goes wrong.
+//! errors, deadlines, metadata, interceptors), then shows the message
+//! codec on its own. Exits non-zero, saying why, if anything goes wrong.
 
 use std::process::ExitCode;
 
