@@ -17,7 +17,18 @@
 # Knobs (environment): DURATION, WARMUP, ROUNDS, REQ_SIZE, RESP_SIZE,
 # STREAM_LEN, ROWS (names below), OUT (directory for the raw JSON lines and
 # server logs, default target/rpc-bench), NO_BUILD=1 to skip the build, BIN
-# (another rpc-bench binary, e.g. one built from an older commit).
+# (another rpc-bench binary, e.g. one built from an older commit), TLS=1.
+#
+# Over TLS: TLS=1 makes, once per run, a CA and a server certificate for
+# `localhost` and 127.0.0.1 (ECDSA P-256) in a temporary directory that is
+# removed at exit, with Debian's `openssl` (or, without it, the workspace's
+# target/debug/test-certs, if built). Every server then gets
+# --tls-cert/--tls-key, every load run --tls-ca and --tls-domain localhost
+# and an https://127.0.0.1 address: both stacks over TLS 1.3 with rustls'
+# ring provider, the same certificates for both. With BASE_BIN, both
+# binaries must have these flags.
+#
+#   TLS=1 bench/run-rpc.sh
 #
 # Before and after a change, in one run: BASE_BIN=path/to/old/rpc-bench puts
 # rust-rpc from that binary ("base") against rust-rpc from BIN ("new")
@@ -38,6 +49,11 @@ STREAM_LEN=${STREAM_LEN:-100}
 OUT=${OUT:-target/rpc-bench}
 BIN=${BIN:-target/release/rpc-bench}
 BASE_BIN=${BASE_BIN:-}
+TLS=${TLS:-0}
+if [[ "$TLS" != 0 && "$TLS" != 1 ]]; then
+  echo "run-rpc: TLS is 1 (over TLS) or 0 (plaintext, the default), not $TLS" >&2
+  exit 2
+fi
 # The two sides compared: label, binary, --stack.
 if [[ -n "$BASE_BIN" ]]; then
   SIDES=("new $BIN rust-rpc" "base $BASE_BIN rust-rpc")
@@ -74,6 +90,7 @@ RESULTS="$OUT/runs.jsonl"
 : >"$RESULTS"
 
 SERVER_PID=
+CERTS=
 stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
     kill "$SERVER_PID" 2>/dev/null || true
@@ -81,14 +98,83 @@ stop_server() {
     SERVER_PID=
   fi
 }
-trap stop_server EXIT
+cleanup() {
+  stop_server
+  if [[ -n "$CERTS" ]]; then rm -rf "$CERTS"; fi
+}
+trap cleanup EXIT
+
+# Bounds in seconds: a server stops by itself after SERVER_LIFE (should this
+# script die without stopping it), a load run is killed after LOAD_LIFE (it
+# stops by itself long before: connecting, warm-up, duration, its callers'
+# timeout). Both well past what one row takes.
+SERVER_LIFE=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { print int(w + d + 120) }')
+LOAD_LIFE=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { print int(w + d + 90) }')
+
+# make_certs DIR: ca.pem, server.pem and server.key in DIR.
+make_certs() {
+  local dir=$1
+  if command -v openssl >/dev/null; then
+    cat >"$dir/openssl.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = rpc-bench
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+CNF
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    timeout 60 openssl req -x509 -config "$dir/openssl.cnf" -extensions ca "${ec[@]}" \
+      -subj "/CN=rpc-bench test CA" -days 1 -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>"$dir/openssl.log" &&
+      timeout 60 openssl req -new -config "$dir/openssl.cnf" "${ec[@]}" -subj "/CN=localhost" \
+        -keyout "$dir/server.key" -out "$dir/server.csr" 2>>"$dir/openssl.log" &&
+      timeout 60 openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -set_serial 2 -days 1 -extfile "$dir/openssl.cnf" -extensions server \
+        -out "$dir/server.pem" 2>>"$dir/openssl.log" || {
+      echo "run-rpc: openssl could not make the certificates:" >&2
+      cat "$dir/openssl.log" >&2
+      exit 1
+    }
+  elif [[ -x target/debug/test-certs ]]; then
+    timeout 60 target/debug/test-certs --out "$dir"
+  else
+    echo "run-rpc: TLS=1 needs openssl (or target/debug/test-certs)" >&2
+    exit 1
+  fi
+}
+
+SCHEME=http
+SERVER_TLS=()
+LOAD_TLS=()
+if [[ "$TLS" == 1 ]]; then
+  CERTS=$(mktemp -d "${TMPDIR:-/tmp}/rpc-bench-tls.XXXXXX")
+  make_certs "$CERTS"
+  SCHEME=https
+  SERVER_TLS=(--tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key")
+  # Connects by IP, as without TLS, and checks the certificate for localhost.
+  LOAD_TLS=(--tls-ca "$CERTS/ca.pem" --tls-domain localhost)
+fi
 
 # start_server LABEL: starts that side's server on a free port, sets PORT.
 start_server() {
   local log="$OUT/server-$1.log" bin stack
   read -r bin stack <<<"$(side "$1")"
+  # Emptied here, not only by the redirection below, which the server's
+  # process may do after the first look for its port: that look would find
+  # the port of the last server with this label.
+  : >"$log"
   "$bin" server --stack "$stack" --port 0 --stream-len "$STREAM_LEN" --resp-size "$RESP_SIZE" \
-    >"$log" 2>&1 &
+    --exit-after-s "$SERVER_LIFE" "${SERVER_TLS[@]}" >"$log" 2>&1 &
   SERVER_PID=$!
   PORT=
   for _ in $(seq 1 100); do
@@ -108,9 +194,14 @@ run_one() {
   start_server "$label"
   read -r bin stack <<<"$(side "$label")"
   local line
-  line=$("$bin" load --stack "$stack" --addr "http://127.0.0.1:$PORT" --mode "$mode" \
+  if ! line=$(timeout -k 5 "$LOAD_LIFE" "$bin" load --stack "$stack" \
+    --addr "$SCHEME://127.0.0.1:$PORT" --mode "$mode" \
     --concurrency "$c" --connections "$k" --duration-s "$DURATION" --warmup-s "$WARMUP" \
-    --req-size "$REQ_SIZE" --resp-size "$RESP_SIZE" --stream-len "$STREAM_LEN")
+    --req-size "$REQ_SIZE" --resp-size "$RESP_SIZE" --stream-len "$STREAM_LEN" "${LOAD_TLS[@]}"); then
+    echo "run-rpc: the $label load run of $name failed; its server's log:" >&2
+    cat "$OUT/server-$label.log" >&2
+    exit 1
+  fi
   # The server's CPU time (user + system, clock ticks) over its whole life.
   local ticks
   ticks=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo -1)
@@ -135,10 +226,12 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 python3 - "$RESULTS" "$DURATION" "$WARMUP" "$ROUNDS" "$REQ_SIZE" "$RESP_SIZE" "$STREAM_LEN" \
-  "$A_LABEL" "$B_LABEL" <<'PY'
+  "$A_LABEL" "$B_LABEL" "$TLS" <<'PY'
 import json, statistics, sys
-path, duration, warmup, rounds, req, resp, stream_len, a, b = sys.argv[1:]
+path, duration, warmup, rounds, req, resp, stream_len, a, b, tls = sys.argv[1:]
 against_tonic = b == "tonic"
+# WORKLOADS.md's figures are plaintext: no column against them over TLS.
+with_reference = against_tonic and tls != "1"
 # WORKLOADS.md's tonic 0.14 figures: rate, p50, p99 (None where not given).
 REFERENCE = {
     "unary-c1": (6890, 138, 215),
@@ -185,13 +278,15 @@ def rate(v):
     return f"{v:,.0f}"
 
 title = f"{a} vs {b}" if not against_tonic else "rust-rpc vs tonic 0.14"
+if tls == "1":
+    title += " over TLS"
 print(f"\n{title}: medians of {rounds} rounds, {duration} s each after {warmup} s "
       f"warm-up; {req}-byte requests, {resp}-byte responses, streams of {stream_len}.\n")
-extra = " | rust-rpc vs WORKLOADS tonic" if against_tonic else ""
+extra = " | rust-rpc vs WORKLOADS tonic" if with_reference else ""
 print(f"| workload | {a} ops/s | {b} ops/s | rate ratio | {a} p50 / p99 us "
       f"| {b} p50 / p99 us | p50 ratio | CPU us/op {a} / {b} | CPU ratio{extra} "
       "| errors | bar |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if against_tonic else "") + "---:|---|")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if with_reference else "") + "---:|---|")
 for row in REFERENCE:
     ours, theirs = runs.get((row, a)), runs.get((row, b))
     if not ours or not theirs:
@@ -212,7 +307,7 @@ for row in REFERENCE:
         else:
             met = p50_ratio <= threshold
             bar = f"p50 <= {threshold}x: {'met' if met else 'NOT met'}"
-        ref = f" | {o_rate / REFERENCE[row][0]:.2f}"
+        ref = f" | {o_rate / REFERENCE[row][0]:.2f}" if with_reference else ""
     else:
         bar, ref = "-", ""
     print(f"| {LABEL[row]} | {rate(o_rate)} | {rate(t_rate)} | {ratio:.2f} | {o50:.0f} / {o99:.0f} "

@@ -3,10 +3,11 @@
 //!
 //! ```text
 //! rpc-bench server --stack rust-rpc|tonic --port N [--stream-len L (100)] [--resp-size B (16)]
-//! rpc-bench load --stack rust-rpc|tonic --addr http://127.0.0.1:N
+//!     [--tls-cert FILE --tls-key FILE] [--exit-after-s S]
+//! rpc-bench load --stack rust-rpc|tonic --addr http://127.0.0.1:N|https://127.0.0.1:N
 //!     --mode unary|server-stream|client-stream|ping-pong --concurrency C --connections K
 //!     --duration-s D --req-size B --resp-size B [--stream-len L (100)] [--warmup-s W (1)]
-//!     [--timeout-s T (10)] [--ops-per-caller N]
+//!     [--timeout-s T (10)] [--ops-per-caller N] [--tls-ca FILE [--tls-domain NAME]]
 //! rpc-bench mem --stack rust-rpc|tonic [--connections N (100)] [--streams-per-connection M (100)]
 //!     [--message-size B (16)] [--settle-ms S (500)] [--timeout-s T (60)]
 //!     [--addr HOST:PORT --pid P]
@@ -16,8 +17,17 @@
 //! run, whichever comes first): a fixed amount of work, for instruction
 //! counts under `valgrind --tool=callgrind`.
 //!
+//! TLS: `server --tls-cert FILE --tls-key FILE` (PEM: the certificate chain,
+//! leaf first, and its key) serves over TLS; `load --tls-ca FILE` (the PEM
+//! of the CA to trust) connects to an `https://` `--addr` over TLS, checking
+//! the server's certificate against `--tls-domain NAME` if given, else the
+//! host of `--addr`. Both stacks run rustls with its ring crypto provider
+//! (TLS 1.3 between two rpc-bench processes), so that a comparison over TLS
+//! is one of the gRPC stacks, not of the crypto.
+//!
 //! The server prints `listening on 127.0.0.1:N` once it accepts calls (`--port 0`
-//! picks a free port) and serves until it is killed or interrupted:
+//! picks a free port) and serves until it is killed or interrupted, or for
+//! at most `--exit-after-s` seconds if given:
 //! - UnaryCall answers a payload of `response_size` zero bytes;
 //! - StreamingOutputCall sends one response per `response_parameters` entry
 //!   (`size` zero bytes), or `--stream-len` responses of `--resp-size` bytes
@@ -526,11 +536,71 @@ callers!(
 );
 use tonic::Request as TonicRequest;
 
+// --------------------------------------------------------------------- tls
+
+/// The server's `--tls-cert` and `--tls-key`: both or neither.
+fn server_tls_files(flags: &Flags) -> Result<Option<(&str, &str)>, String> {
+    match (flags.get("tls-cert"), flags.get("tls-key")) {
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+        (None, None) => Ok(None),
+        _ => Err("--tls-cert and --tls-key go together".into()),
+    }
+}
+
+/// The load generator's `--tls-ca` and `--tls-domain`, for an `https://`
+/// `--addr`.
+struct ClientTls<'a> {
+    ca: &'a str,
+    domain: Option<&'a str>,
+}
+
+impl<'a> ClientTls<'a> {
+    /// None for an `http://` `--addr`; `--tls-ca` is required with an
+    /// `https://` one and refused with any other.
+    fn parse(flags: &'a Flags, addr: &str) -> Result<Option<Self>, String> {
+        let https = addr.starts_with("https://");
+        match flags.get("tls-ca") {
+            Some(ca) if https => Ok(Some(Self {
+                ca,
+                domain: flags.get("tls-domain"),
+            })),
+            Some(_) => Err(format!("--tls-ca needs an https:// --addr, not {addr:?}")),
+            None if https => Err(format!(
+                "--addr {addr:?} is https://: give the CA to trust with --tls-ca"
+            )),
+            None if flags.get("tls-domain").is_some() => Err("--tls-domain needs --tls-ca".into()),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The contents of the file `--flag` names.
+fn read_flag_file(flag: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("--{flag}: cannot read {path}: {e}"))
+}
+
+/// `e` and its sources (each unless its text is there already): tonic's
+/// transport errors say what went wrong only in their sources.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 // -------------------------------------------------------------------- load
 
 async fn load(flags: &Flags) -> Result<(), String> {
     let stack = Stack::parse(flags.required("stack")?)?;
     let addr = flags.required("addr")?.to_owned();
+    let tls = ClientTls::parse(flags, &addr)?;
     let mode = Mode::parse(flags.required("mode")?)?;
     let concurrency: usize = flags.number("concurrency", None)?;
     let connections: usize = flags.number("connections", Some(1))?;
@@ -559,11 +629,29 @@ async fn load(flags: &Flags) -> Result<(), String> {
     let mut tasks = Vec::with_capacity(concurrency);
     match stack {
         Stack::RustRpc => {
+            use rust_rpc::transport::tls::{Certificate, ClientTlsConfig};
+            let tls = match &tls {
+                Some(tls) => {
+                    let ca =
+                        Certificate::from_pem_file(tls.ca).map_err(|e| format!("--tls-ca: {e}"))?;
+                    let config = ClientTlsConfig::new().ca_certificate(ca);
+                    Some(match tls.domain {
+                        Some(name) => config.domain_name(name),
+                        None => config,
+                    })
+                }
+                None => None,
+            };
             let mut channels = Vec::with_capacity(connections);
             for _ in 0..connections {
-                let endpoint = rust_rpc::transport::Endpoint::new(&addr)
+                let mut endpoint = rust_rpc::transport::Endpoint::new(&addr)
                     .map_err(|e| e.to_string())?
                     .connect_timeout(timeout);
+                if let Some(config) = &tls {
+                    endpoint = endpoint
+                        .tls_config(config.clone())
+                        .map_err(|e| format!("TLS: {e}"))?;
+                }
                 channels.push(
                     endpoint
                         .connect()
@@ -589,17 +677,35 @@ async fn load(flags: &Flags) -> Result<(), String> {
         }
         Stack::Tonic => {
             use theirs::grpc::testing::test_service_client::TestServiceClient;
+            use tonic::transport::{Certificate, ClientTlsConfig};
+            let tls = match &tls {
+                Some(tls) => {
+                    let ca = Certificate::from_pem(read_flag_file("tls-ca", tls.ca)?);
+                    // Bounds the handshake as rust-rpc's connect timeout does.
+                    let config = ClientTlsConfig::new().ca_certificate(ca).timeout(timeout);
+                    Some(match tls.domain {
+                        Some(name) => config.domain_name(name),
+                        None => config,
+                    })
+                }
+                None => None,
+            };
             let mut channels = Vec::with_capacity(connections);
             for _ in 0..connections {
-                let endpoint = tonic::transport::Endpoint::from_shared(addr.clone())
-                    .map_err(|e| e.to_string())?
+                let mut endpoint = tonic::transport::Endpoint::from_shared(addr.clone())
+                    .map_err(|e| with_sources(&e))?
                     .connect_timeout(timeout)
                     .timeout(timeout);
+                if let Some(config) = &tls {
+                    endpoint = endpoint
+                        .tls_config(config.clone())
+                        .map_err(|e| format!("TLS: {}", with_sources(&e)))?;
+                }
                 channels.push(
                     endpoint
                         .connect()
                         .await
-                        .map_err(|e| format!("cannot connect to {addr}: {e}"))?,
+                        .map_err(|e| format!("cannot connect to {addr}: {}", with_sources(&e)))?,
                 );
             }
             for i in 0..concurrency {
@@ -952,6 +1058,16 @@ mod tonic_server {
     }
 }
 
+/// Listens on 127.0.0.1:`port` and says so on stdout.
+async fn listen(port: u16) -> Result<tokio::net::TcpListener, String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {local}");
+    Ok(listener)
+}
+
 async fn server(flags: &Flags) -> Result<(), String> {
     let stack = Stack::parse(flags.required("stack")?)?;
     let port: u16 = flags.number("port", None)?;
@@ -959,35 +1075,78 @@ async fn server(flags: &Flags) -> Result<(), String> {
         stream_len: flags.number("stream-len", Some(100))?,
         resp_size: flags.number("resp-size", Some(16))?,
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on {local}");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let tls = server_tls_files(flags)?;
+    let lifetime = match flags.get("exit-after-s") {
+        Some(_) => Some(flags.seconds("exit-after-s", None)?),
+        None => None,
     };
-    match stack {
-        Stack::RustRpc => rust_rpc::transport::Server::builder()
-            .add_service(ours::grpc::testing::TestServiceServer::new(
-                ours_server::Bench(work),
-            ))
-            .serve_with_listener(listener, shutdown)
-            .await
-            .map_err(|e| e.to_string()),
-        Stack::Tonic => {
-            let incoming =
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-            tonic::transport::Server::builder()
-                .add_service(
+    let shutdown = async move {
+        match lifetime {
+            Some(lifetime) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = tokio::time::sleep(lifetime) => {
+                    eprintln!("rpc-bench: --exit-after-s is over: stopping");
+                }
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    // The TLS config is checked before listening: bad key material fails
+    // before anyone is told to connect.
+    let serve = async {
+        match stack {
+            Stack::RustRpc => {
+                use rust_rpc::transport::tls::{Identity, ServerTls, ServerTlsConfig};
+                let mut builder = rust_rpc::transport::Server::builder();
+                if let Some((cert, key)) = tls {
+                    let identity = Identity::from_pem_files(cert, key)
+                        .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+                    let tls = ServerTls::new(ServerTlsConfig::new(identity))
+                        .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+                    builder = builder.tls(tls);
+                }
+                let server = builder.add_service(ours::grpc::testing::TestServiceServer::new(
+                    ours_server::Bench(work),
+                ));
+                server
+                    .serve_with_listener(listen(port).await?, shutdown)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Stack::Tonic => {
+                use tonic::transport::{Identity, ServerTlsConfig};
+                let mut builder = tonic::transport::Server::builder();
+                if let Some((cert, key)) = tls {
+                    let identity = Identity::from_pem(
+                        read_flag_file("tls-cert", cert)?,
+                        read_flag_file("tls-key", key)?,
+                    );
+                    builder = builder
+                        .tls_config(ServerTlsConfig::new().identity(identity))
+                        .map_err(|e| format!("--tls-cert/--tls-key: {}", with_sources(&e)))?;
+                }
+                let router = builder.add_service(
                     theirs::grpc::testing::test_service_server::TestServiceServer::new(
                         tonic_server::Bench(work),
                     ),
-                )
-                .serve_with_incoming_shutdown(incoming, shutdown)
-                .await
-                .map_err(|e| e.to_string())
+                );
+                let incoming = tonic::transport::server::TcpIncoming::from(listen(port).await?)
+                    .with_nodelay(Some(true));
+                router
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+                    .map_err(|e| with_sources(&e))
+            }
         }
+    };
+    match lifetime {
+        // Connections still open when the time is over get a moment to end.
+        Some(lifetime) => tokio::time::timeout(lifetime + Duration::from_secs(5), serve)
+            .await
+            .unwrap_or(Ok(())),
+        None => serve.await,
     }
 }
 
@@ -995,14 +1154,22 @@ async fn server(flags: &Flags) -> Result<(), String> {
 
 const USAGE: &str = "usage:
   rpc-bench server --stack rust-rpc|tonic --port N [--stream-len L] [--resp-size B]
-  rpc-bench load --stack rust-rpc|tonic --addr http://127.0.0.1:N
+      [--tls-cert FILE --tls-key FILE] [--exit-after-s S]
+  rpc-bench load --stack rust-rpc|tonic --addr http://127.0.0.1:N|https://127.0.0.1:N
       --mode unary|server-stream|client-stream|ping-pong --concurrency C --connections K
       --duration-s D --req-size B --resp-size B [--stream-len L] [--warmup-s W] [--timeout-s T]
-      [--ops-per-caller N]
+      [--ops-per-caller N] [--tls-ca FILE [--tls-domain NAME]]
   rpc-bench mem --stack rust-rpc|tonic [--connections N] [--streams-per-connection M]
       [--message-size B] [--settle-ms S] [--timeout-s T] [--addr HOST:PORT --pid P]";
 
 fn main() -> ExitCode {
+    // tonic's TLS server builds its rustls config on the process's default
+    // crypto provider, which rustls picks by itself only when exactly one is
+    // compiled in (and panics otherwise); tonic's client prefers it too.
+    // Make it ring, the provider rust-rpc's TLS names explicitly, so that
+    // both stacks run the same crypto. An error only means that one is
+    // installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
     let flags = match Flags::parse(args) {
