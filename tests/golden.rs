@@ -237,3 +237,18 @@ fn runtime_rpc_status_is_fresh() {
     });
     report(failures);
 }
+
+/// The runtime's checked-in `grpc.health.v1` (the standard health service,
+/// feature `health`) matches what the generator makes of
+/// `runtime/proto/grpc/health/v1/health.proto`.
+#[test]
+fn runtime_health_is_fresh() {
+    let proto = root().join("runtime/proto");
+    let files = vec!["grpc/health/v1/health.proto".to_owned()];
+    let mut generated = generate(&[&proto], &files, "runtime=crate");
+    generated.remove("mod.rs");
+    let failures = check(&root().join("runtime/src/health"), &generated, |n| {
+        n.starts_with("grpc.")
+    });
+    report(failures);
+}

@@ -56,3 +56,6 @@ macro_rules! include_proto {
 
 #[cfg(feature = "transport")]
 pub mod transport;
+
+#[cfg(feature = "health")]
+pub mod health;

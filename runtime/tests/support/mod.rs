@@ -2,7 +2,7 @@
 //! testdata, a calculator that also describes each call's peer, a server
 //! on a loopback port, and (for TLS) certificates made at test time.
 // Each test crate uses part of this.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod certs;
 

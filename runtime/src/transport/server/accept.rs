@@ -70,6 +70,9 @@ pub(super) struct Serving {
     pub(super) router: Arc<Router>,
     pub(super) routes: Option<Routes>,
     pub(super) tls: Option<Tls>,
+    /// Runs when the shutdown signal comes, before the connections are
+    /// told to go away (the health service's NOT_SERVING).
+    pub(super) on_shutdown: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// Serves connections from `listener` until `signal` completes; then stops
@@ -83,6 +86,7 @@ pub(super) async fn serve<L: Listener>(
         router,
         routes,
         tls,
+        on_shutdown,
     } = serving;
     let (stop_tx, stop_rx) = watch::channel(false);
     let cap = router
@@ -133,6 +137,9 @@ pub(super) async fn serve<L: Listener>(
         }
     }
     drop(listener);
+    if let Some(hook) = on_shutdown {
+        hook();
+    }
     let _ = stop_tx.send(true);
     while connections.join_next().await.is_some() {}
 }

@@ -110,6 +110,8 @@ pub struct Server {
     layers: Vec<Box<dyn FnOnce(Routes) -> Routes + Send>>,
     #[cfg(feature = "tls")]
     tls: Option<ServerTls>,
+    #[cfg(feature = "health")]
+    health: Option<crate::health::HealthReporter>,
 }
 
 impl Server {
@@ -146,6 +148,17 @@ impl Server {
     pub fn tls(mut self, tls: ServerTls) -> Self {
         self.tls = Some(tls);
         self
+    }
+
+    /// Serves the standard health service (`grpc.health.v1.Health`, see
+    /// [`health`](crate::health)) with `reporter`'s statuses. When serving
+    /// starts, every service added (before or after this) whose status was
+    /// not set is marked `SERVING`; when a graceful shutdown begins,
+    /// everything is marked `NOT_SERVING` before the server drains.
+    #[cfg(feature = "health")]
+    pub fn health(mut self, reporter: &crate::health::HealthReporter) -> Self {
+        self.health = Some(reporter.clone());
+        self.add_service(reporter.service())
     }
 
     /// Whether every call gets a task of its own from the start (`true`),
@@ -249,19 +262,25 @@ impl Server {
         let tls = self.tls.clone();
         #[cfg(not(feature = "tls"))]
         let tls = None;
+        #[cfg_attr(not(feature = "health"), allow(unused_mut))]
+        let mut on_shutdown: Option<Box<dyn FnOnce() + Send>> = None;
+        #[cfg(feature = "health")]
+        if let Some(health) = self.health.clone() {
+            for name in self.services.keys() {
+                health.serving_unless_set(name);
+            }
+            on_shutdown = Some(Box::new(move || health.shutdown()));
+        }
         let (router, routes) = self.build();
         // Without layers, calls take the direct path.
         let routes = layered.then_some(routes);
-        accept::serve(
-            listener,
-            signal,
-            accept::Serving {
-                router,
-                routes,
-                tls,
-            },
-        )
-        .await;
+        let serving = accept::Serving {
+            router,
+            routes,
+            tls,
+            on_shutdown,
+        };
+        accept::serve(listener, signal, serving).await;
     }
 
     /// Serves on the Unix domain socket at `path` until `signal` completes,
