@@ -252,3 +252,21 @@ fn runtime_health_is_fresh() {
     });
     report(failures);
 }
+
+/// The runtime's checked-in `grpc.reflection.v1` and `v1alpha` (feature
+/// `reflection`) match what the generator makes of their `.proto` files in
+/// `runtime/proto/grpc/reflection/`.
+#[test]
+fn runtime_reflection_is_fresh() {
+    let proto = root().join("runtime/proto");
+    let files = vec![
+        "grpc/reflection/v1/reflection.proto".to_owned(),
+        "grpc/reflection/v1alpha/reflection.proto".to_owned(),
+    ];
+    let mut generated = generate(&[&proto], &files, "runtime=crate");
+    generated.remove("mod.rs");
+    let failures = check(&root().join("runtime/src/reflection"), &generated, |n| {
+        n.starts_with("grpc.")
+    });
+    report(failures);
+}

@@ -59,3 +59,6 @@ pub mod transport;
 
 #[cfg(feature = "health")]
 pub mod health;
+
+#[cfg(feature = "reflection")]
+pub mod reflection;

@@ -205,18 +205,25 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
         }
     });
 
-    let file_descriptor = match &service.descriptor {
+    let (file_descriptor, service_descriptor) = match &service.descriptor {
         Some(name) => {
             let name = ident(name);
-            quote! {
-                /// The descriptor of the `.proto` file that declares this
-                /// service, whose closure of imports reflection serves.
-                pub fn file_descriptor() -> &'static #rt::FileDescriptor {
-                    &#name
-                }
-            }
+            (
+                quote! {
+                    /// The descriptor of the `.proto` file that declares this
+                    /// service, whose closure of imports reflection serves.
+                    pub fn file_descriptor() -> &'static #rt::FileDescriptor {
+                        &#name
+                    }
+                },
+                quote! {
+                    fn descriptor(&self) -> ::core::option::Option<&'static #rt::FileDescriptor> {
+                        ::core::option::Option::Some(&#name)
+                    }
+                },
+            )
         }
-        None => TokenStream::new(),
+        None => (TokenStream::new(), TokenStream::new()),
     };
 
     // A service without methods has nothing to match (clippy's
@@ -277,6 +284,7 @@ pub fn emit_server(cx: &Cx<'_>, service: &Service) -> TokenStream {
             fn call(&self, method: &str, call: #rt::Call) {
                 #route
             }
+            #service_descriptor
         }
     }
 }

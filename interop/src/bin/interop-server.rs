@@ -249,7 +249,11 @@ async fn main() -> ExitCode {
         }
     };
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], port));
-    let mut server = Server::builder().add_service(TestServiceServer::new(Interop));
+    // Reflection too, so that tools (and interop/python/reflection_probe.py)
+    // can discover the service.
+    let mut server = Server::builder()
+        .add_service(TestServiceServer::new(Interop))
+        .reflection();
     if flags.flag("use_tls") {
         let (Some(cert), Some(key)) = (flags.get("tls_cert_file"), flags.get("tls_key_file"))
         else {

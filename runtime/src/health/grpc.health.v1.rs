@@ -498,4 +498,9 @@ impl<T: Health> crate::codegen::Service for HealthServer<T> {
             _ => call.unimplemented(method),
         }
     }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static crate::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_GRPC_HEALTH_V1_HEALTH)
+    }
 }

@@ -498,4 +498,9 @@ impl<T: Users> ::rust_rpc::codegen::Service for UsersServer<T> {
             _ => call.unimplemented(method),
         }
     }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_CUSTOM_OPTIONS)
+    }
 }

@@ -642,6 +642,11 @@ impl<T: Today> ::rust_rpc::codegen::Service for TodayServer<T> {
             _ => call.unimplemented(method),
         }
     }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_DEPRECATED)
+    }
 }
 /// What a `deprecated.Yesterday` server implements; serve it with [`YesterdayServer`].
 ///
@@ -701,5 +706,10 @@ impl<T: Yesterday> ::rust_rpc::codegen::Service for YesterdayServer<T> {
             }
             _ => call.unimplemented(method),
         }
+    }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_DEPRECATED)
     }
 }

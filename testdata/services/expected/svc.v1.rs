@@ -741,6 +741,11 @@ impl<T: Calculator> ::rust_rpc::codegen::Service for CalculatorServer<T> {
             _ => call.unimplemented(method),
         }
     }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_SERVICES)
+    }
 }
 /// What a `svc.v1.Send` server implements; serve it with [`SendServer`].
 ///
@@ -845,6 +850,11 @@ impl<T: Send> ::rust_rpc::codegen::Service for SendServer<T> {
             _ => call.unimplemented(method),
         }
     }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_SERVICES)
+    }
 }
 /// What a `svc.v1.Server` server implements; serve it with [`ServerServer`].
 ///
@@ -903,6 +913,11 @@ impl<T: Server> ::rust_rpc::codegen::Service for ServerServer<T> {
             }
             _ => call.unimplemented(method),
         }
+    }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_SERVICES)
     }
 }
 /// What a `svc.v1.CaseClash` server implements; serve it with [`CaseClashServer`].
@@ -978,6 +993,11 @@ impl<T: CaseClash> ::rust_rpc::codegen::Service for CaseClashServer<T> {
             _ => call.unimplemented(method),
         }
     }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_SERVICES)
+    }
 }
 /// What a `svc.v1.Nothing` server implements; serve it with [`NothingServer`].
 ///
@@ -1021,6 +1041,11 @@ impl<T: Nothing> ::rust_rpc::codegen::Service for NothingServer<T> {
     }
     fn call(&self, method: &str, call: ::rust_rpc::codegen::Call) {
         call.unimplemented(method)
+    }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_SERVICES)
     }
 }
 /// What a `svc.v1.Braces` server implements; serve it with [`BracesServer`].
@@ -1082,5 +1107,10 @@ impl<T: Braces> ::rust_rpc::codegen::Service for BracesServer<T> {
             }
             _ => call.unimplemented(method),
         }
+    }
+    fn descriptor(
+        &self,
+    ) -> ::core::option::Option<&'static ::rust_rpc::codegen::FileDescriptor> {
+        ::core::option::Option::Some(&DESCRIPTOR_SERVICES)
     }
 }

@@ -70,10 +70,14 @@ pub(super) struct Serving {
     pub(super) router: Arc<Router>,
     pub(super) routes: Option<Routes>,
     pub(super) tls: Option<Tls>,
-    /// Runs when the shutdown signal comes, before the connections are
-    /// told to go away (the health service's NOT_SERVING).
-    pub(super) on_shutdown: Option<Box<dyn FnOnce() + Send>>,
+    /// Run when the shutdown signal comes, before the connections are told
+    /// to go away (the health service's NOT_SERVING, the end of reflection
+    /// streams).
+    pub(super) on_shutdown: Vec<OnShutdown>,
 }
+
+/// Something to do when a graceful shutdown begins.
+pub(super) type OnShutdown = Box<dyn FnOnce() + Send>;
 
 /// Serves connections from `listener` until `signal` completes; then stops
 /// accepting, has every connection send GOAWAY, and waits for them to end.
@@ -137,7 +141,7 @@ pub(super) async fn serve<L: Listener>(
         }
     }
     drop(listener);
-    if let Some(hook) = on_shutdown {
+    for hook in on_shutdown {
         hook();
     }
     let _ = stop_tx.send(true);

@@ -82,6 +82,13 @@ pub trait Service: Send + Sync + 'static {
     /// polled first on the connection's task and then, if it has to wait,
     /// on a task of its own. Unknown methods get `UNIMPLEMENTED`.
     fn call(&self, method: &str, call: Call);
+
+    /// The `.proto` file that declares the service (generated code embeds
+    /// it unless generated with `descriptors=false`): what reflection serves,
+    /// with the files it imports.
+    fn descriptor(&self) -> Option<&'static crate::descriptor::FileDescriptor> {
+        None
+    }
 }
 
 /// A gRPC server: add services, then serve on an address or listener.
@@ -112,6 +119,8 @@ pub struct Server {
     tls: Option<ServerTls>,
     #[cfg(feature = "health")]
     health: Option<crate::health::HealthReporter>,
+    #[cfg(feature = "reflection")]
+    reflection: bool,
 }
 
 impl Server {
@@ -159,6 +168,16 @@ impl Server {
     pub fn health(mut self, reporter: &crate::health::HealthReporter) -> Self {
         self.health = Some(reporter.clone());
         self.add_service(reporter.service())
+    }
+
+    /// Serves the standard reflection service, `grpc.reflection.v1` and
+    /// `v1alpha` (see [`reflection`](crate::reflection)), for every service
+    /// added (before or after this), from the descriptors generated code
+    /// embeds, with their imports.
+    #[cfg(feature = "reflection")]
+    pub fn reflection(mut self) -> Self {
+        self.reflection = true;
+        self
     }
 
     /// Whether every call gets a task of its own from the start (`true`),
@@ -213,8 +232,38 @@ impl Server {
         self.build().1
     }
 
-    /// The routing table, and the service that fronts it.
-    fn build(self) -> (Arc<Router>, Routes) {
+    /// The routing table, the service that fronts it, and what to run when
+    /// a graceful shutdown begins.
+    #[cfg_attr(not(feature = "reflection"), allow(unused_mut))]
+    fn build(mut self) -> (Arc<Router>, Routes, Vec<accept::OnShutdown>) {
+        #[cfg_attr(not(feature = "reflection"), allow(unused_mut))]
+        let mut on_shutdown: Vec<accept::OnShutdown> = Vec::new();
+        #[cfg(feature = "reflection")]
+        if self.reflection {
+            use crate::reflection::Reflection;
+            let mut names: Vec<String> = self.services.keys().map(|n| (*n).to_owned()).collect();
+            names.extend(Reflection::NAMES.iter().map(|n| (*n).to_owned()));
+            let mut files: Vec<_> = self
+                .services
+                .values()
+                .filter_map(|s| s.descriptor())
+                .collect();
+            files.extend(Reflection::own_files());
+            // Reflection streams last as long as their clients keep them
+            // open: they end when the shutdown begins, so that it can drain.
+            let (stop, stopping) = tokio::sync::watch::channel(false);
+            on_shutdown.push(Box::new(move || {
+                let _ = stop.send(true);
+            }));
+            let reflection = Reflection::new(names, files, stopping);
+            self = self
+                .add_service(crate::reflection::v1::ServerReflectionServer::new(
+                    reflection.clone(),
+                ))
+                .add_service(crate::reflection::v1alpha::ServerReflectionServer::new(
+                    reflection,
+                ));
+        }
         let router = Arc::new(Router {
             services: self.services,
             config: self.config,
@@ -225,7 +274,7 @@ impl Server {
         for wrap in self.layers.into_iter().rev() {
             routes = wrap(routes);
         }
-        (router, routes)
+        (router, routes, on_shutdown)
     }
 
     /// Serves on `addr` until the process ends.
@@ -262,16 +311,17 @@ impl Server {
         let tls = self.tls.clone();
         #[cfg(not(feature = "tls"))]
         let tls = None;
-        #[cfg_attr(not(feature = "health"), allow(unused_mut))]
-        let mut on_shutdown: Option<Box<dyn FnOnce() + Send>> = None;
         #[cfg(feature = "health")]
-        if let Some(health) = self.health.clone() {
-            for name in self.services.keys() {
+        let health = self.health.clone();
+        #[cfg_attr(not(feature = "health"), allow(unused_mut))]
+        let (router, routes, mut on_shutdown) = self.build();
+        #[cfg(feature = "health")]
+        if let Some(health) = health {
+            for name in router.services.keys() {
                 health.serving_unless_set(name);
             }
-            on_shutdown = Some(Box::new(move || health.shutdown()));
+            on_shutdown.insert(0, Box::new(move || health.shutdown()));
         }
-        let (router, routes) = self.build();
         // Without layers, calls take the direct path.
         let routes = layered.then_some(routes);
         let serving = accept::Serving {
