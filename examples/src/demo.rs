@@ -7,7 +7,12 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
+use rust_rpc::health::{HealthClient, HealthReporter, ServingStatus, v1::HealthCheckRequest};
+use rust_rpc::reflection::v1::server_reflection_request::MessageRequest;
+use rust_rpc::reflection::v1::server_reflection_response::MessageResponse;
+use rust_rpc::reflection::v1::{ServerReflectionClient, ServerReflectionRequest};
 use rust_rpc::transport::{Channel, Code, Endpoint, Request, Server, Status};
+use rust_rpc::wkt::FileDescriptorProto;
 use rust_rpc::wkt::Timestamp;
 use rust_rpc::{Message, OpenEnum};
 
@@ -66,8 +71,12 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
     let feed = ScoreFeed::new();
     // The vault's tokens: valid for 15 minutes.
     let issuer = Issuer::new(Duration::from_secs(15 * 60));
+    let health = HealthReporter::new();
     let server = LocalServer::start(
         Server::builder()
+            // The standard services: health and reflection.
+            .health(&health)
+            .reflection()
             // Before every call; it guards the vault's calls only.
             .interceptor(vault::authenticate(issuer.clone()))
             .add_service(ContactsServer::new(Book::default()))
@@ -80,7 +89,11 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
             .add_service(VaultServer::new(SecretStore::new())),
     )
     .await?;
-    say!(out, "server: 8 services listening on {}", server.addr());
+    say!(
+        out,
+        "server: 8 services (and health, reflection) listening on {}",
+        server.addr()
+    );
     // One HTTP/2 connection, shared by every client below.
     let channel = Endpoint::new(server.url())?.connect().await?;
 
@@ -91,11 +104,72 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
     scores_part(out, channel.clone(), &feed).await?;
     telemetry_part(out, channel.clone()).await?;
     chat_part(out, channel.clone()).await?;
-    vault_part(out, channel, &issuer).await?;
+    vault_part(out, channel.clone(), &issuer).await?;
+    standard_part(out, channel, &health).await?;
 
     server.shutdown().await?;
     say!(out, "server: shut down gracefully");
     codec_part(out)?;
+    Ok(())
+}
+
+/// The standard services every example server runs beside its own:
+/// health (what probes ask) and reflection (what grpcurl asks).
+async fn standard_part(
+    out: &mut (dyn Write + Send),
+    channel: Channel,
+    health: &HealthReporter,
+) -> Result<(), Error> {
+    say!(out, "\n-- grpc.health.v1.Health and grpc.reflection.v1 --");
+    let mut probe = HealthClient::new(channel.clone());
+    let check = |service: &str| HealthCheckRequest {
+        service: service.to_owned(),
+        ..Default::default()
+    };
+    let status = probe
+        .check(check("contacts.v1.Contacts"))
+        .await?
+        .into_inner()
+        .status;
+    say!(out, "Check(contacts.v1.Contacts): {:?}", status.known());
+    health.set_status("contacts.v1.Contacts", ServingStatus::NotServing);
+    let status = probe
+        .check(check("contacts.v1.Contacts"))
+        .await?
+        .into_inner()
+        .status;
+    say!(out, "after set_status: {:?}", status.known());
+    health.set_serving("contacts.v1.Contacts");
+
+    // Reflection: one stream, two questions.
+    let questions = futures_util::stream::iter([
+        MessageRequest::ListServices(String::new()),
+        MessageRequest::FileContainingSymbol("contacts.v1.Contacts".into()),
+    ])
+    .map(|question| ServerReflectionRequest {
+        message_request: Some(question),
+        ..Default::default()
+    });
+    let mut answers = ServerReflectionClient::new(channel)
+        .server_reflection_info(questions)
+        .await?
+        .into_inner();
+    while let Some(answer) = answers.message().await? {
+        match answer.message_response {
+            Some(MessageResponse::ListServicesResponse(list)) => {
+                say!(out, "reflection lists {} services", list.service.len());
+            }
+            Some(MessageResponse::FileDescriptorResponse(files)) => {
+                let names = files
+                    .file_descriptor_proto
+                    .iter()
+                    .map(|f| FileDescriptorProto::decode_slice(f).map(|f| f.name().to_owned()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                say!(out, "contacts.v1.Contacts is in: {}", names.join(", "));
+            }
+            other => return Err(format!("reflection: unexpected {other:?}").into()),
+        }
+    }
     Ok(())
 }
 

@@ -25,6 +25,10 @@ async fn run_demo_goes_through_every_example() {
         "Put as bob: PERMISSION_DENIED: bob is a reader; /vault.v1.Vault/Put takes a writer",
         "Get without a token: UNAUTHENTICATED: missing bearer token",
         "with a token of its own: version 2, written by ops",
+        "Check(contacts.v1.Contacts): Some(Serving)",
+        "after set_status: Some(NotServing)",
+        "reflection lists 11 services",
+        "contacts.v1.Contacts is in: google/protobuf/timestamp.proto, contacts.proto",
         "server: shut down gracefully",
         "unknown enum value kept",
     ] {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use rust_rpc::health::HealthReporter;
 use rust_rpc::transport::tls::{Identity, ServerTls, ServerTlsConfig};
 use rust_rpc::transport::{
     Code, CompressionEncoding, MetadataMap, Request, Response, Server, Status, Stream, Streaming,
@@ -249,10 +250,12 @@ async fn main() -> ExitCode {
         }
     };
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], port));
-    // Reflection too, so that tools (and interop/python/reflection_probe.py)
-    // can discover the service.
+    // Health (every service SERVING) and reflection too, so that probes and
+    // tools (and interop/python/reflection_probe.py) can find the service.
+    let health = HealthReporter::new();
     let mut server = Server::builder()
         .add_service(TestServiceServer::new(Interop))
+        .health(&health)
         .reflection();
     if flags.flag("use_tls") {
         let (Some(cert), Some(key)) = (flags.get("tls_cert_file"), flags.get("tls_key_file"))
