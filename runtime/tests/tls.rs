@@ -440,6 +440,23 @@ fn bad_key_material_is_a_clear_error() {
     assert!(err.to_string().contains("private key"), "{err}");
     let err = Certificate::from_pem_file("/nonexistent/ca.pem").expect_err("no file");
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    // A file that is there but holds the wrong thing: the error names it.
+    let dir = std::env::temp_dir().join(format!("rust-rpc-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let (cert, key) = ca.server_pem(&["localhost"]);
+    let (cert_file, key_file) = (dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&cert_file, &cert).expect("write");
+    std::fs::write(&key_file, &key).expect("write");
+    Identity::from_pem_files(&cert_file, &key_file).expect("the right files");
+    let err = Identity::from_pem_files(&key_file, &key_file).expect_err("a key as the certificate");
+    assert!(err.to_string().contains("server.key"), "{err}");
+    let err =
+        Identity::from_pem_files(&cert_file, &cert_file).expect_err("a certificate as the key");
+    assert!(
+        err.to_string().contains("server.pem") && err.to_string().contains("private key"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -101,9 +101,10 @@ impl Certificate {
         Ok(Self(certs))
     }
 
-    /// [`Certificate::from_pem`] on the file at `path`.
+    /// [`Certificate::from_pem`] on the file at `path`; errors name the file.
     pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
-        Self::from_pem(read(path.as_ref())?)
+        let path = path.as_ref();
+        Self::from_pem(read(path)?).map_err(|e| in_file(path, e))
     }
 
     /// One certificate in DER.
@@ -144,17 +145,31 @@ impl Identity {
         Ok(Self { chain, key })
     }
 
-    /// [`Identity::from_pem`] on the files at `cert_path` and `key_path`.
+    /// [`Identity::from_pem`] on the files at `cert_path` and `key_path`;
+    /// errors name the file.
     pub fn from_pem_files(
         cert_path: impl AsRef<std::path::Path>,
         key_path: impl AsRef<std::path::Path>,
     ) -> Result<Self, Error> {
-        Self::from_pem(read(cert_path.as_ref())?, read(key_path.as_ref())?)
+        let (cert_path, key_path) = (cert_path.as_ref(), key_path.as_ref());
+        let chain = Certificate::from_pem_file(cert_path)?.0;
+        let key = PrivateKeyDer::from_pem_slice(&read(key_path)?).map_err(|e| {
+            in_file(
+                key_path,
+                Error::new(format!("invalid private key PEM: {e}")),
+            )
+        })?;
+        Ok(Self { chain, key })
     }
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))
+}
+
+/// `error`, saying which file it is about.
+fn in_file(path: &std::path::Path, error: Error) -> Error {
+    Error::new(format!("{}: {error}", path.display()))
 }
 
 /// What a TLS handshake established: the peer's certificate chain (leaf
