@@ -501,6 +501,15 @@ impl Channel {
                 }
                 Err(e) => return Err(Status::unavailable(format!("connection failed: {e}"))),
             };
+            // A GOAWAY may have come since: h2 would refuse the stream (or
+            // fail send_request, with the head gone). The watch reads each
+            // frame before h2 does, so what h2 knows of a GOAWAY it knows
+            // first: new calls go to a new connection.
+            if attempt == 0 && state.saw_goaway() {
+                tracing::debug!("connection going away (GOAWAY); the call goes on a new one");
+                self.discard(generation).await;
+                continue;
+            }
             match ready.send_request(head, end_of_stream) {
                 Ok((response, body)) => {
                     *cached = Some((generation, ready, state));
