@@ -62,3 +62,6 @@ pub mod health;
 
 #[cfg(feature = "reflection")]
 pub mod reflection;
+
+#[cfg(feature = "otel")]
+pub mod otel;

@@ -14,15 +14,9 @@ use std::time::Duration;
 use rust_rpc::health::v1::{HealthCheckRequest, HealthListRequest};
 use rust_rpc::health::{HealthClient, HealthReporter, MAX_UNKNOWN_WATCHED, ServingStatus};
 use rust_rpc::transport::{Code, Endpoint, Server, Status, Streaming};
-use support::{Running, serve};
+use support::{Running, bounded, serve};
 
 const CALC: &str = "svc.v1.Calculator";
-
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
-}
 
 fn client(server: &Running) -> HealthClient {
     let channel = Endpoint::new(format!("http://{}", server.addr))

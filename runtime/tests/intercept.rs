@@ -14,14 +14,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use rust_rpc::transport::{Channel, Code, Endpoint, Request, Server, Status};
-use support::{CalculatorClient, User, num, serve, text};
+use support::{CalculatorClient, User, bounded, num, serve, text};
 use tokio::sync::Mutex;
-
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
-}
 
 fn channel(addr: std::net::SocketAddr) -> Channel {
     Endpoint::new(format!("http://{addr}"))

@@ -17,16 +17,10 @@ use rust_rpc::transport::tls::{
 };
 use rust_rpc::transport::{Channel, Code, Endpoint, Server, Status};
 use support::certs::Ca;
-use support::{CalculatorClient, Running, num, serve, text};
+use support::{CalculatorClient, Running, bounded, num, serve, text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Every await here is bounded: a hung handshake fails the test.
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
-}
-
 /// The status of a call that must fail with `UNAVAILABLE` (`why` says why
 /// it must), for the test to read its message.
 async fn unavailable<T: std::fmt::Debug>(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::cancel::CancelHandle;
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
+use super::observe::CallRecord;
 use super::peer::PeerInfo;
 use futures_core::Stream;
 use http::uri::PathAndQuery;
@@ -24,6 +25,9 @@ pub struct Request<T> {
     pub(crate) extensions: http::Extensions,
     pub(crate) peer: Option<Arc<PeerInfo>>,
     pub(crate) path: Option<PathAndQuery>,
+    /// A watched client call's record, that its sending counts into (see
+    /// [`observe`](super::observe)).
+    pub(crate) record: Option<Arc<CallRecord>>,
 }
 
 impl<T> Request<T> {
@@ -39,6 +43,7 @@ impl<T> Request<T> {
             extensions: http::Extensions::new(),
             peer: None,
             path: None,
+            record: None,
         }
     }
 
@@ -164,6 +169,7 @@ impl<T> Request<T> {
             extensions,
             peer,
             path,
+            record,
         } = self;
         let head = Request {
             metadata,
@@ -175,6 +181,7 @@ impl<T> Request<T> {
             extensions,
             peer,
             path,
+            record,
         };
         (head, message)
     }
@@ -193,6 +200,7 @@ impl Request<()> {
             extensions,
             peer,
             path,
+            record,
         } = self;
         Request {
             metadata,
@@ -204,6 +212,7 @@ impl Request<()> {
             extensions,
             peer,
             path,
+            record,
         }
     }
 }

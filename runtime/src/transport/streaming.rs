@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::future::poll_fn;
+use std::sync::Arc;
 
 use futures_core::Stream;
 use http_body::Body as _;
@@ -16,6 +17,7 @@ use super::cancel::CancelHandle;
 use super::codec::FrameReader;
 use super::compression::CompressionEncoding;
 use super::metadata::MetadataMap;
+use super::observe::CallRecord;
 use super::shared::InFlight;
 use super::status::{Code, GRPC_STATUS, Status};
 use crate::message::Message;
@@ -61,6 +63,12 @@ pub struct Streaming<T> {
     sender: Option<AbortHandle>,
     // Counts the call as in progress on its channel until it ends (client).
     in_flight: Option<InFlight>,
+    // A watched call's record: what arrives is counted into it, and a
+    // client's stream ends it with the call's status.
+    record: Option<Arc<CallRecord>>,
+    // Whether the stream's end ends the record (a client's, unless the
+    // caller keeps that for itself).
+    record_ends: bool,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -102,6 +110,8 @@ impl<T: Message> Streaming<T> {
             cancel: None,
             sender: None,
             in_flight: None,
+            record: None,
+            record_ends: role == Role::Client,
             _message: PhantomData,
         }
     }
@@ -123,6 +133,19 @@ impl<T: Message> Streaming<T> {
     pub(crate) fn counting(mut self, in_flight: InFlight) -> Self {
         self.in_flight = Some(in_flight);
         self
+    }
+
+    /// Counts what arrives into `record`, if the call is watched; on a
+    /// client, the stream's end also ends the call there.
+    pub(crate) fn recording(mut self, record: Option<Arc<CallRecord>>) -> Self {
+        self.record = record;
+        self
+    }
+
+    /// Leaves ending the record to the caller, which knows the call's
+    /// result (a call whose response is one message).
+    pub(crate) fn leave_end_to_caller(&mut self) {
+        self.record_ends = false;
     }
 
     pub(crate) fn with_cancel(mut self, cancel: Option<CancelHandle>) -> Self {
@@ -164,7 +187,13 @@ impl<T: Message> Streaming<T> {
         self.trailers.take()
     }
 
+    /// The end of the stream: OK unless [`Streaming::fail`] says otherwise.
     fn finish(&mut self) {
+        if let Some(record) = self.record.take() {
+            if self.record_ends {
+                record.end(Code::Ok, "");
+            }
+        }
         self.in_flight = None;
         self.state = State::Done;
         self.deadline = None;
@@ -172,6 +201,11 @@ impl<T: Message> Streaming<T> {
     }
 
     fn fail(&mut self, status: Status) -> Poll<Option<Result<T, Status>>> {
+        if let Some(record) = self.record.take() {
+            if self.record_ends {
+                record.end_with(&status);
+            }
+        }
         self.finish();
         if let Some(sender) = self.sender.take() {
             sender.abort();
@@ -194,7 +228,12 @@ impl<T: Message> Streaming<T> {
                         self.role == Role::Client,
                         &mut self.last_compressed,
                     ) {
-                        Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
+                        Ok(Some(m)) => {
+                            if let Some(record) = &self.record {
+                                record.received_message();
+                            }
+                            return Poll::Ready(Some(Ok(m)));
+                        }
                         Ok(None) => {}
                         Err(status) => return self.fail(status),
                     }
@@ -218,6 +257,9 @@ impl<T: Message> Streaming<T> {
                     };
                     let trailers = match frame.into_data() {
                         Ok(chunk) => {
+                            if let Some(record) = &self.record {
+                                record.received_bytes(chunk.len());
+                            }
                             self.reader.push(chunk);
                             continue;
                         }

@@ -108,6 +108,14 @@ impl Calculator for Calc {
     }
 }
 
+/// `f`'s output, or a panic naming `what` if it takes over 20 s: every
+/// wait in a test is bounded.
+pub async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(20), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
+}
+
 /// A running server: its address, and what stops it.
 pub struct Running {
     pub addr: SocketAddr,

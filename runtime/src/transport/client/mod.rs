@@ -39,6 +39,7 @@ use http::{HeaderMap, Method, Uri};
 use http_body::Body as _;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 mod keepalive;
 mod watch;
@@ -58,6 +59,7 @@ use super::codec::{
 use super::compression::{self, CompressionEncoding};
 use super::intercept::{Interceptor, Interceptors};
 use super::metadata::MetadataMap;
+use super::observe::{CallRecord, Observer, Observers};
 use super::shared::{AbortOnDrop, InFlight, LetOthersFirst, send_with_capacity};
 use super::status::Status;
 use super::streaming::{Role, Streaming};
@@ -94,6 +96,9 @@ pub struct Endpoint {
     initial_stream_window: u32,
     initial_connection_window: u32,
     keepalive: keepalive::Settings,
+    // The endpoint as given, which observers see as the calls' target.
+    target: Arc<str>,
+    observers: Observers,
     // The TLS handshake of an `https` endpoint; `None` there means the
     // platform's CAs and the host's name.
     #[cfg(feature = "tls")]
@@ -133,7 +138,7 @@ impl Endpoint {
             .authority()
             .cloned()
             .ok_or_else(|| Error(format!("endpoint {text:?} has no host")))?;
-        Ok(Self::with(scheme, authority, None))
+        Ok(Self::with(text, scheme, authority, None))
     }
 
     /// A Unix domain socket endpoint: `path` is what follows `unix:`.
@@ -151,14 +156,22 @@ impl Endpoint {
         // What the requests' :authority says, as gRPC does for such targets.
         let authority = Authority::from_static("localhost");
         Ok(Self::with(
+            text,
             Scheme::HTTP,
             authority,
             Some(std::path::PathBuf::from(path)),
         ))
     }
 
-    fn with(scheme: Scheme, authority: Authority, unix: Option<std::path::PathBuf>) -> Self {
+    fn with(
+        target: &str,
+        scheme: Scheme,
+        authority: Authority,
+        unix: Option<std::path::PathBuf>,
+    ) -> Self {
         Self {
+            target: target.into(),
+            observers: Observers::default(),
             scheme,
             authority,
             unix,
@@ -212,6 +225,15 @@ impl Endpoint {
     pub fn flow_control_windows(mut self, stream: u32, connection: u32) -> Self {
         self.initial_stream_window = stream;
         self.initial_connection_window = connection;
+        self
+    }
+
+    /// Tells `observer` of every call made on this endpoint's channel, by
+    /// every client on it, as it starts and ends (method, target, status,
+    /// message counts and sizes, duration): see
+    /// [`observe`](super::observe). Added observers are told in order.
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observers = self.observers.then(observer);
         self
     }
 
@@ -709,6 +731,7 @@ pub struct Client {
     max_send: usize,
     timeout: Option<Duration>,
     interceptors: Interceptors,
+    observers: Observers,
 }
 
 #[derive(Clone)]
@@ -737,6 +760,7 @@ impl core::fmt::Debug for Client {
             .field("max_encoding_message_size", &self.max_send)
             .field("timeout", &self.timeout)
             .field("interceptors", &self.interceptors)
+            .field("observers", &self.observers)
             .finish()
     }
 }
@@ -747,6 +771,7 @@ struct Started {
     body: h2::SendStream<Bytes>,
     compression: Option<CompressionEncoding>,
     in_flight: InFlight,
+    record: Option<Arc<CallRecord>>,
 }
 
 impl Client {
@@ -754,6 +779,7 @@ impl Client {
     pub fn new(channel: Channel) -> Self {
         Self {
             timeout: channel.shared.endpoint.timeout,
+            observers: channel.shared.endpoint.observers.clone(),
             transport: Transport::Channel {
                 channel,
                 send: None,
@@ -798,6 +824,7 @@ impl Client {
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
             timeout: None,
             interceptors: Interceptors::default(),
+            observers: Observers::default(),
         }
     }
 
@@ -818,6 +845,32 @@ impl Client {
     pub fn with_interceptor(mut self, interceptor: impl Interceptor) -> Self {
         self.interceptors = self.interceptors.then(interceptor);
         self
+    }
+
+    /// Tells `observer` of every call of this client (and of its clones
+    /// made after this), after the observers of its channel's
+    /// [`Endpoint::observer`]: see [`observe`](super::observe).
+    pub fn with_observer(mut self, observer: impl Observer) -> Self {
+        self.observers = self.observers.then(observer);
+        self
+    }
+
+    /// The record of a call to `path`, if anything watches it: `request`
+    /// then carries it (and, with the `otel` feature, the call span's
+    /// trace context in its metadata).
+    fn watch<T>(&self, path: &'static str, request: &mut Request<T>) -> Option<Arc<CallRecord>> {
+        let (target, authority) = match &self.transport {
+            Transport::Channel { channel, .. } => {
+                let endpoint = &channel.shared.endpoint;
+                (Some(&endpoint.target), Some(endpoint.authority.as_str()))
+            }
+            Transport::Service { .. } => (None, None),
+        };
+        let record = CallRecord::client(path, target, authority, &self.observers)?;
+        #[cfg(feature = "otel")]
+        crate::otel::propagate::inject(record.span(), &mut request.metadata);
+        request.record = Some(record.clone());
+        Some(record)
     }
 
     /// `request` after this client's interceptors.
@@ -880,6 +933,7 @@ impl Client {
             body,
             compression,
             in_flight,
+            record: request.record.clone(),
         })
     }
 
@@ -913,7 +967,7 @@ impl Client {
         headers.clone_from(base_headers);
         add_call_headers(headers, timeout, compression, &request.metadata);
         let response = service.ready_call(req).await?;
-        parse_response(response, None, max_recv)
+        parse_response(response, None, request.record.clone(), max_recv)
     }
 
     /// Sends a request of one message and waits for the response head.
@@ -927,6 +981,9 @@ impl Client {
             return Box::pin(async {
                 let compression = request.compression.or(self.compression);
                 let frame = self.encode(&request.message, compression)?;
+                if let Some(record) = &request.record {
+                    record.sent_frame(frame.len());
+                }
                 self.call_service(path, request, compression, Body::from(frame))
                     .await
             })
@@ -939,6 +996,9 @@ impl Client {
         loop {
             let started = self.start(path, request).await?;
             let frame = self.encode(&request.message, started.compression)?;
+            if let (Some(record), false) = (&request.record, retried) {
+                record.sent_frame(frame.len());
+            }
             match self.send_one::<Resp>(started, frame).await {
                 Ok(answer) => return Ok(answer),
                 Err((status, true)) if !retried => {
@@ -955,9 +1015,15 @@ impl Client {
         &self,
         response: h2::client::ResponseFuture,
         in_flight: InFlight,
+        record: Option<Arc<CallRecord>>,
     ) -> Result<(MetadataMap, Streaming<R>), Status> {
         let response = response.await.map_err(Status::from)?;
-        parse_response(response.map(Body::h2), Some(in_flight), self.max_recv)
+        parse_response(
+            response.map(Body::h2),
+            Some(in_flight),
+            record,
+            self.max_recv,
+        )
     }
 
     fn encode<M: Message>(
@@ -986,10 +1052,11 @@ impl Client {
             // A server may answer, and close the stream, before it reads the
             // request (an unknown service is UNIMPLEMENTED at once); then the
             // send fails, and the answer, already received, is the result.
-            let answer = self.response_head::<Resp>(started.response, started.in_flight);
+            let answer =
+                self.response_head::<Resp>(started.response, started.in_flight, started.record);
             futures_util::FutureExt::now_or_never(answer).unwrap_or_else(|| Err(Status::from(e)))
         } else {
-            self.response_head::<Resp>(started.response, started.in_flight)
+            self.response_head::<Resp>(started.response, started.in_flight, started.record)
                 .await
         };
         answered.map_err(|status| {
@@ -1019,16 +1086,23 @@ impl Client {
         request: impl IntoRequest<Req>,
         path: &'static str,
     ) -> Result<Response<Resp>, Status> {
-        let request = request.into_request();
+        let mut request = request.into_request();
+        let record = self.watch(path, &mut request);
         let timeout = request.timeout.or(self.timeout);
-        if !self.interceptors.is_empty() {
+        if !self.interceptors.is_empty() || record.is_some() {
+            // Boxed, so that calls nothing intercepts or watches do not
+            // carry this branch's state in theirs.
             let cancel = request.cancel.clone();
             let call = async {
-                let request = self.intercept(request, path).await?;
+                let request = match self.interceptors.is_empty() {
+                    true => request,
+                    false => self.intercept(request, path).await?,
+                };
                 let (metadata, mut stream) = self.send_single::<Req, Resp>(path, &request).await?;
                 single_response(metadata, &mut stream).await
             };
-            return Box::pin(with_deadline(timeout, cancel.as_ref(), call)).await;
+            let call = with_deadline(timeout, cancel.as_ref(), call);
+            return Box::pin(watched_if(record, true, call)).await;
         }
         let call = async {
             let (metadata, mut stream) = self.send_single::<Req, Resp>(path, &request).await?;
@@ -1043,19 +1117,25 @@ impl Client {
         request: impl IntoRequest<Req>,
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status> {
-        let request = request.into_request();
+        let mut request = request.into_request();
+        let record = self.watch(path, &mut request);
         let timeout = request.timeout.or(self.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
         let cancel = request.cancel.clone();
-        let (metadata, stream) = if self.interceptors.is_empty() {
+        let (metadata, stream) = if self.interceptors.is_empty() && record.is_none() {
             let call = self.send_single::<Req, Resp>(path, &request);
             with_deadline(timeout, cancel.as_ref(), call).await?
         } else {
+            // Boxed, as in `unary`. The response stream ends the record.
             let call = async {
-                let request = self.intercept(request, path).await?;
+                let request = match self.interceptors.is_empty() {
+                    true => request,
+                    false => self.intercept(request, path).await?,
+                };
                 self.send_single::<Req, Resp>(path, &request).await
             };
-            Box::pin(with_deadline(timeout, cancel.as_ref(), call)).await?
+            let call = with_deadline(timeout, cancel.as_ref(), call);
+            Box::pin(watched_if(record, false, call)).await?
         };
         Ok(Response::from_parts(
             metadata,
@@ -1070,7 +1150,21 @@ impl Client {
         request: R,
         path: &'static str,
     ) -> Result<Response<Resp>, Status> {
-        let request = request.into_streaming_request();
+        let mut request = request.into_streaming_request();
+        match self.watch(path, &mut request) {
+            None => self.client_streaming_call::<R, Resp>(request, path).await,
+            Some(record) => {
+                let call = self.client_streaming_call::<R, Resp>(request, path);
+                Box::pin(watched(record, true, call)).await
+            }
+        }
+    }
+
+    async fn client_streaming_call<R: IntoStreamingRequest, Resp: Message>(
+        &mut self,
+        request: Request<R::Stream>,
+        path: &'static str,
+    ) -> Result<Response<Resp>, Status> {
         let timeout = request.timeout.or(self.timeout);
         let cancel = request.cancel.clone();
         let call = async {
@@ -1094,7 +1188,21 @@ impl Client {
         request: R,
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status> {
-        let request = request.into_streaming_request();
+        let mut request = request.into_streaming_request();
+        match self.watch(path, &mut request) {
+            None => self.streaming_call::<R, Resp>(request, path).await,
+            Some(record) => {
+                let call = self.streaming_call::<R, Resp>(request, path);
+                Box::pin(watched(record, false, call)).await
+            }
+        }
+    }
+
+    async fn streaming_call<R: IntoStreamingRequest, Resp: Message>(
+        &mut self,
+        request: Request<R::Stream>,
+        path: &'static str,
+    ) -> Result<Response<Streaming<Resp>>, Status> {
         let timeout = request.timeout.or(self.timeout);
         let deadline = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
         let cancel = request.cancel.clone();
@@ -1135,6 +1243,7 @@ impl Client {
                 messages,
                 compression.map(|c| (c, head.per_message.clone())),
                 self.max_send,
+                head.record.clone(),
             ));
             return Box::pin(self.call_service(path, &head, compression, body)).await;
         }
@@ -1151,6 +1260,7 @@ impl Client {
             max_send: self.max_send,
             sizes: SizeCache::new(),
             buf: BytesMut::with_capacity(STREAM_BUFFER),
+            record: started.record.clone(),
         };
         // The messages the stream has ready now go out from this task, right
         // behind the headers: the connection then writes them together (a
@@ -1173,10 +1283,15 @@ impl Client {
             // The server answered before the stream had send capacity.
             Some(head) => {
                 let head = head.map_err(Status::from)?;
-                parse_response(head.map(Body::h2), Some(started.in_flight), self.max_recv)?
+                parse_response(
+                    head.map(Body::h2),
+                    Some(started.in_flight),
+                    started.record,
+                    self.max_recv,
+                )?
             }
             None => {
-                self.response_head::<Resp>(started.response, started.in_flight)
+                self.response_head::<Resp>(started.response, started.in_flight, started.record)
                     .await?
             }
         };
@@ -1198,6 +1313,8 @@ struct RequestSender<S> {
     max_send: usize,
     sizes: SizeCache,
     buf: BytesMut,
+    // A watched call's record, that the messages sent count into.
+    record: Option<Arc<CallRecord>>,
 }
 
 impl<S, M> RequestSender<S>
@@ -1213,6 +1330,7 @@ where
             let this_one = self
                 .compression
                 .filter(|_| self.per_message.as_ref().is_none_or(|p| p.get()));
+            let before = self.buf.len();
             if let Err(status) = encode_frame_into(
                 &message,
                 this_one,
@@ -1223,6 +1341,9 @@ where
                 tracing::debug!(%status, "cannot send a request message; cancelling the call");
                 self.body.send_reset(h2::Reason::CANCEL);
                 return None;
+            }
+            if let Some(record) = &self.record {
+                record.sent_frame(self.buf.len() - before);
             }
             if self.buf.len() >= BATCH_BYTES {
                 return Some(false);
@@ -1316,6 +1437,7 @@ async fn opened(
 fn parse_response<R: Message>(
     response: http::Response<Body>,
     in_flight: Option<InFlight>,
+    record: Option<Arc<CallRecord>>,
     max_recv: usize,
 ) -> Result<(MetadataMap, Streaming<R>), Status> {
     let (parts, body) = response.into_parts();
@@ -1332,7 +1454,7 @@ fn parse_response<R: Message>(
         }
         if body.is_end_stream() {
             let trailers = MetadataMap::from_headers(parts.headers);
-            let stream = Streaming::new(body, None, max_recv, Role::Client);
+            let stream = Streaming::new(body, None, max_recv, Role::Client).recording(record);
             return Ok((MetadataMap::new(), stream.ended(trailers)));
         }
     }
@@ -1357,7 +1479,7 @@ fn parse_response<R: Message>(
         ),
     };
     let metadata = MetadataMap::from_headers(parts.headers);
-    let stream = Streaming::new(body, encoding, max_recv, Role::Client);
+    let stream = Streaming::new(body, encoding, max_recv, Role::Client).recording(record);
     Ok((
         metadata,
         match in_flight {
@@ -1379,6 +1501,7 @@ pin_project_lite::pin_project! {
         sizes: SizeCache,
         buf: BytesMut,
         done: bool,
+        record: Option<Arc<CallRecord>>,
     }
 }
 
@@ -1387,6 +1510,7 @@ impl<S> MessagesBody<S> {
         messages: S,
         compression: Option<(CompressionEncoding, Option<super::MessageCompression>)>,
         max_send: usize,
+        record: Option<Arc<CallRecord>>,
     ) -> Self {
         Self {
             messages,
@@ -1395,6 +1519,7 @@ impl<S> MessagesBody<S> {
             sizes: SizeCache::new(),
             buf: BytesMut::new(),
             done: false,
+            record,
         }
     }
 }
@@ -1421,6 +1546,7 @@ where
                     let compression = this.compression.as_ref().and_then(|(c, per_message)| {
                         per_message.as_ref().is_none_or(|p| p.get()).then_some(*c)
                     });
+                    let before = this.buf.len();
                     if let Err(status) = encode_frame_into(
                         &message,
                         compression,
@@ -1431,6 +1557,9 @@ where
                         *this.done = true;
                         this.buf.clear();
                         return Poll::Ready(Some(Err(status)));
+                    }
+                    if let Some(record) = this.record {
+                        record.sent_frame(this.buf.len() - before);
                     }
                 }
                 Poll::Ready(None) => *this.done = true,
@@ -1457,6 +1586,9 @@ async fn single_response<R: Message>(
     metadata: MetadataMap,
     stream: &mut Streaming<R>,
 ) -> Result<Response<R>, Status> {
+    // The call's result, not the stream's end, is the status to record:
+    // a stream that ends OK without its one message fails the call.
+    stream.leave_end_to_caller();
     let Some(message) = stream.message().await? else {
         return Err(Status::internal("server sent no response message"));
     };
@@ -1474,6 +1606,35 @@ async fn single_response<R: Message>(
         response.set_compression(c);
     }
     Ok(response)
+}
+
+/// Runs a watched call in its span, and ends its record with the call's
+/// status if it fails; on success too if `ends` (a call whose response is
+/// one message), else the response stream ends it.
+async fn watched<T>(
+    record: Arc<CallRecord>,
+    ends: bool,
+    call: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    let result = call.instrument(record.span().clone()).await;
+    match &result {
+        Err(status) => record.end_with(status),
+        Ok(_) if ends => record.end(super::Code::Ok, ""),
+        Ok(_) => {}
+    }
+    result
+}
+
+/// [`watched`] if the call is watched, else just `call`.
+async fn watched_if<T>(
+    record: Option<Arc<CallRecord>>,
+    ends: bool,
+    call: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match record {
+        None => call.await,
+        Some(record) => watched(record, ends, call).await,
+    }
 }
 
 /// Runs `call`, failing with `DEADLINE_EXCEEDED` when `timeout` passes first,

@@ -18,11 +18,13 @@ use http::header::HeaderName;
 use http::uri::PathAndQuery;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::super::body::Body;
 use super::super::boxed::BoxFuture;
 use super::super::compression::{self, CompressionEncoding};
 use super::super::metadata::MetadataMap;
+use super::super::observe::{CallRecord, observe_reply};
 use super::super::peer::PeerInfo;
 use super::super::shared::InFlight;
 use super::super::status::Status;
@@ -98,6 +100,16 @@ impl Call {
     /// Answers `UNIMPLEMENTED`: the service has no such method.
     pub fn unimplemented(self, method: &str) {
         let status = Status::unimplemented(format!("unknown method {method}"));
+        let record = CallRecord::server(
+            self.request.uri().path_and_query(),
+            false,
+            self.request.headers(),
+            self.peer.as_ref(),
+            &self.router.observers,
+        );
+        if let Some(record) = record {
+            record.end_with(&status);
+        }
         match self.reply {
             ReplyTo::Stream { mut respond, .. } => {
                 reply::send_head_only(&mut respond, reply::status_head(&status));
@@ -186,7 +198,10 @@ impl Call {
     }
 
     /// Runs the call: [`answer`], then onto the stream by [`reply::write`]
-    /// (started by [`start`]), or back to [`Routes`](super::Routes).
+    /// (started by [`start`]), or back to [`Routes`](super::Routes). A
+    /// watched call (see [`observe`](super::super::observe)) runs in its
+    /// span, its reply counted and its end recorded; boxed apart, so that
+    /// the calls nothing watches carry none of it.
     fn run<Req, Resp, F, Fut>(self, handler: F)
     where
         Req: Message,
@@ -201,19 +216,30 @@ impl Call {
             peer,
         } = self;
         let spawn_at_once = router.config.spawn_every_call;
-        match reply {
-            ReplyTo::Stream {
-                mut respond,
-                spawned,
-                unsent,
-            } => start(
+        let record = CallRecord::server(
+            request.uri().path_and_query(),
+            true,
+            request.headers(),
+            peer.as_ref(),
+            &router.observers,
+        );
+        match (reply, record) {
+            (
+                ReplyTo::Stream {
+                    mut respond,
+                    spawned,
+                    unsent,
+                },
+                None,
+            ) => start(
                 Box::pin(async move {
                     // The handler stops (is dropped) when the client resets
                     // the stream; the answer first, so that one ready at
-                    // once needs no wake-up on reset.
+                    // once needs no wake-up on reset. (Inline, not through
+                    // `unless_reset`: that would move the answer once more.)
                     let (response, deadline) = tokio::select! {
                         biased;
-                        answered = answer(request, peer, &router, handler) => answered,
+                        answered = answer(request, peer, &router, handler, None) => answered,
                         reason = poll_fn(|cx| respond.poll_reset(cx)) => {
                             tracing::debug!(?reason, "client cancelled the call");
                             return;
@@ -228,14 +254,67 @@ impl Call {
                 &spawned,
                 spawn_at_once,
             ),
-            ReplyTo::Routes(tx) => {
+            (
+                ReplyTo::Stream {
+                    mut respond,
+                    spawned,
+                    unsent,
+                },
+                Some(record),
+            ) => {
+                let span = record.span().clone();
+                let call = async move {
+                    let answer = answer(request, peer, &router, handler, Some(record.clone()));
+                    let Some((response, deadline)) = unless_reset(answer, &mut respond).await
+                    else {
+                        return;
+                    };
+                    let response =
+                        observe_reply(response.map(ReplyBody::into_body), record, deadline);
+                    let budget = reply::Budget {
+                        unsent: &unsent,
+                        limit: router.config.max_unsent_reply_bytes,
+                    };
+                    reply::write(&mut respond, response, deadline, budget).await;
+                };
+                start(Box::pin(call.instrument(span)), &spawned, spawn_at_once);
+            }
+            (ReplyTo::Routes(tx), None) => {
                 let _ = tx.send(Box::pin(async move {
-                    let (response, _deadline) = answer(request, peer, &router, handler).await;
+                    let (response, _deadline) = answer(request, peer, &router, handler, None).await;
                     // Past the answer, the deadline is the caller's to keep:
                     // dropping the body ends the call.
                     response.map(ReplyBody::into_body)
                 }));
             }
+            (ReplyTo::Routes(tx), Some(record)) => {
+                let span = record.span().clone();
+                let call = async move {
+                    let answer = answer(request, peer, &router, handler, Some(record.clone()));
+                    let (response, deadline) = answer.await;
+                    let response =
+                        observe_reply(response.map(ReplyBody::into_body), record, deadline);
+                    response.map(Body::boxed)
+                };
+                let _ = tx.send(Box::pin(call.instrument(span)));
+            }
+        }
+    }
+}
+
+/// `answer`'s result, or `None` if the client resets the stream first (the
+/// answer, and the handler in it, are then dropped). The answer is polled
+/// first, so that one ready at once needs no wake-up on reset.
+async fn unless_reset<T>(
+    answer: impl Future<Output = T>,
+    respond: &mut SendResponse<Bytes>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        answered = answer => Some(answered),
+        reason = poll_fn(|cx| respond.poll_reset(cx)) => {
+            tracing::debug!(?reason, "client cancelled the call");
+            None
         }
     }
 }
@@ -250,6 +329,7 @@ async fn answer<Req, Resp, F, Fut>(
     peer: Option<Arc<PeerInfo>>,
     router: &Router,
     handler: F,
+    record: Option<Arc<CallRecord>>,
 ) -> (http::Response<ReplyBody<Resp>>, Option<Instant>)
 where
     Req: Message,
@@ -273,7 +353,8 @@ where
         head.request.compression,
         config.max_recv,
         Role::Server,
-    );
+    )
+    .recording(record);
     // Without interceptors, nothing is in the handler's way.
     // The handler first: one that is done at once needs no timer. The
     // handler's future is made right in the select (wrapped, it would be
@@ -433,6 +514,7 @@ impl Head {
                 extensions: http::Extensions::new(),
                 peer,
                 path,
+                record: None,
             },
             accepts,
         })

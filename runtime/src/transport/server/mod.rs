@@ -55,6 +55,7 @@ use tokio::net::TcpListener;
 use super::body::{Body, BoxError};
 use super::boxed::SharedService;
 use super::intercept::{Interceptor, Interceptors};
+use super::observe::{Observer, Observers};
 #[cfg(feature = "tls")]
 use super::tls::ServerTls;
 
@@ -113,6 +114,7 @@ pub struct Server {
     services: HashMap<&'static str, Arc<dyn Service>>,
     config: Config,
     interceptors: Interceptors,
+    observers: Observers,
     // Each wraps the routes in one tower layer; the first added is outermost.
     layers: Vec<Box<dyn FnOnce(Routes) -> Routes + Send>>,
     #[cfg(feature = "tls")]
@@ -144,6 +146,15 @@ impl Server {
     /// interceptors run in order. See [`intercept`](super::intercept).
     pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
         self.interceptors = self.interceptors.then(interceptor);
+        self
+    }
+
+    /// Tells `observer` of every call to every service as it starts and
+    /// ends (method, peer, status, message counts and sizes, duration): see
+    /// [`observe`](super::observe). Added observers are told in order. A
+    /// call is also a `tracing` span whether or not there are observers.
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observers = self.observers.then(observer);
         self
     }
 
@@ -268,6 +279,7 @@ impl Server {
             services: self.services,
             config: self.config,
             interceptors: self.interceptors,
+            observers: self.observers,
         });
         let mut routes = Routes::new(RoutesInner::Router(router.clone()));
         // The last added wraps the routes first, leaving the first outermost.

@@ -17,6 +17,7 @@ use http::header::CONTENT_TYPE;
 use super::super::body::{Body, BoxError};
 use super::super::boxed::{BoxFuture, SharedService};
 use super::super::intercept::Interceptors;
+use super::super::observe::Observers;
 use super::super::status::Status;
 use super::Service;
 use super::accept::Peer;
@@ -31,6 +32,8 @@ pub(super) struct Router {
     pub(super) config: Config,
     /// Run before every routed call (see [`Server::interceptor`](super::Server::interceptor)).
     pub(super) interceptors: Interceptors,
+    /// Told of every routed call (see [`Server::observer`](super::Server::observer)).
+    pub(super) observers: Observers,
 }
 
 /// Why a request reached no service: answered with an HTTP status (not a
