@@ -62,3 +62,6 @@ pub mod health;
 
 #[cfg(feature = "reflection")]
 pub mod reflection;
+
+#[cfg(feature = "channelz")]
+pub mod channelz;
