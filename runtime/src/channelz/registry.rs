@@ -441,30 +441,29 @@ impl Registry {
         let node = Arc::new(node);
         {
             let mut maps = self.maps();
-            match parent {
-                SocketParent::ServerListener(server) => {
-                    if let Some(s) = maps.servers.get_mut(&server) {
-                        s.listen_sockets.insert(id);
-                    }
-                }
+            // A parent that already left (a subchannel whose channel was
+            // dropped) registers nothing: the socket would be an orphan.
+            let registered = match parent {
+                SocketParent::ServerListener(server) => maps
+                    .servers
+                    .get_mut(&server)
+                    .map(|s| s.listen_sockets.insert(id)),
                 SocketParent::ServerConnection(server) => {
-                    if let Some(s) = maps.servers.get_mut(&server) {
-                        s.sockets.insert(id);
-                    }
+                    maps.servers.get_mut(&server).map(|s| s.sockets.insert(id))
                 }
                 SocketParent::Subchannel(sub) => {
-                    if let Some(s) = maps.subchannels.get_mut(&sub) {
-                        s.sockets.insert(id);
-                    }
+                    maps.subchannels.get_mut(&sub).map(|s| s.sockets.insert(id))
                 }
+            };
+            if registered.is_some() {
+                maps.sockets.insert(
+                    id,
+                    SocketRecord {
+                        node: node.clone(),
+                        parent,
+                    },
+                );
             }
-            maps.sockets.insert(
-                id,
-                SocketRecord {
-                    node: node.clone(),
-                    parent,
-                },
-            );
         }
         SocketEntry(Arc::new(Handle::new(self, id, Kind::Socket, node)))
     }
@@ -832,6 +831,30 @@ impl SocketEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subchannel_that_outlives_its_channel_registers_no_socket() {
+        let registry = Arc::new(Registry::default());
+        let channel = registry.add_channel("t".to_owned());
+        let sub = channel.add_subchannel("127.0.0.1:1");
+        let kept = sub.add_socket(SocketInfo {
+            local: SocketAddress::Other("a".to_owned()),
+            remote: SocketAddress::Other("b".to_owned()),
+            remote_name: None,
+            security: None,
+        });
+        assert!(registry.maps().sockets.contains_key(&kept.id()));
+        drop(channel);
+        let late = sub.add_socket(SocketInfo {
+            local: SocketAddress::Other("a".to_owned()),
+            remote: SocketAddress::Other("b".to_owned()),
+            remote_name: None,
+            security: None,
+        });
+        late.message_sent();
+        let maps = registry.maps();
+        assert!(maps.sockets.is_empty() && maps.subchannels.is_empty());
+    }
 
     #[test]
     fn call_counters_count_and_remember_the_last_start() {
