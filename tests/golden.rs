@@ -270,3 +270,17 @@ fn runtime_reflection_is_fresh() {
     });
     report(failures);
 }
+
+/// The runtime's checked-in `grpc.channelz.v1` (feature `channelz`) matches
+/// what the generator makes of `runtime/proto/grpc/channelz/v1/channelz.proto`.
+#[test]
+fn runtime_channelz_is_fresh() {
+    let proto = root().join("runtime/proto");
+    let files = vec!["grpc/channelz/v1/channelz.proto".to_owned()];
+    let mut generated = generate(&[&proto], &files, "runtime=crate");
+    generated.remove("mod.rs");
+    let failures = check(&root().join("runtime/src/channelz"), &generated, |n| {
+        n.starts_with("grpc.")
+    });
+    report(failures);
+}

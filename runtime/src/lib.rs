@@ -63,5 +63,8 @@ pub mod health;
 #[cfg(feature = "reflection")]
 pub mod reflection;
 
+#[cfg(feature = "channelz")]
+pub mod channelz;
+
 #[cfg(feature = "otel")]
 pub mod otel;

@@ -12,17 +12,24 @@ use super::tls::TlsInfo;
 #[derive(Clone, Debug)]
 pub struct PeerInfo {
     addr: Option<SocketAddr>,
+    local: Option<SocketAddr>,
     #[cfg(feature = "tls")]
     tls: Option<TlsInfo>,
+    // The connection's channelz socket, when the server registers there.
+    #[cfg(feature = "channelz")]
+    socket: Option<crate::channelz::SocketEntry>,
 }
 
 impl PeerInfo {
-    /// A TCP peer at `addr`.
-    pub(crate) fn tcp(addr: SocketAddr) -> Self {
+    /// A TCP peer at `addr`, connected to this server's `local` address.
+    pub(crate) fn tcp(addr: SocketAddr, local: Option<SocketAddr>) -> Self {
         Self {
             addr: Some(addr),
+            local,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "channelz")]
+            socket: None,
         }
     }
 
@@ -30,9 +37,33 @@ impl PeerInfo {
     pub(crate) fn unix() -> Self {
         Self {
             addr: None,
+            local: None,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "channelz")]
+            socket: None,
         }
+    }
+
+    /// The same peer, its connection registered as channelz's `socket`.
+    #[cfg(feature = "channelz")]
+    pub(crate) fn with_channelz_socket(self, socket: crate::channelz::SocketEntry) -> Self {
+        Self {
+            socket: Some(socket),
+            ..self
+        }
+    }
+
+    /// The connection's channelz socket, if the server registers in one.
+    #[cfg(feature = "channelz")]
+    pub(crate) fn channelz_socket(&self) -> Option<&crate::channelz::SocketEntry> {
+        self.socket.as_ref()
+    }
+
+    /// The server's own address of this connection (what the client
+    /// connected to): `None` for a Unix domain socket.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
     }
 
     /// The same peer, over a TLS connection that established `tls`.

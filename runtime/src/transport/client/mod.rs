@@ -99,11 +99,17 @@ pub struct Endpoint {
     // The endpoint as given, which observers see as the calls' target.
     target: Arc<str>,
     observers: Observers,
+    #[cfg(feature = "channelz")]
+    channelz: Option<crate::channelz::Channelz>,
     // The TLS handshake of an `https` endpoint; `None` there means the
     // platform's CAs and the host's name.
     #[cfg(feature = "tls")]
     tls: Option<Arc<Connector>>,
 }
+
+/// A connection's two addresses, this end's and the server's: `None` for a
+/// Unix domain socket's.
+type Addrs = (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>);
 
 /// A live connection: its generation (which tells connections apart), a
 /// sender of requests on it, and what its watch saw.
@@ -172,6 +178,8 @@ impl Endpoint {
         Self {
             target: target.into(),
             observers: Observers::default(),
+            #[cfg(feature = "channelz")]
+            channelz: None,
             scheme,
             authority,
             unix,
@@ -237,6 +245,18 @@ impl Endpoint {
         self
     }
 
+    /// Registers the channels made from this endpoint in `channelz` (see
+    /// [`channelz`](crate::channelz)): each is a channel for the endpoint's
+    /// target with one subchannel, whose state follows its connection (idle,
+    /// connecting, ready, transient failure), with a socket for each
+    /// connection and the calls of every client on it counted. The channel
+    /// leaves the registry when its last clone is dropped.
+    #[cfg(feature = "channelz")]
+    pub fn channelz(mut self, channelz: &crate::channelz::Channelz) -> Self {
+        self.channelz = Some(channelz.clone());
+        self
+    }
+
     /// A channel to this endpoint that connects on its first call.
     pub fn connect_lazy(self) -> Channel {
         Channel::new(self)
@@ -270,7 +290,8 @@ impl Endpoint {
             .connect_within(TcpStream::connect((host, port)), &self.authority)
             .await?;
         tcp.set_nodelay(true).ok();
-        self.secure(tcp, host, shared).await
+        let addrs = (tcp.local_addr().ok(), tcp.peer_addr().ok());
+        self.secure(tcp, host, shared, addrs).await
     }
 
     /// HTTP/2 on `io`, over TLS first if the endpoint has it.
@@ -279,6 +300,7 @@ impl Endpoint {
         io: Io,
         host: &str,
         shared: &Shared,
+        addrs: Addrs,
     ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status>
     where
         Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -292,10 +314,10 @@ impl Endpoint {
                 })?,
                 None => handshake.await,
             }?;
-            return self.handshake(stream, shared).await;
+            return self.handshake(stream, shared, addrs).await;
         }
         let _ = host;
-        self.handshake(io, shared).await
+        self.handshake(io, shared, addrs).await
     }
 
     /// The TLS connector, if this endpoint does TLS: its own, or for an
@@ -337,7 +359,7 @@ impl Endpoint {
         let stream = self
             .connect_within(tokio::net::UnixStream::connect(path), &target)
             .await?;
-        self.secure(stream, "localhost", shared).await
+        self.secure(stream, "localhost", shared, (None, None)).await
     }
 
     #[cfg(not(unix))]
@@ -359,6 +381,7 @@ impl Endpoint {
         &self,
         io: Io,
         shared: &Shared,
+        addrs: Addrs,
     ) -> Result<(SendRequest<Bytes>, Arc<ConnState>), Status>
     where
         Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -376,6 +399,15 @@ impl Endpoint {
                 ))
             })?;
         let authority = self.authority.clone();
+        // The connection's channelz socket lives, and the channel stays
+        // ready, as long as the connection's task.
+        #[cfg(feature = "channelz")]
+        let socket = shared
+            .channelz
+            .as_ref()
+            .map(|glue| glue.connected(addrs.0, addrs.1, None));
+        #[cfg(not(feature = "channelz"))]
+        let _ = addrs;
         let keepalive = Keepalive {
             settings: self.keepalive,
             interval: shared.keepalive.clone(),
@@ -405,6 +437,8 @@ impl Endpoint {
                     tracing::debug!(%authority, error = %e, "connection closed");
                 }
                 keepalive.ended(authority.as_str());
+                #[cfg(feature = "channelz")]
+                drop(socket);
             },
             shared.in_flight.clone(),
         ));
@@ -429,6 +463,9 @@ struct Shared {
     in_flight: Arc<AtomicUsize>,
     // The keepalive time now (doubled by each GOAWAY too_many_pings).
     keepalive: Arc<Interval>,
+    // The channel's entries in channelz, if its endpoint registers there.
+    #[cfg(feature = "channelz")]
+    channelz: Option<Arc<crate::channelz::transport::ChannelGlue>>,
 }
 
 /// A cheap-to-clone handle to one HTTP/2 connection that all its calls
@@ -449,8 +486,22 @@ impl core::fmt::Debug for Channel {
 impl Channel {
     /// A lazily connecting channel to `endpoint`.
     pub fn new(endpoint: Endpoint) -> Self {
+        #[cfg(feature = "channelz")]
+        let mut endpoint = endpoint;
+        #[cfg(feature = "channelz")]
+        let channelz = endpoint.channelz.as_ref().map(|channelz| {
+            let glue = crate::channelz::transport::ChannelGlue::new(
+                channelz,
+                &endpoint.target,
+                endpoint.authority.as_str(),
+            );
+            endpoint.observers = endpoint.observers.then(glue.clone());
+            glue
+        });
         Self {
             shared: Arc::new(Shared {
+                #[cfg(feature = "channelz")]
+                channelz,
                 connection: Mutex::new(Connection::default()),
                 base_headers: base_headers(),
                 in_flight: Arc::new(AtomicUsize::new(0)),
@@ -482,7 +533,16 @@ impl Channel {
         // Boxed: connecting (a TLS handshake's state above all) is rare, and
         // unboxed it would take room in every call's future, which is moved
         // whole as the call is wrapped in its deadline.
-        let (send, state) = Box::pin(self.shared.endpoint.open(&self.shared)).await?;
+        #[cfg(feature = "channelz")]
+        if let Some(glue) = &self.shared.channelz {
+            glue.connecting();
+        }
+        let opened = Box::pin(self.shared.endpoint.open(&self.shared)).await;
+        #[cfg(feature = "channelz")]
+        if let (Some(glue), Err(_)) = (&self.shared.channelz, &opened) {
+            glue.failed();
+        }
+        let (send, state) = opened?;
         conn.generation += 1;
         let live = (conn.generation, send, state);
         conn.live = Some(live.clone());

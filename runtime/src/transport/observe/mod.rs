@@ -1,6 +1,7 @@
 //! Watching calls: a [`tracing`] span for every call on both sides, and
 //! [`Observer`]s that see each call start and end (what the OpenTelemetry
-//! metrics of [`otel`](crate::otel) and channelz's counters are built on).
+//! metrics of `rust_rpc::otel` (feature `otel`) and channelz's counters are
+//! built on).
 //!
 //! ```text
 //!   call starts   span "grpc" (target rust_rpc::server / rust_rpc::client),

@@ -33,6 +33,10 @@ pub(super) trait Listener {
 
     /// The next connection, ready to serve, and who is on the other end.
     fn accept(&self) -> impl Future<Output = std::io::Result<(Self::Io, PeerInfo)>> + Send;
+
+    /// The address it listens on, as channelz reports it.
+    #[cfg(feature = "channelz")]
+    fn channelz_address(&self) -> crate::channelz::SocketAddress;
 }
 
 impl Listener for TcpListener {
@@ -42,7 +46,17 @@ impl Listener for TcpListener {
         let (tcp, addr): (_, SocketAddr) = TcpListener::accept(self).await?;
         // Small replies go out at once, not after Nagle's delay.
         tcp.set_nodelay(true).ok();
-        Ok((tcp, PeerInfo::tcp(addr)))
+        let local = tcp.local_addr().ok();
+        Ok((tcp, PeerInfo::tcp(addr, local)))
+    }
+
+    #[cfg(feature = "channelz")]
+    fn channelz_address(&self) -> crate::channelz::SocketAddress {
+        use crate::channelz::SocketAddress;
+        match self.local_addr() {
+            Ok(addr) => SocketAddress::Tcp(addr),
+            Err(_) => SocketAddress::Other("tcp listener".to_owned()),
+        }
     }
 }
 
@@ -53,6 +67,15 @@ impl Listener for tokio::net::UnixListener {
     async fn accept(&self) -> std::io::Result<(Self::Io, PeerInfo)> {
         let (stream, _) = tokio::net::UnixListener::accept(self).await?;
         Ok((stream, PeerInfo::unix()))
+    }
+
+    #[cfg(feature = "channelz")]
+    fn channelz_address(&self) -> crate::channelz::SocketAddress {
+        let path = self
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(std::path::Path::to_path_buf));
+        crate::channelz::SocketAddress::Unix(path)
     }
 }
 
@@ -201,6 +224,17 @@ async fn serve_connection<Io>(
 ) where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    // Registered for channelz from the start: a connection that never gets
+    // past its handshake is one to see too.
+    #[cfg(feature = "channelz")]
+    let peer = match &peer.router.channelz {
+        Some(server) => {
+            let socket = crate::channelz::transport::server_socket(server, &peer.info);
+            let info = Arc::new(PeerInfo::clone(&peer.info).with_channelz_socket(socket));
+            Peer { info, ..peer }
+        }
+        None => peer,
+    };
     let config = &peer.router.config;
     let settings = &config.keepalive;
     let shared = Arc::new(Shared::default());
@@ -276,8 +310,17 @@ async fn serve_connection<Io>(
                         ping_pong = conn.ping_pong();
                     }
                     let sent = ping_pong.as_mut().map(|p| p.send_ping(h2::Ping::opaque()));
-                    if let Some(Err(e)) = sent {
-                        tracing::debug!(peer = %peer.info, error = %e, "cannot send a keepalive ping");
+                    match sent {
+                        Some(Err(e)) => {
+                            tracing::debug!(peer = %peer.info, error = %e, "cannot send a keepalive ping");
+                        }
+                        #[cfg(feature = "channelz")]
+                        Some(Ok(())) => {
+                            if let Some(socket) = peer.info.channelz_socket() {
+                                socket.keep_alive_sent();
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 Event::CheckIdle => {

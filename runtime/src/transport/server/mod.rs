@@ -123,6 +123,11 @@ pub struct Server {
     health: Option<crate::health::HealthReporter>,
     #[cfg(feature = "reflection")]
     reflection: bool,
+    #[cfg(feature = "channelz")]
+    channelz: Option<crate::channelz::Channelz>,
+    // This server's entry in that registry, made when serving starts.
+    #[cfg(feature = "channelz")]
+    channelz_entry: Option<crate::channelz::ServerEntry>,
 }
 
 impl Server {
@@ -189,6 +194,21 @@ impl Server {
     pub fn reflection(mut self) -> Self {
         self.reflection = true;
         self
+    }
+
+    /// Registers this server in `channelz` when serving starts (as a server
+    /// named by its listening address, with that listen socket, and a
+    /// socket per connection) and serves the channelz service
+    /// (`grpc.channelz.v1`, see [`channelz`](crate::channelz)) from it:
+    /// every call counts into the server's and its connection's counters
+    /// (calls started, succeeded, failed; streams, messages, keepalive
+    /// pings). The server and its sockets leave the registry when serving
+    /// ends. Share one registry between servers and channels to see them
+    /// all.
+    #[cfg(feature = "channelz")]
+    pub fn channelz(mut self, channelz: &crate::channelz::Channelz) -> Self {
+        self.channelz = Some(channelz.clone());
+        self.add_service(channelz.service())
     }
 
     /// Whether every call gets a task of its own from the start (`true`),
@@ -280,6 +300,8 @@ impl Server {
             config: self.config,
             interceptors: self.interceptors,
             observers: self.observers,
+            #[cfg(feature = "channelz")]
+            channelz: self.channelz_entry,
         });
         let mut routes = Routes::new(RoutesInner::Router(router.clone()));
         // The last added wraps the routes first, leaving the first outermost.
@@ -317,7 +339,23 @@ impl Server {
     }
 
     /// Serves connections from any listener (TCP, Unix) until `signal`.
-    async fn serve_on(self, listener: impl accept::Listener, signal: impl Future<Output = ()>) {
+    #[cfg_attr(not(feature = "channelz"), allow(unused_mut))]
+    async fn serve_on(mut self, listener: impl accept::Listener, signal: impl Future<Output = ()>) {
+        // Registered while serving: the entries leave when these are dropped.
+        #[cfg(feature = "channelz")]
+        let _listen_socket = match &self.channelz {
+            Some(channelz) => {
+                let address = listener.channelz_address();
+                let entry = channelz.add_server(format!("rust-rpc server on {address}"));
+                let socket = entry.add_listen_socket(address);
+                self.observers = self
+                    .observers
+                    .then(crate::channelz::transport::ServerCalls(entry.clone()));
+                self.channelz_entry = Some(entry);
+                Some(socket)
+            }
+            None => None,
+        };
         let layered = !self.layers.is_empty();
         #[cfg(feature = "tls")]
         let tls = self.tls.clone();

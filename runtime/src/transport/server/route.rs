@@ -34,6 +34,9 @@ pub(super) struct Router {
     pub(super) interceptors: Interceptors,
     /// Told of every routed call (see [`Server::observer`](super::Server::observer)).
     pub(super) observers: Observers,
+    /// Where connections register for channelz, if the server does.
+    #[cfg(feature = "channelz")]
+    pub(super) channelz: Option<crate::channelz::ServerEntry>,
 }
 
 /// Why a request reached no service: answered with an HTTP status (not a

@@ -180,6 +180,7 @@ pub struct TlsInfo {
     certificates: Vec<CertificateDer<'static>>,
     server_name: Option<String>,
     version: Option<rustls::ProtocolVersion>,
+    cipher_suite: Option<rustls::CipherSuite>,
 }
 
 impl TlsInfo {
@@ -191,6 +192,7 @@ impl TlsInfo {
                 .unwrap_or_default(),
             server_name,
             version: conn.protocol_version(),
+            cipher_suite: conn.negotiated_cipher_suite().map(|s| s.suite()),
         }
     }
 
@@ -209,5 +211,16 @@ impl TlsInfo {
     /// The TLS version negotiated (1.2 or 1.3).
     pub fn protocol_version(&self) -> Option<rustls::ProtocolVersion> {
         self.version
+    }
+
+    /// The cipher suite negotiated, such as `TLS13_AES_128_GCM_SHA256`.
+    pub fn cipher_suite(&self) -> Option<rustls::CipherSuite> {
+        self.cipher_suite
+    }
+
+    /// The cipher suite's standard name, as channelz reports it.
+    #[cfg(feature = "channelz")]
+    pub(crate) fn cipher_suite_name(&self) -> Option<String> {
+        self.cipher_suite.map(|s| format!("{s:?}"))
     }
 }
