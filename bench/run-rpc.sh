@@ -37,6 +37,11 @@
 #   cp target/release/rpc-bench /tmp/rpc-bench-base    # built on main
 #   ...change, build...
 #   BASE_BIN=/tmp/rpc-bench-base bench/run-rpc.sh
+#
+# What watching calls costs: the same binary with and without --observe
+# ("new" observes):
+#
+#   BASE_BIN=target/release/rpc-bench OBSERVE=spans,metrics,channelz bench/run-rpc.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,6 +59,18 @@ if [[ "$TLS" != 0 && "$TLS" != 1 ]]; then
   echo "run-rpc: TLS is 1 (over TLS) or 0 (plaintext, the default), not $TLS" >&2
   exit 2
 fi
+# OBSERVE=spans,metrics,channelz (with BASE_BIN, which may be the same
+# binary): the "new" side's server and load run with --observe $OBSERVE,
+# to measure what watching calls costs.
+OBSERVE=${OBSERVE:-}
+if [[ -n "$OBSERVE" && -z "$BASE_BIN" ]]; then
+  echo "run-rpc: OBSERVE compares with BASE_BIN (e.g. BASE_BIN=$BIN)" >&2
+  exit 2
+fi
+# --observe for side $1.
+observe_flags() {
+  if [[ -n "$OBSERVE" && "$1" == new ]]; then echo "--observe $OBSERVE"; fi
+}
 # The two sides compared: label, binary, --stack.
 if [[ -n "$BASE_BIN" ]]; then
   SIDES=("new $BIN rust-rpc" "base $BASE_BIN rust-rpc")
@@ -174,7 +191,7 @@ start_server() {
   # the port of the last server with this label.
   : >"$log"
   "$bin" server --stack "$stack" --port 0 --stream-len "$STREAM_LEN" --resp-size "$RESP_SIZE" \
-    --exit-after-s "$SERVER_LIFE" "${SERVER_TLS[@]}" >"$log" 2>&1 &
+    --exit-after-s "$SERVER_LIFE" "${SERVER_TLS[@]}" $(observe_flags "$1") >"$log" 2>&1 &
   SERVER_PID=$!
   PORT=
   for _ in $(seq 1 100); do
@@ -197,7 +214,8 @@ run_one() {
   if ! line=$(timeout -k 5 "$LOAD_LIFE" "$bin" load --stack "$stack" \
     --addr "$SCHEME://127.0.0.1:$PORT" --mode "$mode" \
     --concurrency "$c" --connections "$k" --duration-s "$DURATION" --warmup-s "$WARMUP" \
-    --req-size "$REQ_SIZE" --resp-size "$RESP_SIZE" --stream-len "$STREAM_LEN" "${LOAD_TLS[@]}"); then
+    --req-size "$REQ_SIZE" --resp-size "$RESP_SIZE" --stream-len "$STREAM_LEN" "${LOAD_TLS[@]}" \
+    $(observe_flags "$label")); then
     echo "run-rpc: the $label load run of $name failed; its server's log:" >&2
     cat "$OUT/server-$label.log" >&2
     exit 1

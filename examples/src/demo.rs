@@ -7,6 +7,8 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
+use rust_rpc::channelz::v1::GetServersRequest;
+use rust_rpc::channelz::{Channelz, ChannelzClient};
 use rust_rpc::health::{HealthClient, HealthReporter, ServingStatus, v1::HealthCheckRequest};
 use rust_rpc::reflection::v1::server_reflection_request::MessageRequest;
 use rust_rpc::reflection::v1::server_reflection_response::MessageResponse;
@@ -72,11 +74,13 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
     // The vault's tokens: valid for 15 minutes.
     let issuer = Issuer::new(Duration::from_secs(15 * 60));
     let health = HealthReporter::new();
+    let channelz = Channelz::new();
     let server = LocalServer::start(
         Server::builder()
-            // The standard services: health and reflection.
+            // The standard services: health, reflection, channelz.
             .health(&health)
             .reflection()
+            .channelz(&channelz)
             // Before every call; it guards the vault's calls only.
             .interceptor(vault::authenticate(issuer.clone()))
             .add_service(ContactsServer::new(Book::default()))
@@ -91,7 +95,7 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
     .await?;
     say!(
         out,
-        "server: 8 services (and health, reflection) listening on {}",
+        "server: 8 services (and health, reflection, channelz) listening on {}",
         server.addr()
     );
     // One HTTP/2 connection, shared by every client below.
@@ -114,13 +118,17 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
 }
 
 /// The standard services every example server runs beside its own:
-/// health (what probes ask) and reflection (what grpcurl asks).
+/// health (what probes ask), reflection (what grpcurl asks) and channelz
+/// (what grpcdebug asks).
 async fn standard_part(
     out: &mut (dyn Write + Send),
     channel: Channel,
     health: &HealthReporter,
 ) -> Result<(), Error> {
-    say!(out, "\n-- grpc.health.v1.Health and grpc.reflection.v1 --");
+    say!(
+        out,
+        "\n-- grpc.health.v1.Health, grpc.reflection.v1, grpc.channelz.v1 --"
+    );
     let mut probe = HealthClient::new(channel.clone());
     let check = |service: &str| HealthCheckRequest {
         service: service.to_owned(),
@@ -150,7 +158,7 @@ async fn standard_part(
         message_request: Some(question),
         ..Default::default()
     });
-    let mut answers = ServerReflectionClient::new(channel)
+    let mut answers = ServerReflectionClient::new(channel.clone())
         .server_reflection_info(questions)
         .await?
         .into_inner();
@@ -169,6 +177,22 @@ async fn standard_part(
             }
             other => return Err(format!("reflection: unexpected {other:?}").into()),
         }
+    }
+
+    // Channelz: what the server counted of every call above (this one too).
+    let servers = ChannelzClient::new(channel)
+        .get_servers(GetServersRequest::default())
+        .await?
+        .into_inner();
+    for server in servers.server {
+        let data = server.data.unwrap_or_default();
+        say!(
+            out,
+            "channelz: {} calls on the server so far ({} failed, as some above meant to), {} listen socket",
+            data.calls_started,
+            data.calls_failed,
+            server.listen_socket.len()
+        );
     }
     Ok(())
 }

@@ -13,6 +13,14 @@
 //!     [--addr HOST:PORT --pid P]
 //! ```
 //!
+//! `--observe spans,metrics,channelz` (server and load, rust-rpc only)
+//! turns on what a deployment would watch calls with, to measure its cost:
+//! `spans`, a tracing subscriber (a registry that records nothing) that
+//! enables rust-rpc's call spans (targets `rust_rpc::server` and
+//! `rust_rpc::client` at DEBUG), and nothing else; `metrics`, gRFC A66's
+//! OpenTelemetry metrics into an SDK meter provider (exported hourly);
+//! `channelz`, a channelz registry for the server or the load's channels.
+//!
 //! `--ops-per-caller N` stops each caller after N ops (or at the end of the
 //! run, whichever comes first): a fixed amount of work, for instruction
 //! counts under `valgrind --tool=callgrind`.
@@ -83,6 +91,87 @@ mod theirs {
 }
 
 // ------------------------------------------------------------------ flags
+
+/// What `--observe` turns on for rust-rpc, held for the process's life.
+struct Observe {
+    metrics: Option<rust_rpc::otel::Metrics>,
+    channelz: Option<rust_rpc::channelz::Channelz>,
+    // Kept: dropping it would stop the metrics.
+    _provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+}
+
+impl Observe {
+    fn parse(flags: &Flags) -> Result<Self, String> {
+        let mut observe = Observe {
+            metrics: None,
+            channelz: None,
+            _provider: None,
+        };
+        let Some(list) = flags.get("observe") else {
+            return Ok(observe);
+        };
+        for what in list.split(',').filter(|w| !w.is_empty()) {
+            match what {
+                "spans" => {
+                    use tracing_subscriber::layer::SubscriberExt;
+                    let only_calls = tracing_subscriber::filter::Targets::new()
+                        .with_target("rust_rpc::server", tracing::Level::DEBUG)
+                        .with_target("rust_rpc::client", tracing::Level::DEBUG);
+                    let subscriber = tracing_subscriber::registry().with(only_calls);
+                    tracing::subscriber::set_global_default(subscriber)
+                        .map_err(|e| format!("--observe spans: {e}"))?;
+                }
+                "metrics" => {
+                    use opentelemetry::metrics::MeterProvider as _;
+                    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+                        .with_reader(
+                            // Aggregating as a deployment would; an export
+                            // (an hour away) is not what is measured.
+                            opentelemetry_sdk::metrics::PeriodicReader::builder(
+                                opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+                            )
+                            .with_interval(Duration::from_secs(3600))
+                            .build(),
+                        )
+                        .build();
+                    observe.metrics =
+                        Some(rust_rpc::otel::Metrics::new(&provider.meter("rpc-bench")));
+                    observe._provider = Some(provider);
+                }
+                "channelz" => observe.channelz = Some(rust_rpc::channelz::Channelz::new()),
+                other => {
+                    return Err(format!(
+                        "--observe: {other:?} is none of spans, metrics, channelz"
+                    ));
+                }
+            }
+        }
+        Ok(observe)
+    }
+
+    fn server(&self, mut builder: rust_rpc::transport::Server) -> rust_rpc::transport::Server {
+        if let Some(metrics) = &self.metrics {
+            builder = builder.observer(metrics.clone());
+        }
+        if let Some(channelz) = &self.channelz {
+            builder = builder.channelz(channelz);
+        }
+        builder
+    }
+
+    fn endpoint(
+        &self,
+        mut endpoint: rust_rpc::transport::Endpoint,
+    ) -> rust_rpc::transport::Endpoint {
+        if let Some(metrics) = &self.metrics {
+            endpoint = endpoint.observer(metrics.clone());
+        }
+        if let Some(channelz) = &self.channelz {
+            endpoint = endpoint.channelz(channelz);
+        }
+        endpoint
+    }
+}
 
 struct Flags {
     pairs: Vec<(String, String)>,
@@ -642,11 +731,14 @@ async fn load(flags: &Flags) -> Result<(), String> {
                 }
                 None => None,
             };
+            let observe = Observe::parse(flags)?;
             let mut channels = Vec::with_capacity(connections);
             for _ in 0..connections {
-                let mut endpoint = rust_rpc::transport::Endpoint::new(&addr)
-                    .map_err(|e| e.to_string())?
-                    .connect_timeout(timeout);
+                let mut endpoint = observe.endpoint(
+                    rust_rpc::transport::Endpoint::new(&addr)
+                        .map_err(|e| e.to_string())?
+                        .connect_timeout(timeout),
+                );
                 if let Some(config) = &tls {
                     endpoint = endpoint
                         .tls_config(config.clone())
@@ -1099,7 +1191,8 @@ async fn server(flags: &Flags) -> Result<(), String> {
         match stack {
             Stack::RustRpc => {
                 use rust_rpc::transport::tls::{Identity, ServerTls, ServerTlsConfig};
-                let mut builder = rust_rpc::transport::Server::builder();
+                let observe = Observe::parse(flags)?;
+                let mut builder = observe.server(rust_rpc::transport::Server::builder());
                 if let Some((cert, key)) = tls {
                     let identity = Identity::from_pem_files(cert, key)
                         .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
@@ -1154,11 +1247,11 @@ async fn server(flags: &Flags) -> Result<(), String> {
 
 const USAGE: &str = "usage:
   rpc-bench server --stack rust-rpc|tonic --port N [--stream-len L] [--resp-size B]
-      [--tls-cert FILE --tls-key FILE] [--exit-after-s S]
+      [--tls-cert FILE --tls-key FILE] [--exit-after-s S] [--observe spans,metrics,channelz]
   rpc-bench load --stack rust-rpc|tonic --addr http://127.0.0.1:N|https://127.0.0.1:N
       --mode unary|server-stream|client-stream|ping-pong --concurrency C --connections K
       --duration-s D --req-size B --resp-size B [--stream-len L] [--warmup-s W] [--timeout-s T]
-      [--ops-per-caller N] [--tls-ca FILE [--tls-domain NAME]]
+      [--ops-per-caller N] [--tls-ca FILE [--tls-domain NAME]] [--observe spans,metrics,channelz]
   rpc-bench mem --stack rust-rpc|tonic [--connections N] [--streams-per-connection M]
       [--message-size B] [--settle-ms S] [--timeout-s T] [--addr HOST:PORT --pid P]";
 

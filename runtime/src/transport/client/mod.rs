@@ -1162,7 +1162,7 @@ impl Client {
                 single_response(metadata, &mut stream).await
             };
             let call = with_deadline(timeout, cancel.as_ref(), call);
-            return Box::pin(watched_if(record, true, call)).await;
+            return Box::pin(watched(record, true, call)).await;
         }
         let call = async {
             let (metadata, mut stream) = self.send_single::<Req, Resp>(path, &request).await?;
@@ -1195,7 +1195,7 @@ impl Client {
                 self.send_single::<Req, Resp>(path, &request).await
             };
             let call = with_deadline(timeout, cancel.as_ref(), call);
-            Box::pin(watched_if(record, false, call)).await?
+            Box::pin(watched(record, false, call)).await?
         };
         Ok(Response::from_parts(
             metadata,
@@ -1215,7 +1215,7 @@ impl Client {
             None => self.client_streaming_call::<R, Resp>(request, path).await,
             Some(record) => {
                 let call = self.client_streaming_call::<R, Resp>(request, path);
-                Box::pin(watched(record, true, call)).await
+                Box::pin(watched(Some(record), true, call)).await
             }
         }
     }
@@ -1253,7 +1253,7 @@ impl Client {
             None => self.streaming_call::<R, Resp>(request, path).await,
             Some(record) => {
                 let call = self.streaming_call::<R, Resp>(request, path);
-                Box::pin(watched(record, false, call)).await
+                Box::pin(watched(Some(record), false, call)).await
             }
         }
     }
@@ -1668,32 +1668,50 @@ async fn single_response<R: Message>(
     Ok(response)
 }
 
-/// Runs a watched call in its span, and ends its record with the call's
-/// status if it fails; on success too if `ends` (a call whose response is
-/// one message), else the response stream ends it.
-async fn watched<T>(
-    record: Arc<CallRecord>,
-    ends: bool,
-    call: impl Future<Output = Result<T, Status>>,
-) -> Result<T, Status> {
-    let result = call.instrument(record.span().clone()).await;
-    match &result {
-        Err(status) => record.end_with(status),
-        Ok(_) if ends => record.end(super::Code::Ok, ""),
-        Ok(_) => {}
+pin_project_lite::pin_project! {
+    /// A call under watch: it runs in its record's span, and its result ends
+    /// the record if it failed, or on success too if `ends` (a call whose
+    /// response is one message; else the response stream ends it). A
+    /// struct, not an `async fn`: that would hold the call's future twice
+    /// over (as its argument, and in what it awaits), and the call's future
+    /// is most of a call's state, copied whole when boxed.
+    struct WatchedCall<F> {
+        #[pin]
+        call: tracing::instrument::Instrumented<F>,
+        record: Option<Arc<CallRecord>>,
+        ends: bool,
     }
-    result
 }
 
-/// [`watched`] if the call is watched, else just `call`.
-async fn watched_if<T>(
-    record: Option<Arc<CallRecord>>,
-    ends: bool,
-    call: impl Future<Output = Result<T, Status>>,
-) -> Result<T, Status> {
-    match record {
-        None => call.await,
-        Some(record) => watched(record, ends, call).await,
+/// `call` watched by `record`, if there is one (else just run as it is).
+fn watched<F>(record: Option<Arc<CallRecord>>, ends: bool, call: F) -> WatchedCall<F> {
+    let span = record
+        .as_ref()
+        .map_or_else(tracing::Span::none, |r| r.span().clone());
+    WatchedCall {
+        call: call.instrument(span),
+        record,
+        ends,
+    }
+}
+
+impl<F, T> Future for WatchedCall<F>
+where
+    F: Future<Output = Result<T, Status>>,
+{
+    type Output = Result<T, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.call.poll(cx));
+        if let Some(record) = this.record.take() {
+            match &result {
+                Err(status) => record.end_with(status),
+                Ok(_) if *this.ends => record.end(super::Code::Ok, ""),
+                Ok(_) => {}
+            }
+        }
+        Poll::Ready(result)
     }
 }
 

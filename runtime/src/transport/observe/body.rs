@@ -26,7 +26,7 @@ pub(crate) fn observe_reply<B>(
 ) -> http::Response<ObservedReply<B>> {
     if response
         .headers()
-        .contains_key(super::super::status::GRPC_STATUS)
+        .contains_key(&super::record::GRPC_STATUS_NAME)
     {
         record.end_from_headers(response.headers());
     }

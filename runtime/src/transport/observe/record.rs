@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use http::HeaderMap;
+use http::header::HeaderName;
 use http::uri::PathAndQuery;
 use tracing::Span;
 
@@ -180,7 +181,7 @@ impl CallRecord {
     /// a trailers-only response).
     pub(crate) fn end_from_headers(&self, headers: &HeaderMap) {
         if headers
-            .get(GRPC_STATUS)
+            .get(&GRPC_STATUS_NAME)
             .is_some_and(|v| v.as_bytes() == b"0")
         {
             return self.end(Code::Ok, "");
@@ -228,6 +229,10 @@ impl Drop for CallRecord {
         }
     }
 }
+
+/// `grpc-status` as a name, looked up at every watched call's end: not a
+/// string to parse each time.
+pub(super) static GRPC_STATUS_NAME: HeaderName = HeaderName::from_static(GRPC_STATUS);
 
 /// `package.Service/Method` of a request path.
 fn method_of(path: &PathAndQuery) -> &str {

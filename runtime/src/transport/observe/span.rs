@@ -19,7 +19,7 @@ fn split(method: &str) -> (&str, &str) {
 /// The fields' values are worked out only if the span is enabled: when it is
 /// not, this is a check of the subscriber's interest and nothing more.
 pub(super) fn server(method: &str, peer: Option<&PeerInfo>) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         target: "rust_rpc::server",
         "grpc",
         otel.name = method,
@@ -42,7 +42,7 @@ pub(super) fn server(method: &str, peer: Option<&PeerInfo>) -> Span {
 /// The span of a client's call to `method` at `authority`: a child of the
 /// caller's current span.
 pub(super) fn client(method: &str, authority: Option<&str>) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         target: "rust_rpc::client",
         "grpc",
         otel.name = method,
