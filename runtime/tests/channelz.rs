@@ -10,7 +10,7 @@ mod support;
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use rust_rpc::channelz::v1::address::Address as AddressKind;
 use rust_rpc::channelz::v1::channel_trace_event::ChildRef;
@@ -26,13 +26,7 @@ use rust_rpc::channelz::{
 };
 use rust_rpc::transport::{Code, Endpoint, Server, Status};
 use rust_rpc::wkt::Timestamp;
-use support::{Running, serve_with};
-
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
-}
+use support::{Running, bounded, serve_with};
 
 async fn start(channelz: &Channelz) -> (Running, ChannelzClient) {
     let server = serve_with(

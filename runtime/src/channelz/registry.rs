@@ -623,6 +623,45 @@ fn connection(info: SocketInfo) -> SocketNode {
     )
 }
 
+/// What a channel and a subchannel both are (a `ChannelNode`: target,
+/// state, calls, trace), written once for both entry types.
+macro_rules! channel_like {
+    ($entry:ident, $what:literal) => {
+        impl $entry {
+            #[doc = concat!("The ", $what, "'s channelz id.")]
+            pub fn id(&self) -> u64 {
+                self.0.id
+            }
+
+            /// The target it was registered with.
+            pub fn target(&self) -> &str {
+                &self.0.node.target
+            }
+
+            /// The calls started on it.
+            pub fn calls(&self) -> &CallCounters {
+                &self.0.node.calls
+            }
+
+            /// Its connectivity state (`IDLE` when registered).
+            pub fn state(&self) -> ConnectivityState {
+                self.0.node.state()
+            }
+
+            /// Sets its connectivity state; a change is logged in its trace.
+            pub fn set_state(&self, state: ConnectivityState) {
+                self.0.node.set_state(state);
+            }
+
+            /// Logs an event in its trace (which keeps the last
+            /// [`TRACE_CAPACITY`] events).
+            pub fn trace_event(&self, severity: TraceSeverity, description: impl Into<String>) {
+                self.0.node.log(severity, description.into(), None);
+            }
+        }
+    };
+}
+
 /// A channel (a client's connections to one target) registered with
 /// [`Channelz::add_channel`](super::Channelz::add_channel): its state,
 /// calls, trace and subchannels. Cheap to clone; when the last clone is
@@ -641,38 +680,9 @@ impl std::fmt::Debug for ChannelEntry {
     }
 }
 
+channel_like!(ChannelEntry, "channel");
+
 impl ChannelEntry {
-    /// The channel's channelz id.
-    pub fn id(&self) -> u64 {
-        self.0.id
-    }
-
-    /// The target it was registered with.
-    pub fn target(&self) -> &str {
-        &self.0.node.target
-    }
-
-    /// The calls started on it.
-    pub fn calls(&self) -> &CallCounters {
-        &self.0.node.calls
-    }
-
-    /// Its connectivity state (`IDLE` when registered).
-    pub fn state(&self) -> ConnectivityState {
-        self.0.node.state()
-    }
-
-    /// Sets its connectivity state; a change is logged in its trace.
-    pub fn set_state(&self, state: ConnectivityState) {
-        self.0.node.set_state(state);
-    }
-
-    /// Logs an event in its trace (which keeps the last
-    /// [`TRACE_CAPACITY`] events).
-    pub fn trace_event(&self, severity: TraceSeverity, description: impl Into<String>) {
-        self.0.node.log(severity, description.into(), None);
-    }
-
     /// Registers a subchannel of it (one connection target, e.g. one
     /// resolved address); its creation is logged in the channel's trace.
     pub fn add_subchannel(&self, target: impl Into<String>) -> SubchannelEntry {
@@ -703,38 +713,9 @@ impl std::fmt::Debug for SubchannelEntry {
     }
 }
 
+channel_like!(SubchannelEntry, "subchannel");
+
 impl SubchannelEntry {
-    /// The subchannel's channelz id.
-    pub fn id(&self) -> u64 {
-        self.0.id
-    }
-
-    /// The target it was registered with.
-    pub fn target(&self) -> &str {
-        &self.0.node.target
-    }
-
-    /// The calls started on it.
-    pub fn calls(&self) -> &CallCounters {
-        &self.0.node.calls
-    }
-
-    /// Its connectivity state (`IDLE` when registered).
-    pub fn state(&self) -> ConnectivityState {
-        self.0.node.state()
-    }
-
-    /// Sets its connectivity state; a change is logged in its trace.
-    pub fn set_state(&self, state: ConnectivityState) {
-        self.0.node.set_state(state);
-    }
-
-    /// Logs an event in its trace (which keeps the last
-    /// [`TRACE_CAPACITY`] events).
-    pub fn trace_event(&self, severity: TraceSeverity, description: impl Into<String>) {
-        self.0.node.log(severity, description.into(), None);
-    }
-
     /// Registers a connection it made; reported in `Subchannel.socket_ref`
     /// and by `GetSocket`.
     pub fn add_socket(&self, info: SocketInfo) -> SocketEntry {

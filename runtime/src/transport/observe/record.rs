@@ -77,19 +77,10 @@ impl CallRecord {
         crate::otel::propagate::extract(&span, headers);
         #[cfg(not(feature = "otel"))]
         let _ = headers;
-        Some(Self::started(Self {
-            side: Side::Server,
-            path,
-            registered,
-            target: None,
-            peer: peer.cloned(),
-            start: Instant::now(),
-            span,
-            observers: observers.clone(),
-            sent: Counter::default(),
-            received: Counter::default(),
-            ended: AtomicBool::new(false),
-        }))
+        let mut record = Self::new(Side::Server, path, span, observers);
+        record.registered = registered;
+        record.peer = peer.cloned();
+        Some(Self::started(record))
     }
 
     /// The record of a client's call to `path` on `target` (its endpoint, as
@@ -106,11 +97,19 @@ impl CallRecord {
         }
         // Checked as a URI's path when made: not until something watches.
         let path = PathAndQuery::from_static(path);
-        Some(Self::started(Self {
-            side: Side::Client,
+        let mut record = Self::new(Side::Client, path, span, observers);
+        record.target = target.cloned();
+        Some(Self::started(record))
+    }
+
+    /// A record of a call to `path` on `side`, starting now, with nothing
+    /// known yet of its target or peer.
+    fn new(side: Side, path: PathAndQuery, span: Span, observers: &Observers) -> Self {
+        Self {
+            side,
             path,
             registered: true,
-            target: target.cloned(),
+            target: None,
             peer: None,
             start: Instant::now(),
             span,
@@ -118,7 +117,7 @@ impl CallRecord {
             sent: Counter::default(),
             received: Counter::default(),
             ended: AtomicBool::new(false),
-        }))
+        }
     }
 
     fn started(self) -> Arc<Self> {
