@@ -205,6 +205,12 @@ impl Server {
     /// pings). The server and its sockets leave the registry when serving
     /// ends. Share one registry between servers and channels to see them
     /// all.
+    ///
+    /// Channelz tells whoever can call it every peer's address and TLS
+    /// certificate, and what the process connects to: serve it where only
+    /// operators reach it (a server of its own on an admin port, sharing the
+    /// registry: `Server::builder().add_service(channelz.service())`), or
+    /// behind an interceptor that checks who asks.
     #[cfg(feature = "channelz")]
     pub fn channelz(mut self, channelz: &crate::channelz::Channelz) -> Self {
         self.channelz = Some(channelz.clone());
