@@ -81,6 +81,7 @@ pub async fn run_demo(out: &mut (dyn Write + Send)) -> Result<(), Error> {
             .health(&health)
             .reflection()
             .channelz(&channelz)
+            .add_service(channelz.service())
             // Before every call; it guards the vault's calls only.
             .interceptor(vault::authenticate(issuer.clone()))
             .add_service(ContactsServer::new(Book::default()))

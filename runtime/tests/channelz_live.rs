@@ -59,7 +59,12 @@ async fn socket(client: &mut ChannelzClient, id: i64) -> Socket {
 #[tokio::test]
 async fn the_transport_counts_its_calls_into_channelz() {
     let channelz = Channelz::new();
-    let server = serve(Server::builder().channelz(&channelz)).await;
+    let server = serve(
+        Server::builder()
+            .channelz(&channelz)
+            .add_service(channelz.service()),
+    )
+    .await;
     let target = format!("http://{}", server.addr);
     let channel: Channel = Endpoint::new(&target)
         .expect("an endpoint")

@@ -3,8 +3,14 @@
 //! `grpcdebug` call to see a live process's servers, channels,
 //! subchannels and sockets, with their call and stream counters.
 //!
-//! A [`Channelz`] handle is the registry. Servers and channels register in
-//! it ([`Channelz::add_server`], [`Channelz::add_channel`]) and get entry
+//! A [`Channelz`] handle is the registry. This crate's server and channels
+//! register in it when asked to:
+//! [`Server::channelz`](crate::transport::Server::channelz) (the server, its
+//! listen socket, a socket per connection, and every call counted) and
+//! [`Endpoint::channelz`](crate::transport::Endpoint::channelz) (each
+//! channel, its subchannel whose state follows the connection, a socket
+//! per connection, and the calls). Other transports register by hand
+//! ([`Channelz::add_server`], [`Channelz::add_channel`]) and get entry
 //! handles back ([`ServerEntry`], [`ChannelEntry`], then
 //! [`SubchannelEntry`] and [`SocketEntry`] below them) whose counters they
 //! bump as calls, streams and messages go by: each update is a relaxed
@@ -17,23 +23,29 @@
 //! upward, never reused. [`Channelz::service`] serves the registry; pages
 //! (`GetTopChannels`, `GetServers`, `GetServerSockets`) hold
 //! [`DEFAULT_PAGE_SIZE`] entries unless the request asks for fewer, never
-//! more than [`MAX_PAGE_SIZE`]; an unknown id is `NOT_FOUND`.
+//! more than [`MAX_PAGE_SIZE`]; an unknown id is `NOT_FOUND`. Registering
+//! does not serve it: it shows every peer's address and certificate, so
+//! serve it where only operators reach it, as here on an admin port.
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use rust_rpc::channelz::{Channelz, SocketAddress};
-//! use rust_rpc::transport::Server;
+//! # async fn run(svc: impl rust_rpc::transport::Service) -> std::io::Result<()> {
+//! use rust_rpc::channelz::Channelz;
+//! use rust_rpc::transport::{Endpoint, Server};
 //!
 //! let channelz = Channelz::new();
-//! let addr = "127.0.0.1:50051".parse().unwrap();
-//! let server_entry = channelz.add_server("my-server");
-//! let _listener = server_entry.add_listen_socket(SocketAddress::Tcp(addr));
-//! server_entry.calls().call_started();
-//! server_entry.calls().call_ended(true);
-//! Server::builder()
+//! let upstream = Endpoint::from_static("http://10.0.0.7:50051")
+//!     .channelz(&channelz)
+//!     .connect_lazy();
+//! # drop(upstream);
+//! let admin = Server::builder()
 //!     .add_service(channelz.service())
-//!     .serve(addr)
-//!     .await
+//!     .serve("127.0.0.1:50052".parse().unwrap());
+//! let main = Server::builder()
+//!     .channelz(&channelz)
+//!     .add_service(svc)
+//!     .serve("0.0.0.0:50051".parse().unwrap());
+//! let (a, b) = tokio::join!(admin, main);
+//! a.and(b)
 //! # }
 //! ```
 //!

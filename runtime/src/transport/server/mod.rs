@@ -198,23 +198,23 @@ impl Server {
 
     /// Registers this server in `channelz` when serving starts (as a server
     /// named by its listening address, with that listen socket, and a
-    /// socket per connection) and serves the channelz service
-    /// (`grpc.channelz.v1`, see [`channelz`](crate::channelz)) from it:
-    /// every call counts into the server's and its connection's counters
-    /// (calls started, succeeded, failed; streams, messages, keepalive
-    /// pings). The server and its sockets leave the registry when serving
-    /// ends. Share one registry between servers and channels to see them
-    /// all.
+    /// socket per connection): every call counts into the server's and its
+    /// connection's counters (calls started, succeeded, failed; streams,
+    /// messages, keepalive pings). The server and its sockets leave the
+    /// registry when serving ends. Share one registry between servers and
+    /// channels to see them all.
     ///
-    /// Channelz tells whoever can call it every peer's address and TLS
-    /// certificate, and what the process connects to: serve it where only
-    /// operators reach it (a server of its own on an admin port, sharing the
-    /// registry: `Server::builder().add_service(channelz.service())`), or
-    /// behind an interceptor that checks who asks.
+    /// This does not serve the channelz service: add
+    /// `channelz.service()` (see [`channelz`](crate::channelz)) where it
+    /// should be answered. It tells whoever can call it every peer's
+    /// address and TLS certificate, and what the process connects to: serve
+    /// it where only operators reach it (a server of its own on an admin
+    /// port, with the same registry), or behind an interceptor that checks
+    /// who asks.
     #[cfg(feature = "channelz")]
     pub fn channelz(mut self, channelz: &crate::channelz::Channelz) -> Self {
         self.channelz = Some(channelz.clone());
-        self.add_service(channelz.service())
+        self
     }
 
     /// Whether every call gets a task of its own from the start (`true`),
