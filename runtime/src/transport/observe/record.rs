@@ -22,7 +22,7 @@ use super::{CallEnd, CallInfo, Observers, Side, Transferred, span};
 pub(crate) struct CallRecord {
     side: Side,
     // The request's path, `/package.Service/Method`.
-    path: PathAndQuery,
+    path: CallPath,
     registered: bool,
     target: Option<Arc<str>>,
     peer: Option<Arc<PeerInfo>>,
@@ -70,9 +70,10 @@ impl CallRecord {
         if span.is_disabled() && observers.is_empty() {
             return None;
         }
-        let path = path
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let path = match path {
+            Some(path) => CallPath::Request(path.clone()),
+            None => CallPath::Static("/"),
+        };
         #[cfg(feature = "otel")]
         crate::otel::propagate::extract(&span, headers);
         #[cfg(not(feature = "otel"))]
@@ -95,16 +96,14 @@ impl CallRecord {
         if span.is_disabled() && observers.is_empty() {
             return None;
         }
-        // Checked as a URI's path when made: not until something watches.
-        let path = PathAndQuery::from_static(path);
-        let mut record = Self::new(Side::Client, path, span, observers);
+        let mut record = Self::new(Side::Client, CallPath::Static(path), span, observers);
         record.target = target.cloned();
         Some(Self::started(record))
     }
 
     /// A record of a call to `path` on `side`, starting now, with nothing
     /// known yet of its target or peer.
-    fn new(side: Side, path: PathAndQuery, span: Span, observers: &Observers) -> Self {
+    fn new(side: Side, path: CallPath, span: Span, observers: &Observers) -> Self {
         Self {
             side,
             path,
@@ -131,7 +130,7 @@ impl CallRecord {
     fn info(&self) -> CallInfo<'_> {
         CallInfo {
             side: self.side,
-            method: method_of(&self.path),
+            method: self.path.method(),
             registered: self.registered,
             target: self.target.as_deref(),
             peer: self.peer.as_deref(),
@@ -216,7 +215,7 @@ impl core::fmt::Debug for CallRecord {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CallRecord")
             .field("side", &self.side)
-            .field("method", &method_of(&self.path))
+            .field("method", &self.path.method())
             .finish_non_exhaustive()
     }
 }
@@ -232,6 +231,23 @@ impl Drop for CallRecord {
 /// `grpc-status` as a name, looked up at every watched call's end: not a
 /// string to parse each time.
 pub(super) static GRPC_STATUS_NAME: HeaderName = HeaderName::from_static(GRPC_STATUS);
+
+/// A call's path: a client's, as generated code names it (not parsed as a
+/// URI path again), or a server's, from the request.
+enum CallPath {
+    Static(&'static str),
+    Request(PathAndQuery),
+}
+
+impl CallPath {
+    /// `package.Service/Method`.
+    fn method(&self) -> &str {
+        match self {
+            CallPath::Static(path) => path.strip_prefix('/').unwrap_or(path),
+            CallPath::Request(path) => method_of(path),
+        }
+    }
+}
 
 /// `package.Service/Method` of a request path.
 fn method_of(path: &PathAndQuery) -> &str {
