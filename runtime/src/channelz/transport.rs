@@ -40,8 +40,8 @@ impl Observer for ServerCalls {
     }
 }
 
-/// The socket entry of a connection a server accepted from `peer`, bound
-/// at `local`.
+/// The socket entry of a connection a server accepted from `peer` (its
+/// address, the server's own end of it, its TLS details).
 pub(crate) fn server_socket(server: &ServerEntry, peer: &PeerInfo) -> SocketEntry {
     let address = |addr: Option<SocketAddr>| match addr {
         Some(addr) => SocketAddress::Tcp(addr),
@@ -108,7 +108,6 @@ impl ChannelGlue {
         self: &Arc<Self>,
         local: Option<SocketAddr>,
         remote: Option<SocketAddr>,
-        remote_name: Option<String>,
     ) -> LiveSocket {
         let address = |addr: Option<SocketAddr>, unix: &str| match addr {
             Some(addr) => SocketAddress::Tcp(addr),
@@ -117,7 +116,7 @@ impl ChannelGlue {
         let socket = self.subchannel.add_socket(SocketInfo {
             local: address(local, "unix socket"),
             remote: address(remote, self.subchannel.target()),
-            remote_name,
+            remote_name: None,
             security: None,
         });
         self.live.store(socket.id(), Ordering::Release);

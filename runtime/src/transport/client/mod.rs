@@ -405,7 +405,7 @@ impl Endpoint {
         let socket = shared
             .channelz
             .as_ref()
-            .map(|glue| glue.connected(addrs.0, addrs.1, None));
+            .map(|glue| glue.connected(addrs.0, addrs.1));
         #[cfg(not(feature = "channelz"))]
         let _ = addrs;
         let keepalive = Keepalive {
