@@ -1,19 +1,14 @@
 //! `rust-rpc-build` writes exactly what the plugin writes: for every
 //! testdata case, the files a `Builder` writes equal the golden files (made
-//! by protoc and `protoc-gen-rust-rpc`, `tests/golden.rs`), byte for byte.
-//! Cases that use editions go through protoc, as the builder does when it
-//! meets one; all others are parsed in pure Rust, comments included.
+//! by protoc and `protoc-gen-rust-rpc`, `tests/golden.rs`), byte for byte,
+//! with every case (editions among them) parsed in pure Rust, comments
+//! included.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
-fn protoc() -> PathBuf {
-    protoc_bin_vendored::protoc_bin_path()
-        .expect("protoc-bin-vendored has a protoc for this platform")
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -24,29 +19,6 @@ fn scratch(name: &str) -> PathBuf {
     fs::remove_dir_all(&dir).ok();
     dir
 }
-
-/// Cases the pure parser cannot read, and the error it gives: gaps of
-/// `protobuf-parse` (README, "Not yet"). They must fail with a position and
-/// a reason, and go through protoc.
-const PURE_GAPS: &[(&str, &str)] = &[
-    // Fields whose JSON names collide: protoc allows that in proto2.
-    (
-        "naming",
-        "case_clash.proto:9:3: field `fooBar` has the same JSON name (lowerCamelCase) as another field of `CaseClash`",
-    ),
-    // protobuf-parse carries descriptor.proto and the well-known types, but
-    // not compiler/plugin.proto: importing it needs an include directory
-    // that has it (protoc's, or a copy).
-    (
-        "descriptor_use",
-        "import \"google/protobuf/compiler/plugin.proto\" was not found in the include directories",
-    ),
-    // A group inside a group: protobuf-parse resolves its type in the wrong scope.
-    (
-        "proto2",
-        "proto2.proto:115:20: Message `.p2.WithGroups.Deeper` not found",
-    ),
-];
 
 /// `options.txt` (the plugin's `--rust-rpc_opt`) as builder calls.
 fn configure(options: &str) -> rust_rpc_build::Builder {
@@ -113,31 +85,14 @@ fn builder_output_equals_the_goldens() {
             continue;
         }
         let options = fs::read_to_string(case.join("options.txt")).unwrap_or_default();
-        let editions = protos.iter().any(|p| {
-            fs::read_to_string(p)
-                .expect("proto")
-                .lines()
-                .any(|l| l.starts_with("edition"))
-        });
-        let gap = PURE_GAPS.iter().find(|(c, _)| *c == name);
-        if let Some((_, expected)) = gap {
-            let e = configure(&options)
-                .pure()
-                .out_dir(scratch(&format!("{name}-pure")))
-                .emit_rerun_if_changed(false)
-                .compile(&protos, &[&case])
-                .expect_err("a known gap of the pure parser");
-            assert!(e.to_string().contains(expected), "{name}: {e}");
-        }
+        // The pure front end, as a build script uses it by default: every
+        // case (editions, groups, custom options) without protoc.
         let out = scratch(&name);
-        let mut builder = configure(&options)
+        let builder = configure(&options)
+            .pure()
             .out_dir(&out)
             .emit_rerun_if_changed(false);
-        let mut includes = vec![case.clone()];
-        if gap.is_some() || editions {
-            builder = builder.protoc_path(protoc());
-            includes.push(protoc_bin_vendored::include_path().expect("well-known types"));
-        }
+        let includes = vec![case.clone()];
         builder
             .compile(&protos, &includes)
             .unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -1,35 +1,29 @@
-//! The pure front end's descriptors in the form protoc writes them.
+//! Custom options in the order protoc writes them.
 //!
-//! `protobuf-parse` builds descriptors that mean what protoc's mean but are
-//! not the same messages: `syntax = "proto2"` where protoc leaves it unset,
-//! synthetic oneofs (of proto3 `optional` fields) in
-//! declaration order where protoc puts them after every real oneof, an
-//! empty options message for `[default = ...]`, `max` of a MessageSet's
-//! extension range as 2^29 where protoc writes 2^31 - 1, and custom options
-//! encoded in the order they were written, with repeated scalars unpacked,
-//! where protoc (C++) encodes them by field number and packs what the schema
-//! packs. Generated code embeds descriptors and reflection serves them, so
-//! they must not depend on the front end: [`canonicalize`] rewrites the
-//! pure front end's set into protoc's form, and the builder goldens test
-//! checks that both front ends then generate the same bytes.
+//! [`super::interpret`] writes each option statement as its own record, in
+//! the order written. protoc (C++) encodes the options it read by field
+//! number, nested messages likewise, and packs the repeated scalars the
+//! schema packs; and it writes `max` of a MessageSet's extension range as
+//! 2^31 - 1. Generated code embeds descriptors and reflection serves them,
+//! so they must not depend on the front end: [`canonicalize`] rewrites the
+//! set into protoc's form, and the front-end tests check both give the
+//! same bytes.
 
 use std::collections::HashMap;
 
+use rust_rpc::UnknownFields;
 use rust_rpc::encoding::{Decoder, MAX_VARINT_LEN, WireType, make_key, write_varint};
+use rust_rpc::wkt::feature_set::RepeatedFieldEncoding;
 use rust_rpc::wkt::field_descriptor_proto::{Label, Type};
-use rust_rpc::wkt::{DescriptorProto, FieldDescriptorProto, FileDescriptorSet};
-use rust_rpc::{Message, UnknownFields};
+use rust_rpc::wkt::{
+    DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
+};
 
 /// Rewrites `set` into the form protoc writes.
 pub(crate) fn canonicalize(set: &mut FileDescriptorSet) {
     let schema = Schema::of(set);
     let mut rewritten = set.clone();
     for file in &mut rewritten.file {
-        // protoc leaves `syntax` unset for proto2.
-        if file.syntax() == "proto2" {
-            file.syntax = None;
-        }
-        let proto3 = file.syntax() == "proto3";
         let package = file.package().to_owned();
         let scope = if package.is_empty() {
             String::new()
@@ -39,9 +33,8 @@ pub(crate) fn canonicalize(set: &mut FileDescriptorSet) {
         if let Some(o) = &mut file.options {
             schema.options(".google.protobuf.FileOptions", &mut o.unknown_fields);
         }
-        drop_empty(&mut file.options);
         for m in &mut file.message_type {
-            message(&schema, &scope, m, proto3);
+            message(&schema, &scope, m);
         }
         for e in &mut file.enum_type {
             enumeration(&schema, e);
@@ -53,12 +46,10 @@ pub(crate) fn canonicalize(set: &mut FileDescriptorSet) {
             if let Some(o) = &mut s.options {
                 schema.options(".google.protobuf.ServiceOptions", &mut o.unknown_fields);
             }
-            drop_empty(&mut s.options);
             for m in &mut s.method {
                 if let Some(o) = &mut m.options {
                     schema.options(".google.protobuf.MethodOptions", &mut o.unknown_fields);
                 }
-                drop_empty(&mut m.options);
             }
         }
     }
@@ -66,13 +57,7 @@ pub(crate) fn canonicalize(set: &mut FileDescriptorSet) {
     *set = rewritten;
 }
 
-fn drop_empty<T: Message>(options: &mut Option<T>) {
-    if options.as_ref().is_some_and(|o| o.encoded_len() == 0) {
-        *options = None;
-    }
-}
-
-fn message(schema: &Schema, scope: &str, m: &mut DescriptorProto, proto3: bool) {
+fn message(schema: &Schema, scope: &str, m: &mut DescriptorProto) {
     let full = format!("{scope}.{}", m.name());
     let message_set = m
         .options
@@ -82,7 +67,6 @@ fn message(schema: &Schema, scope: &str, m: &mut DescriptorProto, proto3: bool) 
     if let Some(o) = &mut m.options {
         schema.options(".google.protobuf.MessageOptions", &mut o.unknown_fields);
     }
-    drop_empty(&mut m.options);
     for f in &mut m.field {
         field(schema, f);
     }
@@ -93,7 +77,6 @@ fn message(schema: &Schema, scope: &str, m: &mut DescriptorProto, proto3: bool) 
         if let Some(opts) = &mut o.options {
             schema.options(".google.protobuf.OneofOptions", &mut opts.unknown_fields);
         }
-        drop_empty(&mut o.options);
     }
     for r in &mut m.extension_range {
         if message_set && r.end == Some(MAX_FIELD_END) {
@@ -105,13 +88,9 @@ fn message(schema: &Schema, scope: &str, m: &mut DescriptorProto, proto3: bool) 
                 &mut o.unknown_fields,
             );
         }
-        drop_empty(&mut r.options);
-    }
-    if proto3 {
-        synthetic_oneofs_last(m);
     }
     for n in &mut m.nested_type {
-        message(schema, &full, n, proto3);
+        message(schema, &full, n);
     }
     for e in &mut m.enum_type {
         enumeration(schema, e);
@@ -127,58 +106,15 @@ fn field(schema: &Schema, f: &mut FieldDescriptorProto) {
     if let Some(o) = &mut f.options {
         schema.options(".google.protobuf.FieldOptions", &mut o.unknown_fields);
     }
-    drop_empty(&mut f.options);
 }
 
 fn enumeration(schema: &Schema, e: &mut rust_rpc::wkt::EnumDescriptorProto) {
     if let Some(o) = &mut e.options {
         schema.options(".google.protobuf.EnumOptions", &mut o.unknown_fields);
     }
-    drop_empty(&mut e.options);
     for v in &mut e.value {
         if let Some(o) = &mut v.options {
             schema.options(".google.protobuf.EnumValueOptions", &mut o.unknown_fields);
-        }
-        drop_empty(&mut v.options);
-    }
-}
-
-/// protoc lists the oneofs of proto3 `optional` fields after every real
-/// oneof (so that real ones keep their indexes), in field order.
-fn synthetic_oneofs_last(m: &mut DescriptorProto) {
-    let count = m.oneof_decl.len();
-    let synthetic: Vec<bool> = (0..count)
-        .map(|o| {
-            m.field
-                .iter()
-                .any(|f| f.oneof_index == Some(o as i32) && f.proto3_optional())
-        })
-        .collect();
-    if !synthetic.iter().any(|s| *s) {
-        return;
-    }
-    let mut order: Vec<usize> = (0..count).filter(|&o| !synthetic[o]).collect();
-    for f in &m.field {
-        if let Some(o) = f.oneof_index.and_then(|o| usize::try_from(o).ok()) {
-            if synthetic.get(o).copied().unwrap_or(false) && !order.contains(&o) {
-                order.push(o);
-            }
-        }
-    }
-    // Synthetic oneofs without a field (not from protobuf-parse) stay last.
-    let rest: Vec<usize> = (0..count).filter(|o| !order.contains(o)).collect();
-    order.extend(rest);
-    let new_index: HashMap<usize, i32> = order
-        .iter()
-        .enumerate()
-        .map(|(new, &old)| (old, new as i32))
-        .collect();
-    let decls = std::mem::take(&mut m.oneof_decl);
-    let mut slots: Vec<Option<_>> = decls.into_iter().map(Some).collect();
-    m.oneof_decl = order.iter().filter_map(|&o| slots[o].take()).collect();
-    for f in &mut m.field {
-        if let Some(o) = f.oneof_index.and_then(|o| usize::try_from(o).ok()) {
-            f.oneof_index = new_index.get(&o).copied().or(f.oneof_index);
         }
     }
 }
@@ -197,7 +133,7 @@ impl<'a> Schema<'a> {
             extensions: HashMap::new(),
         };
         for file in &set.file {
-            let proto3 = file.syntax() == "proto3";
+            let proto3 = packed_by_default(file);
             let scope = if file.package().is_empty() {
                 String::new()
             } else {
@@ -252,6 +188,7 @@ impl<'a> Schema<'a> {
     ) -> Option<Vec<u8>> {
         let mut known: Vec<(i32, Vec<u8>)> = Vec::new();
         let mut packed_runs: HashMap<i32, Vec<u8>> = HashMap::new();
+        let mut merged: HashMap<i32, (WireType, &str, Vec<u8>)> = HashMap::new();
         let mut unknown = Vec::new();
         let mut d = Decoder::new(bytes);
         while !d.is_empty() {
@@ -272,7 +209,25 @@ impl<'a> Schema<'a> {
                 continue;
             };
             let packs = packs(f, proto3);
+            let singular = f.label() != Label::Repeated;
             match (f.r#type(), wire_type) {
+                // A singular message written in parts (`(x).a = 1;
+                // (x).b = 2;`) is one message, as parsing merges it.
+                (Type::Message, WireType::LengthDelimited) if singular => {
+                    merged
+                        .entry(number)
+                        .or_insert_with(|| (WireType::LengthDelimited, f.type_name(), Vec::new()))
+                        .2
+                        .extend_from_slice(value);
+                }
+                (Type::Group, WireType::StartGroup) if singular => {
+                    let contents = &value[..value.len() - key_len(number, WireType::EndGroup)];
+                    merged
+                        .entry(number)
+                        .or_insert_with(|| (WireType::StartGroup, f.type_name(), Vec::new()))
+                        .2
+                        .extend_from_slice(contents);
+                }
                 (Type::Message, WireType::LengthDelimited) => {
                     let nested = self.nested(f.type_name(), value)?;
                     let mut out = Vec::new();
@@ -305,6 +260,19 @@ impl<'a> Schema<'a> {
                 _ => known.push((number, record.to_vec())),
             }
         }
+        for (number, (wire_type, type_name, contents)) in merged {
+            let nested = self.nested(type_name, &contents)?;
+            let mut out = Vec::new();
+            put_key(&mut out, number as u32, wire_type);
+            if wire_type == WireType::StartGroup {
+                out.extend_from_slice(&nested);
+                put_key(&mut out, number as u32, WireType::EndGroup);
+            } else {
+                put_varint(&mut out, nested.len() as u64);
+                out.extend_from_slice(&nested);
+            }
+            known.push((number, out));
+        }
         for (number, run) in packed_runs {
             let mut out = Vec::new();
             put_key(&mut out, number as u32, WireType::LengthDelimited);
@@ -334,14 +302,37 @@ impl<'a> Schema<'a> {
     }
 }
 
+/// Whether repeated scalars of `file` are packed unless they say
+/// otherwise: in proto3, and in editions unless the file's features say
+/// `EXPANDED` (message-level features are not looked at).
+fn packed_by_default(file: &FileDescriptorProto) -> bool {
+    match file.syntax() {
+        "proto3" => true,
+        "editions" => {
+            file.options
+                .as_ref()
+                .and_then(|o| o.features.as_ref())
+                .and_then(|f| f.repeated_field_encoding)
+                != Some(RepeatedFieldEncoding::Expanded)
+        }
+        _ => false,
+    }
+}
+
 /// Whether `f` is a repeated scalar that protoc writes packed.
-fn packs(f: &FieldDescriptorProto, proto3: bool) -> bool {
+fn packs(f: &FieldDescriptorProto, by_default: bool) -> bool {
     let scalar = !matches!(
         f.r#type(),
         Type::String | Type::Bytes | Type::Message | Type::Group
     );
-    let declared = f.options.as_ref().and_then(|o| o.packed);
-    f.label() == Label::Repeated && scalar && declared.unwrap_or(proto3)
+    let options = f.options.as_ref();
+    let declared = options.and_then(|o| o.packed).or_else(|| {
+        options
+            .and_then(|o| o.features.as_ref())
+            .and_then(|x| x.repeated_field_encoding)
+            .map(|e| e == RepeatedFieldEncoding::Packed)
+    });
+    f.label() == Label::Repeated && scalar && declared.unwrap_or(by_default)
 }
 
 fn key_len(number: i32, wire_type: WireType) -> usize {

@@ -1,7 +1,7 @@
 //! A tokenizer for `.proto` source that finds comments where protoc does.
 //!
-//! `protobuf-parse` keeps no `SourceCodeInfo`, so doc comments would be lost
-//! without protoc. This tokenizer reproduces how protoc's own tokenizer
+//! Generated docs come from comments, so the pure front end must attach
+//! them exactly as protoc does. This tokenizer reproduces how protoc's own tokenizer
 //! (`io/tokenizer.cc`, `NextWithComments`) splits the comments around the end
 //! of a declaration into the previous declaration's trailing comment, detached
 //! comments, and the next declaration's leading comment, so that code
@@ -60,6 +60,9 @@ pub(crate) struct Tokenizer<'a> {
     line: usize,
     column: usize,
     current: Token<'a>,
+    /// Where a block comment that never closes starts (0-based line and
+    /// column), once the tokenizer has run into one.
+    pub unterminated_comment: Option<(usize, usize)>,
 }
 
 fn is_space_no_newline(c: u8) -> bool {
@@ -168,6 +171,7 @@ impl<'a> Tokenizer<'a> {
                 column: 0,
                 end_column: 0,
             },
+            unterminated_comment: None,
         }
     }
 
@@ -255,12 +259,13 @@ impl<'a> Tokenizer<'a> {
     /// whitespace and `*` left out.
     fn block_comment(&mut self, mut out: Option<&mut String>) {
         let mut from = self.pos;
+        let opened = (self.line, self.column.saturating_sub(2));
         loop {
             while !self.at_eof() && !matches!(self.peek(), b'*' | b'/' | b'\n') {
                 self.bump();
             }
             if self.at_eof() {
-                // Unterminated: protobuf-parse reports it.
+                self.unterminated_comment.get_or_insert(opened);
                 if let Some(out) = out.as_deref_mut() {
                     out.push_str(&self.text[from..self.pos]);
                 }
@@ -345,7 +350,7 @@ impl<'a> Tokenizer<'a> {
             self.bump();
             loop {
                 if self.at_eof() || self.peek() == b'\n' {
-                    // Unterminated: protobuf-parse reports it.
+                    // Unterminated: the parser reports it.
                     break;
                 }
                 let d = self.peek();

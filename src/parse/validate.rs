@@ -1,139 +1,101 @@
-//! Checks that protoc makes and `protobuf-parse` does not, so that a file
-//! protoc would reject is rejected without protoc too, with the place and
-//! the reason: field numbers out of range, reused or reserved; names
-//! declared twice in one scope; enum values that alias without
-//! `allow_alias`, or a proto3 enum that does not start at zero.
+//! Checks that protoc makes beyond names and types, so that a file protoc
+//! would reject is rejected without protoc too, with the place and the
+//! reason: field numbers out of range, reused or reserved; enum values that
+//! alias without `allow_alias`, or a proto3 enum that does not start at
+//! zero; proto3 fields whose JSON names collide. (Names declared twice are
+//! found by [`super::link::Pool`].)
 //!
-//! The rules are the protobuf language specification's (proto2 and proto3
-//! language guides, "Assigning Field Numbers", "Reserved Fields", "Enums").
+//! The rules are the protobuf language specification's (proto2, proto3 and
+//! editions language guides: "Assigning Field Numbers", "Reserved Fields",
+//! "Enums", "JSON Mapping").
 
 use std::collections::HashMap;
 
-use protobuf::descriptor::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
+use rust_rpc::wkt::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
-use super::source_info::Declarations;
+use super::syntax::{MAX_FIELD_NUMBER, Syntax};
+use super::text::Pos;
 use crate::Error;
 
-/// Field numbers go up to 2^29 - 1.
-const MAX_FIELD_NUMBER: i32 = (1 << 29) - 1;
 /// Field numbers the protobuf implementation reserves for itself.
 const IMPLEMENTATION_RESERVED: std::ops::RangeInclusive<i32> = 19_000..=19_999;
 
 struct Check<'a> {
     file: &'a str,
-    decls: &'a Declarations,
-    proto3: bool,
+    positions: &'a HashMap<Vec<i32>, Pos>,
+    syntax: Syntax,
 }
 
-/// Checks `file` (read from `shown`, with the declarations its source holds).
+/// Checks `file` (read from `shown`; `positions` says where its elements
+/// are declared).
 pub(crate) fn check(
     file: &FileDescriptorProto,
-    decls: &Declarations,
+    syntax: Syntax,
+    positions: &HashMap<Vec<i32>, Pos>,
     shown: &str,
 ) -> Result<(), Error> {
     let c = Check {
         file: shown,
-        decls,
-        proto3: file.syntax() == "proto3",
+        positions,
+        syntax,
     };
-    let mut scope = Names::default();
-    for m in &file.message_type {
-        scope.add(&c, m.name(), m.name())?;
+    for (i, m) in file.message_type.iter().enumerate() {
+        c.message(m, &[4, i as i32])?;
     }
-    for e in &file.enum_type {
-        scope.add(&c, e.name(), e.name())?;
+    for (i, e) in file.enum_type.iter().enumerate() {
+        c.enumeration(e, &[5, i as i32])?;
     }
-    for s in &file.service {
-        scope.add(&c, s.name(), s.name())?;
-    }
-    // Enum values are siblings of their enum (C++ scoping), so two enums in
-    // one scope cannot share a value name.
-    for e in &file.enum_type {
-        for v in &e.value {
-            scope.add(&c, v.name(), &format!("{}#{}", e.name(), v.name()))?;
-        }
-    }
-    for m in &file.message_type {
-        c.message(m, m.name())?;
-    }
-    for e in &file.enum_type {
-        c.enumeration(e, e.name())?;
-    }
-    for s in &file.service {
-        let mut methods = Names::default();
-        for m in &s.method {
-            methods.add(&c, m.name(), &format!("{}#{}", s.name(), m.name()))?;
-        }
+    for (i, x) in file.extension.iter().enumerate() {
+        c.number(x.name(), x.number(), &[7, i as i32])?;
     }
     Ok(())
 }
 
-/// The names declared in one scope so far.
-#[derive(Default)]
-struct Names(HashMap<String, String>);
-
-impl Names {
-    /// Declares `name` (whose declaration has key `key`).
-    fn add(&mut self, c: &Check<'_>, name: &str, key: &str) -> Result<(), Error> {
-        match self.0.insert(name.to_owned(), key.to_owned()) {
-            None => Ok(()),
-            Some(first) => {
-                // The second declaration: of the same key, or of another
-                // (an enum value beside a message, ...).
-                let at = if first == key {
-                    c.decls.again.get(key)
-                } else {
-                    c.decls.by_key.get(key)
-                };
-                Err(c.error_at(
-                    at.map(|d| d.position()),
-                    format!("`{name}` is already defined in this scope"),
-                ))
-            }
-        }
-    }
+fn sub(path: &[i32], field: i32, index: usize) -> Vec<i32> {
+    let mut p = path.to_vec();
+    p.extend([field, index as i32]);
+    p
 }
 
 impl Check<'_> {
-    fn error_at(&self, position: Option<(usize, usize)>, message: String) -> Error {
-        match position {
-            Some((line, column)) => Error::at(self.file, line, column, message),
+    fn error(&self, path: &[i32], message: String) -> Error {
+        match self.positions.get(path) {
+            Some(at) => {
+                let (line, column) = at.shown();
+                Error::at(self.file, line, column, message)
+            }
             None => Error::new(self.file, message),
         }
     }
 
-    fn error(&self, key: &str, message: String) -> Error {
-        self.error_at(self.decls.by_key.get(key).map(|d| d.position()), message)
+    fn number(&self, name: &str, n: i32, path: &[i32]) -> Result<(), Error> {
+        if !(1..=MAX_FIELD_NUMBER).contains(&n) {
+            return Err(self.error(
+                path,
+                format!("field `{name}`: number {n} is out of range (1 to {MAX_FIELD_NUMBER})"),
+            ));
+        }
+        if IMPLEMENTATION_RESERVED.contains(&n) {
+            return Err(self.error(
+                path,
+                format!(
+                    "field `{name}`: numbers 19000 to 19999 are reserved for the protobuf implementation"
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    fn message(&self, m: &DescriptorProto, key: &str) -> Result<(), Error> {
-        let mut names = Names::default();
+    fn message(&self, m: &DescriptorProto, path: &[i32]) -> Result<(), Error> {
         let mut numbers: HashMap<i32, &str> = HashMap::new();
-        for f in &m.field {
-            let fkey = format!("{key}#{}", f.name());
-            names.add(self, f.name(), &fkey)?;
+        let mut json: HashMap<String, &str> = HashMap::new();
+        for (i, f) in m.field.iter().enumerate() {
+            let fpath = sub(path, 2, i);
             let n = f.number();
-            if !(1..=MAX_FIELD_NUMBER).contains(&n) {
-                return Err(self.error(
-                    &fkey,
-                    format!(
-                        "field `{}`: number {n} is out of range (1 to {MAX_FIELD_NUMBER})",
-                        f.name()
-                    ),
-                ));
-            }
-            if IMPLEMENTATION_RESERVED.contains(&n) {
-                return Err(self.error(
-                    &fkey,
-                    format!(
-                        "field `{}`: numbers 19000 to 19999 are reserved for the protobuf implementation",
-                        f.name()
-                    ),
-                ));
-            }
+            self.number(f.name(), n, &fpath)?;
             if let Some(other) = numbers.insert(n, f.name()) {
                 return Err(self.error(
-                    &fkey,
+                    &fpath,
                     format!(
                         "field `{}`: number {n} is already used by `{other}`",
                         f.name()
@@ -145,67 +107,90 @@ impl Check<'_> {
                 .any(|r| (r.start()..r.end()).contains(&n))
             {
                 return Err(self.error(
-                    &fkey,
+                    &fpath,
                     format!("field `{}`: number {n} is reserved", f.name()),
                 ));
             }
             if m.reserved_name.iter().any(|r| r == f.name()) {
-                return Err(self.error(&fkey, format!("field name `{}` is reserved", f.name())));
+                return Err(self.error(&fpath, format!("field name `{}` is reserved", f.name())));
             }
             if m.extension_range
                 .iter()
                 .any(|r| (r.start()..r.end()).contains(&n))
             {
                 return Err(self.error(
-                    &fkey,
+                    &fpath,
                     format!("field `{}`: number {n} is in an extension range", f.name()),
                 ));
             }
-        }
-        for n in &m.nested_type {
-            // Map entries are made by the parser, not declared.
-            if !n.options.map_entry() {
-                names.add(self, n.name(), &format!("{key}.{}", n.name()))?;
+            // proto3 and editions: JSON names must differ (proto2 allows a
+            // clash, as protoc does).
+            if self.syntax != Syntax::Proto2 {
+                let key = f.json_name().to_owned();
+                if let Some(other) = json.insert(key, f.name()) {
+                    return Err(self.error(
+                        &fpath,
+                        format!(
+                            "field `{}` has the same JSON name `{}` as `{other}`",
+                            f.name(),
+                            f.json_name()
+                        ),
+                    ));
+                }
             }
         }
-        for e in &m.enum_type {
-            names.add(self, e.name(), &format!("{key}.{}", e.name()))?;
+        for (i, x) in m.extension.iter().enumerate() {
+            self.number(x.name(), x.number(), &sub(path, 6, i))?;
         }
-        for e in &m.enum_type {
-            for v in &e.value {
-                names.add(self, v.name(), &format!("{key}.{}#{}", e.name(), v.name()))?;
-            }
+        for (i, n) in m.nested_type.iter().enumerate() {
+            self.message(n, &sub(path, 3, i))?;
         }
-        for n in &m.nested_type {
-            self.message(n, &format!("{key}.{}", n.name()))?;
-        }
-        for e in &m.enum_type {
-            self.enumeration(e, &format!("{key}.{}", e.name()))?;
+        for (i, e) in m.enum_type.iter().enumerate() {
+            self.enumeration(e, &sub(path, 4, i))?;
         }
         Ok(())
     }
 
-    fn enumeration(&self, e: &EnumDescriptorProto, key: &str) -> Result<(), Error> {
-        if self.proto3 {
+    fn enumeration(&self, e: &EnumDescriptorProto, path: &[i32]) -> Result<(), Error> {
+        let open = match self.syntax {
+            Syntax::Proto3 => true,
+            Syntax::Proto2 => false,
+            // Editions: open unless the enum or the file says CLOSED, which
+            // protoc checks the same way; only the first value's number
+            // matters here.
+            Syntax::Editions => e
+                .options
+                .as_ref()
+                .and_then(|o| o.features.as_ref())
+                .and_then(|f| f.enum_type)
+                .is_none_or(|t| t == rust_rpc::wkt::feature_set::EnumType::Open),
+        };
+        if open && self.syntax == Syntax::Proto3 {
             if let Some(first) = e.value.first().filter(|v| v.number() != 0) {
                 return Err(self.error(
-                    &format!("{key}#{}", first.name()),
+                    &sub(path, 2, 0),
                     format!(
-                        "enum `{}`: the first value must be zero in proto3",
-                        e.name()
+                        "enum `{}`: the first value must be zero in proto3 (it is `{}` = {})",
+                        e.name(),
+                        first.name(),
+                        first.number()
                     ),
                 ));
             }
         }
-        let aliases = e.options.allow_alias();
+        let aliases = e
+            .options
+            .as_ref()
+            .and_then(|o| o.allow_alias)
+            .unwrap_or(false);
         let mut numbers: HashMap<i32, &str> = HashMap::new();
-        for v in &e.value {
-            let vkey = format!("{key}#{}", v.name());
+        for (i, v) in e.value.iter().enumerate() {
+            let vpath = sub(path, 2, i);
             let n = v.number();
             if let Some(other) = numbers.insert(n, v.name()) {
                 if !aliases {
                     return Err(self.error(
-                        &vkey,
+                        &vpath,
                         format!(
                             "enum value `{}`: number {n} is already used by `{other}` \
                              (set `option allow_alias = true;` to allow aliases)",
@@ -220,14 +205,15 @@ impl Check<'_> {
                 .any(|r| (r.start()..=r.end()).contains(&n))
             {
                 return Err(self.error(
-                    &vkey,
+                    &vpath,
                     format!("enum value `{}`: number {n} is reserved", v.name()),
                 ));
             }
             if e.reserved_name.iter().any(|r| r == v.name()) {
-                return Err(
-                    self.error(&vkey, format!("enum value name `{}` is reserved", v.name()))
-                );
+                return Err(self.error(
+                    &vpath,
+                    format!("enum value name `{}` is reserved", v.name()),
+                ));
             }
         }
         Ok(())

@@ -1,0 +1,319 @@
+//! The pure-Rust front end: `.proto` files to the `FileDescriptorSet`
+//! protoc would write for them, byte for byte, with no protoc.
+//!
+//! One pass per stage, as protoc's own: [`syntax`] reads each file,
+//! [`link`] resolves the names between them, [`interpret`] turns option
+//! statements into options messages, [`canonical`] orders custom options as
+//! protoc writes them, [`validate`] checks what protoc checks.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+use rust_rpc::Message as _;
+use rust_rpc::wkt::{FileDescriptorProto, FileDescriptorSet};
+
+use super::syntax::{self, ParsedFile};
+use super::text::Pos;
+use super::{canonical, interpret, link, validate};
+use crate::Error;
+
+/// A file to compile: read from disk and parsed, or built in.
+pub(crate) struct Source {
+    /// Proto name, e.g. `pkg/a.proto`.
+    pub name: String,
+    /// Where it was read from (`None`: built in).
+    pub path: Option<PathBuf>,
+    pub parsed: Option<ParsedFile>,
+    pub proto: FileDescriptorProto,
+}
+
+impl Source {
+    pub fn shown(&self) -> String {
+        match &self.path {
+            Some(p) => super::shown(p),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// The files rust-rpc's runtime carries descriptors of (the well-known
+/// types, `descriptor.proto`, `compiler/plugin.proto`): used when an import
+/// of one is not found on disk, as protoc uses its own include directory.
+fn built_in(name: &str) -> Option<FileDescriptorProto> {
+    rust_rpc::wkt::FILE_DESCRIPTORS
+        .iter()
+        .chain(rust_rpc::wkt::compiler::FILE_DESCRIPTORS)
+        .find(|d| d.name == name)
+        .and_then(|d| FileDescriptorProto::decode_slice(d.encoded).ok())
+}
+
+/// Finds, reads and parses `files` and, transitively, what they import.
+pub(crate) fn read_all(files: &[String], includes: &[PathBuf]) -> Result<Vec<Source>, Error> {
+    let mut out: Vec<Source> = Vec::new();
+    let mut seen = BTreeSet::new();
+    // A file to read, and where it was imported (file, position).
+    type Pending = (String, Option<(String, Pos)>);
+    let mut queue: Vec<Pending> = files.iter().map(|f| (f.clone(), None)).collect();
+    queue.reverse();
+    while let Some((name, imported_at)) = queue.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(path) = includes.iter().map(|d| d.join(&name)).find(|p| p.is_file()) else {
+            if let Some(proto) = built_in(&name) {
+                out.push(Source {
+                    name,
+                    path: None,
+                    parsed: None,
+                    proto,
+                });
+                continue;
+            }
+            let message = format!(
+                "import {name:?} was not found in the include directories ({})",
+                super::list(includes)
+            );
+            return Err(match imported_at {
+                Some((file, at)) => {
+                    let (line, column) = at.shown();
+                    Error::at(&file, line, column, message)
+                }
+                None => Error::new(&name, message),
+            });
+        };
+        let shown = super::shown(&path);
+        let text = super::read_text(&path)?;
+        let parsed = syntax::parse(&name, &shown, &text)?;
+        for import in parsed.imports.iter().rev() {
+            queue.push((import.name.clone(), Some((shown.clone(), import.pos))));
+        }
+        out.push(Source {
+            name,
+            path: Some(path),
+            proto: FileDescriptorProto::default(),
+            parsed: Some(parsed),
+        });
+    }
+    Ok(out)
+}
+
+/// The descriptor set of `files` (and their imports), read by `read_all`.
+pub(crate) fn descriptor_set(sources: Vec<Source>) -> Result<Vec<u8>, Error> {
+    let mut sources = dependencies_first(sources)?;
+    for s in &mut sources {
+        if let Some(p) = &mut s.parsed {
+            s.proto = std::mem::take(&mut p.proto);
+        }
+    }
+    let shown: Vec<String> = sources.iter().map(Source::shown).collect();
+    let no_positions = HashMap::new();
+    let positions = |i: usize| {
+        sources[i]
+            .parsed
+            .as_ref()
+            .map_or(&no_positions, |p| &p.positions)
+    };
+    let protos: Vec<&FileDescriptorProto> = sources.iter().map(|s| &s.proto).collect();
+    let pool = link::Pool::new(&protos, &|i| shown[i].clone(), &|i, path| {
+        positions(i).get(path).copied()
+    })?;
+    let enums = link::enum_values(&protos);
+    drop(protos);
+    // Names to types.
+    let mut linked = Vec::with_capacity(sources.len());
+    for (i, s) in sources.iter().enumerate() {
+        let mut proto = s.proto.clone();
+        if s.parsed.is_some() {
+            let linker = link::Linker {
+                pool: &pool,
+                file: i,
+                shown: shown[i].clone(),
+                positions: positions(i),
+                enums: &enums,
+            };
+            linker.file(&mut proto)?;
+        }
+        linked.push(proto);
+    }
+    // Options: descriptor.proto's types describe the built-in ones, from
+    // the runtime when no file here is descriptor.proto.
+    let descriptor = "google/protobuf/descriptor.proto";
+    let extra = if linked.iter().any(|f| f.name() == descriptor) {
+        None
+    } else {
+        built_in(descriptor)
+    };
+    let mut early = interpret::Early::default();
+    for (s, proto) in sources.iter().zip(&linked) {
+        if let Some(p) = &s.parsed {
+            early.read(proto, &p.options);
+        }
+    }
+    let mut encoded = Vec::with_capacity(sources.len());
+    {
+        let all: Vec<&FileDescriptorProto> = linked.iter().chain(extra.as_ref()).collect();
+        let types = interpret::Types::new(&all, early);
+        for (i, s) in sources.iter().enumerate() {
+            let Some(p) = &s.parsed else {
+                encoded.push(Vec::new());
+                continue;
+            };
+            let interpreter = interpret::Interpreter {
+                pool: &pool,
+                types: &types,
+                file_index: i,
+                file: &linked[i],
+                shown: &shown[i],
+            };
+            encoded.push(interpreter.run(&p.options)?);
+        }
+    }
+    for ((proto, options), shown) in linked.iter_mut().zip(&encoded).zip(&shown) {
+        for e in options {
+            interpret::apply(proto, e).map_err(|m| Error::new(shown, m))?;
+        }
+    }
+    let mut set = FileDescriptorSet {
+        file: linked,
+        ..Default::default()
+    };
+    canonical::canonicalize(&mut set);
+    for ((file, s), shown) in set.file.iter().zip(&sources).zip(&shown) {
+        if let Some(p) = &s.parsed {
+            validate::check(file, p.syntax, &p.positions, shown)?;
+        }
+    }
+    Ok(set.encode_to_vec())
+}
+
+/// Orders files so that each comes after the files it imports, as protoc
+/// does; otherwise keeps their order. An import cycle is an error.
+fn dependencies_first(sources: Vec<Source>) -> Result<Vec<Source>, Error> {
+    let index: HashMap<String, usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    let deps: Vec<Vec<usize>> = sources
+        .iter()
+        .map(|s| {
+            let names: Vec<&String> = match &s.parsed {
+                Some(p) => p.imports.iter().map(|i| &i.name).collect(),
+                None => s.proto.dependency.iter().collect(),
+            };
+            names
+                .iter()
+                .filter_map(|n| index.get(*n).copied())
+                .collect()
+        })
+        .collect();
+    // 0: not visited, 1: in progress, 2: done.
+    let mut state = vec![0u8; sources.len()];
+    let mut order = Vec::with_capacity(sources.len());
+    fn visit(
+        i: usize,
+        deps: &[Vec<usize>],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        sources: &[Source],
+    ) -> Result<(), Error> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => {
+                return Err(Error::new(
+                    &sources[i].shown(),
+                    format!(
+                        "{} imports itself, through its imports (an import cycle)",
+                        sources[i].name
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        for &d in &deps[i] {
+            visit(d, deps, state, order, sources)?;
+        }
+        state[i] = 2;
+        order.push(i);
+        Ok(())
+    }
+    for i in 0..sources.len() {
+        visit(i, &deps, &mut state, &mut order, &sources)?;
+    }
+    let mut slots: Vec<Option<Source>> = sources.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
+}
+
+/// The imports of `text`, found leniently (for the protoc front end, which
+/// reports errors itself): `import ["public"|"weak"] "name";` at file level.
+pub(crate) fn imports_of(text: &str) -> Vec<(String, Pos)> {
+    use super::tokenizer::{Kind, Tokenizer};
+    let mut t = Tokenizer::new(text);
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    loop {
+        let token = t.next();
+        match (token.kind, token.text) {
+            (Kind::End, _) => return out,
+            (Kind::Symbol, "{") => depth += 1,
+            (Kind::Symbol, "}") => depth = depth.saturating_sub(1),
+            (Kind::Ident, "import") if depth == 0 => {
+                let at = Pos {
+                    line: token.line,
+                    column: token.column,
+                };
+                let mut next = t.next();
+                if next.kind == Kind::Ident && matches!(next.text, "public" | "weak") {
+                    next = t.next();
+                }
+                let mut name = Vec::new();
+                while next.kind == Kind::Str {
+                    let _ = syntax::unescape(next.text, &mut name);
+                    next = t.next();
+                }
+                if let Ok(name) = String::from_utf8(name) {
+                    if !name.is_empty() {
+                        out.push((name, at));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads protoc-front-end inputs' import closure from disk, for a build
+/// script's `cargo:rerun-if-changed`: imports not found are left to protoc.
+pub(crate) fn sources_on_disk(
+    files: &[String],
+    includes: &[PathBuf],
+) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut queue: Vec<String> = files.iter().rev().cloned().collect();
+    let inputs: HashSet<&String> = files.iter().collect();
+    while let Some(name) = queue.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(path) = includes.iter().map(|d| d.join(&name)).find(|p| p.is_file()) else {
+            if inputs.contains(&name) {
+                return Err(Error::new(
+                    &name,
+                    format!(
+                        "not found in the include directories ({})",
+                        super::list(includes)
+                    ),
+                ));
+            }
+            continue;
+        };
+        let text = super::read_text(&path)?;
+        for (import, _) in imports_of(&text).into_iter().rev() {
+            queue.push(import);
+        }
+        out.push(path);
+    }
+    Ok(out)
+}
