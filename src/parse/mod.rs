@@ -4,7 +4,7 @@
 //! The pure front end needs no protoc on the machine and reads proto2,
 //! proto3 and edition 2023 files into the very `FileDescriptorSet` protoc
 //! would write for them (comments included), so code generated either way
-//! is the same byte for byte: see [`pure`] for its stages.
+//! is the same byte for byte: `src/parse/pure.rs` describes its stages.
 //!
 //! Both `protoc-gen-rust-rpc --proto_path DIR --out DIR a.proto` and
 //! `rust-rpc-build` come through [`parse`].
