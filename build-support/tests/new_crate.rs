@@ -3,8 +3,9 @@
 //! call, `PROTOC` unset; the test fails if it was called), builds a service
 //! from `build.rs` and serves it: the client it generated calls the server
 //! it generated over loopback; then it reads a custom option off the
-//! descriptor it embeds, and sets and reads an extension on a message with
-//! a `DescriptorProto` field. First with a broken `.proto`, which must fail
+//! descriptor it embeds, sets and reads an extension on a message with
+//! a `DescriptorProto` field, and round-trips a message of an edition 2023
+//! file (features at field level). First with a broken `.proto`, which must fail
 //! the build with `file:line:column: reason` and no panic, then fixed. And
 //! the README's quick start, as it stands there, builds and runs the same
 //! way.
@@ -85,6 +86,23 @@ extend Schema {
 }
 "#;
 
+const EDITION: &str = r#"edition = "2023";
+
+package hello.v1;
+
+import "hello/v1/common.proto";
+
+// A note kept with a greeting, written in edition 2023.
+message Note {
+  // Explicit presence: the editions default.
+  string text = 1;
+  // Implicit presence, as proto3 scalars have.
+  int32 priority = 2 [features.field_presence = IMPLICIT];
+  // A message encoded as a group.
+  Stamp at = 3 [features.message_encoding = DELIMITED];
+}
+"#;
+
 const MAIN: &str = r#"#![deny(warnings)]
 //! Serves the Greeter it generated, and calls it.
 
@@ -149,6 +167,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         back.extension(&hello::ORIGIN),
         back.r#type.as_ref().map(|t| t.name()),
     );
+    // A message of an editions file, encoded and read back.
+    let note = hello::Note {
+        text: Some("hi".into()),
+        priority: 3,
+        at: Some(Stamp { seconds: 7, ..Default::default() }),
+        ..Default::default()
+    };
+    let back = hello::Note::decode_slice(&note.encode_to_vec())?;
+    println!("note {:?} {} {:?}", back.text(), back.priority, back.at.map(|s| s.seconds));
     stop.send(()).ok();
     server.await??;
     Ok(())
@@ -266,7 +293,7 @@ rust-rpc-build = {{ path = "{build}" }}
     );
     let build_rs = "fn main() -> Result<(), rust_rpc_build::Error> {\n    \
          rust_rpc_build::configure().compile(\n        \
-         &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\", \"proto/hello/v1/options.proto\"],\n        \
+         &[\"proto/hello/v1/hello.proto\", \"proto/hello/v1/common.proto\", \"proto/hello/v1/options.proto\", \"proto/hello/v1/edition.proto\"],\n        \
          &[\"proto\"],\n    )\n}\n";
     let trap = ProtocTrap::new("new-crate");
     let dir = new_crate(
@@ -277,6 +304,7 @@ rust-rpc-build = {{ path = "{build}" }}
             ("src/main.rs", MAIN),
             ("proto/hello/v1/common.proto", COMMON),
             ("proto/hello/v1/options.proto", OPTIONS),
+            ("proto/hello/v1/edition.proto", EDITION),
         ],
     );
 
@@ -304,7 +332,8 @@ rust-rpc-build = {{ path = "{build}" }}
     assert_eq!(
         stdout.trim(),
         "Hello, new crate! (at 42)\n\
-         volume Some(11), origin Some(\"build.rs\"), type Some(\"Row\")"
+         volume Some(11), origin Some(\"build.rs\"), type Some(\"Row\")\n\
+         note \"hi\" 3 Some(7)"
     );
 
     // Cargo was told to rerun the build script when the input or its import changes.

@@ -9,7 +9,10 @@
 #   ones, as they do for a user who compiles googleapis.
 # - protobuf's test protos from the protobuf source that the crates.io package
 #   protobuf-src 2.1.1 carries (protobuf 27.2; the same `cargo fetch` that
-#   interop/conformance/setup.sh uses), copied to <cache>/protobuf.
+#   interop/conformance/setup.sh uses), copied to <cache>/protobuf; and every
+#   .proto file under that source's src/google/protobuf (proto2, proto3 and
+#   edition 2023 test protos, descriptor.proto, ...) to <cache>/protobuf-all,
+#   for the test that holds the pure front end to protoc's descriptors.
 #
 # <cache> is ${RUST_RPC_CACHE:-$HOME/.cache/rust-rpc}/real-protos.
 # Idempotent: with both parts in place (a stamp file each) nothing is fetched.
@@ -40,6 +43,7 @@ cache="${RUST_RPC_CACHE:-$HOME/.cache/rust-rpc}/real-protos"
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 googleapis_stamp="$NPM_PACKAGE@$NPM_VERSION sha512:$NPM_SHA512"
 protobuf_stamp="$CRATE_DIR: ${PROTOBUF_FILES[*]}"
+protobuf_all_stamp="$CRATE_DIR: src/google/protobuf/**/*.proto"
 
 # Everything but the final line goes to stderr.
 exec 3>&1 1>&2
@@ -135,6 +139,29 @@ copy_protobuf_protos() {
   log "protobuf test protos copied from $src: $dest"
 }
 
+copy_protobuf_tree() {
+  local dest="$cache/protobuf-all" src tmp f n=0
+  if stamped "$dest" "$protobuf_all_stamp"; then
+    log "protobuf's .proto tree already copied: $dest"
+    return 0
+  fi
+  # copy_protobuf_protos ran first: the crate is fetched.
+  src="$(find_protobuf_src)" || die "$CRATE_DIR is not in $cargo_home/registry/src"
+  tmp="$(mktemp -d "$cache/.protobuf-all.XXXXXX")"
+  chmod 0755 "$tmp"
+  scratch+=("$tmp")
+  while IFS= read -r -d '' f; do
+    install -D -m 0644 "$src/src/$f" "$tmp/$f"
+    n=$((n + 1))
+  done < <(cd "$src/src" && find google/protobuf -name '*.proto' -print0)
+  ((n > 50)) || die "only $n .proto files under $src/src/google/protobuf"
+  [[ -f "$src/LICENSE" ]] && install -m 0644 "$src/LICENSE" "$tmp/LICENSE"
+  printf '%s\n' "$protobuf_all_stamp" >"$tmp/.stamp"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  log "protobuf's $n .proto files copied from $src: $dest"
+}
+
 main() {
   local started=$SECONDS
   mkdir -p "$cache"
@@ -146,6 +173,7 @@ main() {
   fi
   fetch_googleapis
   copy_protobuf_protos
+  copy_protobuf_tree
   log "done in $((SECONDS - started))s"
   # %q keeps the line safe to eval even if the cache path has spaces.
   printf 'REAL_PROTOS=%q\n' "$cache" >&3

@@ -818,7 +818,11 @@ impl<'a> Parser<'a> {
                 if negative {
                     out.push('-');
                 }
-                out.push_str(&simple_dtoa(value));
+                if f.r#type == Some(Type::Float) {
+                    out.push_str(&simple_ftoa(value as f32));
+                } else {
+                    out.push_str(&simple_dtoa(value));
+                }
                 Ok(out)
             }
             Some(t) => {
@@ -1754,6 +1758,23 @@ pub(crate) fn simple_dtoa(value: f64) -> String {
         short
     } else {
         format_g(value, 17)
+    }
+}
+
+/// How protoc writes a `float` default (`SimpleFtoa`): the shortest of
+/// `%.6g` and `%.9g` that reads back as the same `f32`.
+pub(crate) fn simple_ftoa(value: f32) -> String {
+    if value.is_nan() {
+        return "nan".to_owned();
+    }
+    if value.is_infinite() {
+        return if value < 0.0 { "-inf" } else { "inf" }.to_owned();
+    }
+    let short = format_g(f64::from(value), 6);
+    if short.parse::<f32>().ok() == Some(value) {
+        short
+    } else {
+        format_g(f64::from(value), 9)
     }
 }
 
