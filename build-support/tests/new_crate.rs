@@ -175,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let back = hello::Note::decode_slice(&note.encode_to_vec())?;
-    println!("note {:?} {} {:?}", back.text(), back.priority, back.at.map(|s| s.seconds));
+    println!("note {:?} {} {:?}", back.text(), back.priority, back.at.as_ref().map(|s| s.seconds));
     stop.send(()).ok();
     server.await??;
     Ok(())
