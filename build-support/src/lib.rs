@@ -17,13 +17,13 @@
 //! }
 //! ```
 //!
-//! Files are parsed in pure Rust (`protobuf-parse`), comments included, and
-//! run through the very generator `protoc-gen-rust-rpc` is, so the code is
-//! the same byte for byte as the plugin writes. protoc is used only when
-//! asked for: by [`Builder::protoc`], or by setting the `PROTOC` environment
-//! variable (unless [`Builder::pure`] says otherwise), or for files that use
-//! editions, which the pure parser cannot read yet. A bad `.proto` file
-//! fails the build with `file:line:column: what is wrong`.
+//! Files (proto2, proto3, edition 2023) are parsed in pure Rust into the
+//! descriptors protoc would give, comments included, and run through the
+//! very generator `protoc-gen-rust-rpc` is, so the code is the same byte for
+//! byte as the plugin writes. protoc is used only when asked for: by
+//! [`Builder::protoc`], or by setting the `PROTOC` environment variable
+//! (unless [`Builder::pure`] says otherwise). A bad `.proto` file fails the
+//! build with `file:line:column: what is wrong`.
 
 use std::ffi::OsString;
 
@@ -186,7 +186,7 @@ impl Builder {
     }
 
     /// Parse in pure Rust even when the `PROTOC` environment variable is
-    /// set (files that use editions still need a protoc).
+    /// set.
     pub fn pure(mut self) -> Self {
         self.parser = Some(Parser::Pure);
         self

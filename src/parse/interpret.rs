@@ -379,7 +379,7 @@ impl Interpreter<'_> {
                 at,
                 format!(
                     "`{name}` is `{full}`, {}, not an extension",
-                    kind_name(symbol.kind)
+                    symbol.kind.describe()
                 ),
             ));
         }
@@ -719,20 +719,6 @@ impl Interpreter<'_> {
             }
         }
         Ok(())
-    }
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Package => "a package",
-        Kind::Message => "a message",
-        Kind::Enum => "an enum",
-        Kind::EnumValue => "an enum value",
-        Kind::Field => "a field",
-        Kind::Extension => "an extension",
-        Kind::Oneof => "a oneof",
-        Kind::Service => "a service",
-        Kind::Method => "a method",
     }
 }
 

@@ -46,7 +46,7 @@ impl Kind {
         matches!(self, Self::Message | Self::Enum)
     }
 
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Self::Package => "a package",
             Self::Message => "a message",
@@ -271,10 +271,8 @@ impl Pool {
                 None => {
                     // The outermost scope.
                     return match self.find(file, name, &mut hint) {
-                        Some(s) if !types_only || s.kind.is_type() || name.contains('.') => {
-                            Ok((name.to_owned(), s))
-                        }
-                        _ => Err(not_found(hint)),
+                        Some(s) => Ok((name.to_owned(), s)),
+                        None => Err(not_found(hint)),
                     };
                 }
             }

@@ -317,3 +317,100 @@ pub(crate) fn sources_on_disk(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs every stage on one file of `text`: a set, or an error.
+    fn compile(text: &str) -> Result<Vec<u8>, Error> {
+        let parsed = syntax::parse("a.proto", "a.proto", text)?;
+        let mut sources = vec![Source {
+            name: "a.proto".to_owned(),
+            path: Some(PathBuf::from("a.proto")),
+            proto: FileDescriptorProto::default(),
+            parsed: Some(parsed),
+        }];
+        if text.contains("descriptor.proto") {
+            let name = "google/protobuf/descriptor.proto";
+            sources.push(Source {
+                name: name.to_owned(),
+                path: None,
+                parsed: None,
+                proto: built_in(name).expect("descriptor.proto is built in"),
+            });
+        }
+        descriptor_set(sources)
+    }
+
+    #[test]
+    fn options_name_what_is_wrong() {
+        let cases = [
+            (
+                "syntax = \"proto3\";\noption (nope) = 1;\n",
+                "a.proto:2:8: option `(nope)` is not defined",
+            ),
+            (
+                "syntax = \"proto3\";\noption java_packag = \"x\";\n",
+                "a.proto:2:8: option `java_packag`: `google.protobuf.FileOptions` has no field named `java_packag`",
+            ),
+            (
+                "syntax = \"proto3\";\nmessage M { int32 a = 1 [deprecated = 3]; }\n",
+                "a.proto:2:39: `deprecated` takes `true` or `false`",
+            ),
+            (
+                "syntax = \"proto2\";\nimport \"google/protobuf/descriptor.proto\";\nextend google.protobuf.FieldOptions { optional int32 o = 5000; }\nmessage M { optional int32 a = 1 [(o) = 1, (o) = 2]; }\n",
+                "a.proto:4:44: option `(o)` is set twice",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = compile(text).expect_err(text);
+            assert_eq!(e.to_string(), expected, "{text}");
+        }
+    }
+
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("import \"google/protobuf/descriptor.proto\";"),
+            Just("package p.q;"),
+            Just("message A { optional B b = 1; repeated int32 r = 2 [packed = true]; }"),
+            Just(
+                "message B { optional int32 x = 2 [default = 5]; optional E e = 3 [default = E0]; }"
+            ),
+            Just("enum E { E0 = 0; E1 = 1; }"),
+            Just(
+                "extend google.protobuf.FieldOptions { optional int32 o = 5000; optional B ob = 5001; }"
+            ),
+            Just("extend google.protobuf.FileOptions { repeated string fs = 5002; }"),
+            Just("option (fs) = \"a\";"),
+            Just("option (ob) = { x: 1 e: E1 };"),
+            Just("message C { optional int32 y = 1 [(o) = 3, (ob).x = 4]; }"),
+            Just("message D { map<string, E> m = 1; oneof k { int32 i = 2; B bb = 3; } }"),
+            Just(
+                "message G { optional group Grp = 1 { optional int32 z = 2; } extensions 10 to max; }"
+            ),
+            Just("extend G { optional int32 gx = 10; }"),
+            Just("service S { rpc R(A) returns (stream B) { option deprecated = true; } }"),
+            Just("option java_package = \"x.y\";"),
+            Just("message A { }"),
+            Just("enum F { E0 = 0; }"),
+            Just("message H { optional Missing m = 1; }"),
+            Just("option (o) = 1;"),
+            Just("message I { optional .p.q.A a = 1; optional q.B b = 2; }"),
+        ]
+    }
+
+    proptest! {
+        // Whatever a file declares and refers to, the stages after parsing
+        // end with a set or an error, never a panic.
+        #[test]
+        fn any_mix_of_declarations_compiles_or_fails_without_panic(
+            syntax in prop_oneof![Just("syntax = \"proto2\";"), Just("syntax = \"proto3\";"), Just("edition = \"2023\";")],
+            parts in proptest::collection::vec(fragment(), 0..12),
+        ) {
+            let text = format!("{syntax}\n{}\n", parts.join("\n"));
+            let _ = compile(&text);
+        }
+    }
+}

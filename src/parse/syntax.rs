@@ -120,6 +120,7 @@ pub(crate) fn parse(name: &str, shown: &str, text: &str) -> Result<ParsedFile, E
         imports: Vec::new(),
         positions: HashMap::new(),
         syntax: Syntax::Proto2,
+        depth: 0,
     };
     let mut file = FileDescriptorProto {
         name: Some(name.to_owned()),
@@ -164,7 +165,14 @@ struct Parser<'a> {
     imports: Vec<Import>,
     positions: HashMap<Vec<i32>, Pos>,
     syntax: Syntax,
+    /// How deeply messages (and text-format values) nest here.
+    depth: usize,
 }
+
+/// How deeply messages, groups and text-format values may nest: as deep as
+/// protobuf's text format parses (and far past any real schema), so that a
+/// hostile file is an error, not a stack overflow.
+const MAX_DEPTH: usize = 100;
 
 /// Where a declaration starts, and the path its comments go to.
 struct Declaration {
@@ -657,6 +665,13 @@ impl<'a> Parser<'a> {
     /// The fields of a text-format message up to `close` (`}` or `>`),
     /// which is consumed.
     fn text_message(&mut self, close: &str) -> Result<text::Message, Error> {
+        self.enter()?;
+        let message = self.text_fields(close);
+        self.depth -= 1;
+        message
+    }
+
+    fn text_fields(&mut self, close: &str) -> Result<text::Message, Error> {
         let mut message = text::Message::default();
         loop {
             if self.try_consume(close) {
@@ -894,8 +909,26 @@ impl<'a> Parser<'a> {
         Ok(m)
     }
 
+    /// One level deeper, or an error past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!(
+                "messages and values nest more than {MAX_DEPTH} levels deep here"
+            )));
+        }
+        Ok(())
+    }
+
     /// Statements up to the `}` that closes the message (not consumed).
     fn message_body(&mut self, m: &mut DescriptorProto, path: &[i32]) -> Result<(), Error> {
+        self.enter()?;
+        let body = self.message_statements(m, path);
+        self.depth -= 1;
+        body
+    }
+
+    fn message_statements(&mut self, m: &mut DescriptorProto, path: &[i32]) -> Result<(), Error> {
         loop {
             let c = self.current();
             if c.kind == Kind::End {
@@ -1490,13 +1523,12 @@ impl<'a> Parser<'a> {
             let (name, _) = self.identifier("an enum value name")?;
             self.expect("=", "after the enum value name")?;
             let (number, _) = self.number("an enum value number", true)?;
-            let mut v = EnumValueDescriptorProto {
+            let v = EnumValueDescriptorProto {
                 name: Some(name),
                 number: Some(number),
                 ..Default::default()
             };
             self.bracket_options(OptionsOf::EnumValue, &value_d.path, None)?;
-            v.options = None;
             e.value.push(v);
             self.end_element(&value_d, "after the enum value")?;
         }
@@ -1903,6 +1935,89 @@ pub(crate) fn unescape(token: &str, out: &mut Vec<u8>) -> Result<(), String> {
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             }
             _ => return Err(format!("invalid escape sequence `\\{}`", char::from(e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parsed(text: &str) -> Result<ParsedFile, Error> {
+        parse("a.proto", "a.proto", text)
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error() {
+        let deep = |n: usize| {
+            format!(
+                "syntax = \"proto3\";\n{}{}",
+                "message M {\n".repeat(n),
+                "}\n".repeat(n)
+            )
+        };
+        assert!(parsed(&deep(MAX_DEPTH)).is_ok());
+        let e = parsed(&deep(100_000)).expect_err("too deep");
+        assert!(e.to_string().contains("nest more than 100 levels"), "{e}");
+        let value = format!(
+            "syntax = \"proto3\";\noption (x) = {}{};\n",
+            "{ a ".repeat(100_000),
+            "}".repeat(100_000)
+        );
+        let e = parsed(&value).expect_err("too deep");
+        assert!(e.to_string().contains("nest more than 100 levels"), "{e}");
+    }
+
+    #[test]
+    fn float_defaults_are_written_as_protoc_writes_them() {
+        assert_eq!(simple_ftoa(9e9), "9e+09");
+        assert_eq!(simple_ftoa(0.1), "0.1");
+        assert_eq!(simple_ftoa(3.402_823_5e38), "3.40282347e+38");
+        assert_eq!(simple_dtoa(0.1), "0.1");
+        assert_eq!(simple_dtoa(16.0), "16");
+        assert_eq!(simple_dtoa(7e22), "7e+22");
+        assert_eq!(simple_dtoa(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(simple_dtoa(1e-5), "1e-05");
+        assert_eq!(simple_dtoa(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn escapes() {
+        let mut out = Vec::new();
+        unescape(r#""a\n\x41\101\u00e9\"""#, &mut out).unwrap();
+        assert_eq!(out, b"a\nAA\xc3\xa9\"");
+        assert!(unescape(r#""\q""#, &mut Vec::new()).is_err());
+        assert!(unescape(r#""open"#, &mut Vec::new()).is_err());
+        assert_eq!(c_escape(b"a\"\n\x00\xff"), "a\\\"\\n\\000\\377");
+    }
+
+    proptest! {
+        // Whatever the text, parsing ends with a file or an error.
+        #[test]
+        fn any_text_parses_or_fails_without_panic(text in "\\PC{0,400}") {
+            let _ = parsed(&text);
+        }
+
+        #[test]
+        fn any_token_soup_parses_or_fails_without_panic(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("syntax = \"proto2\";"), Just("edition = \"2023\";"),
+                    Just("message"), Just("enum"), Just("service"), Just("oneof"), Just("rpc"),
+                    Just("extend"), Just("group"), Just("option"), Just("map"), Just("returns"),
+                    Just("extensions"), Just("reserved"), Just("to"), Just("max"), Just("stream"),
+                    Just("optional"), Just("repeated"), Just("required"), Just("default"),
+                    Just("{"), Just("}"), Just("["), Just("]"), Just("("), Just(")"), Just("<"),
+                    Just(">"), Just(";"), Just("="), Just(":"), Just(","), Just("."), Just("-"),
+                    Just("M"), Just("int32"), Just("1"), Just("0x1f"), Just("1e5"), Just("inf"),
+                    Just("\"s\""), Just("// c\n"), Just("/* c */"), Just("\n"), Just("/"),
+                    Just("\"unterminated"), Just("/* open"), Just("[a.b]"), Just("[x.com/a.B]"),
+                ],
+                0..80,
+            )
+        ) {
+            let _ = parsed(&parts.join(" "));
         }
     }
 }
