@@ -12,6 +12,7 @@
 mod canonical;
 mod interpret;
 mod link;
+mod literal;
 mod pure;
 mod syntax;
 mod text;

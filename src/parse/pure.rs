@@ -269,7 +269,7 @@ pub(crate) fn imports_of(text: &str) -> Vec<(String, Pos)> {
                 }
                 let mut name = Vec::new();
                 while next.kind == Kind::Str {
-                    let _ = syntax::unescape(next.text, &mut name);
+                    let _ = super::literal::unescape(next.text, &mut name);
                     next = t.next();
                 }
                 if let Ok(name) = String::from_utf8(name) {

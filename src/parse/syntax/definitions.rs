@@ -1,0 +1,207 @@
+//! Enums and services.
+
+use rust_rpc::wkt::{
+    EnumDescriptorProto, EnumValueDescriptorProto, MethodDescriptorProto, MethodOptions,
+    ServiceDescriptorProto, enum_descriptor_proto,
+};
+
+use super::super::tokenizer::Kind;
+use super::*;
+use crate::Error;
+
+impl Parser<'_> {
+    // ---- enums ----------------------------------------------------------
+
+    pub(super) fn enumeration(&mut self, d: Declaration) -> Result<EnumDescriptorProto, Error> {
+        self.advance(); // `enum`
+        let (name, _) = self.identifier("the enum name")?;
+        let mut e = EnumDescriptorProto {
+            name: Some(name),
+            ..Default::default()
+        };
+        self.open_body(Some(&d), "after the enum name")?;
+        loop {
+            let c = self.current();
+            if c.kind == Kind::End {
+                return Err(
+                    self.error("expected `}` at the end of the enum, found the end of the file")
+                );
+            }
+            if self.at("}") {
+                break;
+            }
+            if self.at(";") {
+                self.end_declaration(None, false);
+                continue;
+            }
+            if c.kind == Kind::Ident && c.text == "option" {
+                self.option_statement(OptionsOf::Enum, d.path.clone())?;
+                continue;
+            }
+            if c.kind == Kind::Ident && c.text == "reserved" {
+                self.enum_reserved(&mut e)?;
+                continue;
+            }
+            let value_d = self.declaration(child(&d.path, 2, e.value.len()));
+            let (name, _) = self.identifier("an enum value name")?;
+            self.expect("=", "after the enum value name")?;
+            let (number, _) = self.number("an enum value number", true)?;
+            let v = EnumValueDescriptorProto {
+                name: Some(name),
+                number: Some(number),
+                ..Default::default()
+            };
+            self.bracket_options(OptionsOf::EnumValue, &value_d.path, None)?;
+            e.value.push(v);
+            self.end_element(&value_d, "after the enum value")?;
+        }
+        if e.value.is_empty() {
+            return Err(self.error_at(d.start, "an enum must have at least one value"));
+        }
+        self.close_body("at the end of the enum")?;
+        Ok(e)
+    }
+
+    /// `reserved -1, 5 to max;` or names.
+    pub(super) fn enum_reserved(&mut self, e: &mut EnumDescriptorProto) -> Result<(), Error> {
+        self.advance();
+        if matches!(self.current().kind, Kind::Str | Kind::Ident) && !self.at("-") {
+            e.reserved_name.extend(self.reserved_names()?);
+        } else {
+            loop {
+                let (start, at) = self.number("an enum value number", true)?;
+                let end = if self.try_consume("to") {
+                    if self.try_consume("max") {
+                        i32::MAX
+                    } else {
+                        self.number("an enum value number", true)?.0
+                    }
+                } else {
+                    start
+                };
+                if end < start {
+                    return Err(self.error_at(at, "a reserved range's start is past its end"));
+                }
+                e.reserved_range
+                    .push(enum_descriptor_proto::EnumReservedRange {
+                        start: Some(start),
+                        end: Some(end),
+                        ..Default::default()
+                    });
+                if !self.try_consume(",") {
+                    break;
+                }
+            }
+        }
+        self.end_statement("after the reserved numbers or names")
+    }
+
+    // ---- services ----------------------------------------------------------
+
+    pub(super) fn service(&mut self, d: Declaration) -> Result<ServiceDescriptorProto, Error> {
+        self.advance(); // `service`
+        let (name, _) = self.identifier("the service name")?;
+        let mut s = ServiceDescriptorProto {
+            name: Some(name),
+            ..Default::default()
+        };
+        self.open_body(Some(&d), "after the service name")?;
+        loop {
+            let c = self.current();
+            if c.kind == Kind::End {
+                return Err(
+                    self.error("expected `}` at the end of the service, found the end of the file")
+                );
+            }
+            if self.at("}") {
+                break;
+            }
+            if self.at(";") {
+                self.end_declaration(None, false);
+                continue;
+            }
+            match (c.kind, c.text) {
+                (Kind::Ident, "option") => {
+                    self.option_statement(OptionsOf::Service, d.path.clone())?;
+                }
+                (Kind::Ident, "rpc") => {
+                    let method_d = self.declaration(child(&d.path, 2, s.method.len()));
+                    let m = self.method(&method_d)?;
+                    s.method.push(m);
+                }
+                _ => {
+                    return Err(self.error(format!(
+                        "expected `rpc` or `option` in the service, found {}",
+                        self.found()
+                    )));
+                }
+            }
+        }
+        self.close_body("at the end of the service")?;
+        Ok(s)
+    }
+
+    pub(super) fn method(&mut self, d: &Declaration) -> Result<MethodDescriptorProto, Error> {
+        self.advance(); // `rpc`
+        let (name, _) = self.identifier("the method name")?;
+        let mut m = MethodDescriptorProto {
+            name: Some(name),
+            ..Default::default()
+        };
+        for (field, keyword) in [(2, "("), (3, "returns")] {
+            if field == 3 {
+                self.expect("returns", "after the request type")?;
+                self.expect("(", "after `returns`")?;
+            } else {
+                self.expect(keyword, "after the method name")?;
+            }
+            let streaming = self.try_consume("stream");
+            let (ty, at) = self.dotted("a message type", true)?;
+            self.positions.insert(with(&d.path, field), at);
+            self.expect(")", "after the type")?;
+            if field == 2 {
+                m.input_type = Some(ty);
+                if streaming {
+                    m.client_streaming = Some(true);
+                }
+            } else {
+                m.output_type = Some(ty);
+                if streaming {
+                    m.server_streaming = Some(true);
+                }
+            }
+        }
+        if self.at("{") {
+            // protoc gives a method written with a body options, even empty.
+            m.options = Some(MethodOptions::default());
+            self.open_body(Some(d), "after the method")?;
+            loop {
+                let c = self.current();
+                if c.kind == Kind::End {
+                    return Err(self.error(
+                        "expected `}` at the end of the method, found the end of the file",
+                    ));
+                }
+                if self.at("}") {
+                    break;
+                }
+                if self.at(";") {
+                    self.end_declaration(None, false);
+                    continue;
+                }
+                if !(c.kind == Kind::Ident && c.text == "option") {
+                    return Err(self.error(format!(
+                        "expected `option` in the method's body, found {}",
+                        self.found()
+                    )));
+                }
+                self.option_statement(OptionsOf::Method, d.path.clone())?;
+            }
+            self.close_body("at the end of the method")?;
+            Ok(m)
+        } else {
+            self.end_element(d, "after the method")?;
+            Ok(m)
+        }
+    }
+}
