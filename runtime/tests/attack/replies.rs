@@ -18,6 +18,36 @@ type TextStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<Text,
 /// `Connect` answers with a text as long as the number it is sent.
 struct Big;
 
+/// `Connect` answers as `Big` does, but only once `release` says so: the
+/// handlers of calls that came together finish together.
+struct Together {
+    arrived: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    release: tokio::sync::watch::Receiver<bool>,
+}
+
+impl SendService for Together {
+    async fn connect_(&self, request: Request<Text>) -> Result<Response<Text>, Status> {
+        self.arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut release = self.release.clone();
+        release
+            .wait_for(|go| *go)
+            .await
+            .map_err(|_| Status::unavailable("the test ended"))?;
+        Big.connect_(request).await
+    }
+    async fn new_(&self, _: Request<Text>) -> Result<Response<Text>, Status> {
+        Err(Status::unimplemented("not in the attacker suite"))
+    }
+    async fn clone_(&self, _: Request<Text>) -> Result<Response<Text>, Status> {
+        Err(Status::unimplemented("not in the attacker suite"))
+    }
+    type CallStream = TextStream;
+    async fn call(&self, _: Request<Streaming<Text>>) -> Result<Response<TextStream>, Status> {
+        Err(Status::unimplemented("not in the attacker suite"))
+    }
+}
+
 impl SendService for Big {
     async fn connect_(&self, request: Request<Text>) -> Result<Response<Text>, Status> {
         let len: usize = request
@@ -88,6 +118,82 @@ async fn replies_a_client_never_reads_are_bounded_per_connection() {
     let refused = refused(&conn);
     report(
         "replies_never_read",
+        &memory,
+        &format!(", {refused} of {CALLS} calls refused"),
+    );
+    assert!(
+        refused >= CALLS as usize - 8,
+        "{refused} of {CALLS} calls refused with RESOURCE_EXHAUSTED"
+    );
+    assert!(
+        memory.peak_growth() < 32 * MIB,
+        "{} KiB",
+        memory.peak_growth() / KIB
+    );
+    drop(conn);
+    finish(target, bystander, 3).await;
+}
+
+/// 100 calls whose handlers all answer 1 MiB at the same instant, on a
+/// connection that never reads: a reply that large is encoded on tokio's
+/// blocking pool, and it is counted against the budget before it goes
+/// there, so the calls past the budget end at once and their messages are
+/// dropped, instead of all 100 waiting in the pool's queue with their
+/// messages and their encodings (about 200 MiB). Bound: 32 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_replies_finished_together_wait_within_the_budget() {
+    let _turn = serial().await;
+    const CALLS: u32 = 100;
+    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let target = Target::with(
+        Server::builder()
+            .max_unsent_reply_bytes(4 * MIB)
+            .max_concurrent_streams(200)
+            .add_service(SendServer::new(Together {
+                arrived: arrived.clone(),
+                release: released,
+            })),
+    )
+    .await;
+    let bystander = Bystander::start(target.addr).await;
+    let mut conn = Conn::open(target.addr).await;
+    let ask = Text {
+        value: MIB.to_string(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let mut calls = Vec::new();
+    for i in 0..CALLS {
+        let id = 1 + 2 * i;
+        calls.extend(headers(id, &Block::grpc_request(CONNECT).0, false));
+        calls.extend(data(id, &grpc_message(false, ask.len() as u32, &ask), true));
+    }
+    conn.send(&calls).await;
+    let waited = std::time::Instant::now();
+    while arrived.load(std::sync::atomic::Ordering::SeqCst) < CALLS as usize {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "only {} of {CALLS} handlers started",
+            arrived.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let memory = Memory::start();
+    release.send_replace(true);
+    let refused = |c: &Conn| {
+        (0..CALLS)
+            .filter(|i| c.reply(1 + 2 * i).get("grpc-status") == Some("8"))
+            .count()
+    };
+    conn.read_until(Duration::from_secs(20), |c| {
+        refused(c) >= CALLS as usize - 8
+    })
+    .await;
+    conn.drain_for(Duration::from_millis(300)).await;
+    let refused = refused(&conn);
+    report(
+        "large_replies_together",
         &memory,
         &format!(", {refused} of {CALLS} calls refused"),
     );

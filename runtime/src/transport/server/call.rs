@@ -237,17 +237,17 @@ impl Call {
                     // the stream; the answer first, so that one ready at
                     // once needs no wake-up on reset. (Inline, not through
                     // `unless_reset`: that would move the answer once more.)
+                    let budget = reply::Budget {
+                        unsent: &unsent,
+                        limit: router.config.max_unsent_reply_bytes,
+                    };
                     let (response, deadline) = tokio::select! {
                         biased;
-                        answered = answer(request, peer, &router, handler, None) => answered,
+                        answered = answer(request, peer, &router, handler, None, Some(budget)) => answered,
                         reason = poll_fn(|cx| respond.poll_reset(cx)) => {
                             tracing::debug!(?reason, "client cancelled the call");
                             return;
                         }
-                    };
-                    let budget = reply::Budget {
-                        unsent: &unsent,
-                        limit: router.config.max_unsent_reply_bytes,
                     };
                     reply::write(&mut respond, response, deadline, budget).await;
                 }),
@@ -264,24 +264,34 @@ impl Call {
             ) => {
                 let span = record.span().clone();
                 let call = async move {
-                    let answer = answer(request, peer, &router, handler, Some(record.clone()));
+                    let budget = reply::Budget {
+                        unsent: &unsent,
+                        limit: router.config.max_unsent_reply_bytes,
+                    };
+                    let answer = answer(
+                        request,
+                        peer,
+                        &router,
+                        handler,
+                        Some(record.clone()),
+                        Some(budget),
+                    );
                     let Some((response, deadline)) = unless_reset(answer, &mut respond).await
                     else {
                         return;
                     };
                     let response =
                         observe_reply(response.map(ReplyBody::into_body), record, deadline);
-                    let budget = reply::Budget {
-                        unsent: &unsent,
-                        limit: router.config.max_unsent_reply_bytes,
-                    };
                     reply::write(&mut respond, response, deadline, budget).await;
                 };
                 start(Box::pin(call.instrument(span)), &spawned, spawn_at_once);
             }
             (ReplyTo::Routes(tx), None) => {
                 let _ = tx.send(Box::pin(async move {
-                    let (response, _deadline) = answer(request, peer, &router, handler, None).await;
+                    // Behind layers, the budget is asked when the reply is
+                    // written (`through_layers`).
+                    let (response, _deadline) =
+                        answer(request, peer, &router, handler, None, None).await;
                     // Past the answer, the deadline is the caller's to keep:
                     // dropping the body ends the call.
                     response.map(ReplyBody::into_body)
@@ -290,7 +300,8 @@ impl Call {
             (ReplyTo::Routes(tx), Some(record)) => {
                 let span = record.span().clone();
                 let call = async move {
-                    let answer = answer(request, peer, &router, handler, Some(record.clone()));
+                    let answer =
+                        answer(request, peer, &router, handler, Some(record.clone()), None);
                     let (response, deadline) = answer.await;
                     let response =
                         observe_reply(response.map(ReplyBody::into_body), record, deadline);
@@ -330,6 +341,7 @@ async fn answer<Req, Resp, F, Fut>(
     router: &Router,
     handler: F,
     record: Option<Arc<CallRecord>>,
+    budget: Option<reply::Budget<'_>>,
 ) -> (http::Response<ReplyBody<Resp>>, Option<Instant>)
 where
     Req: Message,
@@ -380,7 +392,7 @@ where
         }
     };
     let response = match outcome {
-        Ok(answer) => reply::respond(answer, &accepts, config.max_send, deadline).await,
+        Ok(answer) => reply::respond(answer, &accepts, config.max_send, deadline, budget).await,
         Err(status) => reply::status(&status),
     };
     (response, deadline)

@@ -114,6 +114,7 @@ pub(super) async fn respond<T: Message>(
     accepts: &[CompressionEncoding],
     max_send: usize,
     deadline: Option<Instant>,
+    budget: Option<Budget<'_>>,
 ) -> http::Response<ReplyBody<T>> {
     let (metadata, trailers, compression) = reply.parts();
     let compression = compression::response_encoding(compression, accepts);
@@ -141,6 +142,17 @@ pub(super) async fn respond<T: Message>(
                     .map(|()| buf.freeze())
             };
             let frame = if len >= ENCODE_ON_BLOCKING_POOL_BYTES {
+                // Counted against the connection's budget while it is
+                // encoded: replies a client leaves unread must not pile up
+                // in the blocking pool, each with its message and its
+                // encoding, before the budget is asked.
+                let _held = match budget {
+                    Some(budget) => match budget.hold(len) {
+                        Some(held) => Some(held),
+                        None => return self::status(&budget.exhausted(len)),
+                    },
+                    None => None,
+                };
                 tokio::task::spawn_blocking(encode)
                     .await
                     .unwrap_or_else(|e| Err(Status::internal(format!("encoding failed: {e}"))))
@@ -312,16 +324,26 @@ impl<T: Message> MessageStream<T> {
 }
 
 /// A connection's budget of reply bytes waiting for the client's window.
+#[derive(Clone, Copy)]
 pub(super) struct Budget<'a> {
     pub(super) unsent: &'a Arc<AtomicUsize>,
     pub(super) limit: usize,
 }
 
-impl Budget<'_> {
+impl<'a> Budget<'a> {
+    /// Why a reply of `len` bytes is not sent.
+    fn exhausted(&self, len: usize) -> Status {
+        Status::resource_exhausted(format!(
+            "a reply of {len} bytes is not sent: over {} bytes of replies on this \
+             connection already wait for the client to read them",
+            self.limit
+        ))
+    }
+
     /// Counts `len` bytes as waiting, unless that takes the connection past
     /// its limit while other bytes already wait; the bytes stop counting
     /// when the guard is dropped.
-    fn hold(&self, len: usize) -> Option<Held<'_>> {
+    fn hold(&self, len: usize) -> Option<Held<'a>> {
         let before = self.unsent.fetch_add(len, Ordering::Relaxed);
         if before > 0 && before.saturating_add(len) > self.limit {
             self.unsent.fetch_sub(len, Ordering::Relaxed);
@@ -428,13 +450,7 @@ where
                             "the connection's client leaves too many reply bytes unread"
                         );
                         let mut trailers = HeaderMap::new();
-                        Status::resource_exhausted(format!(
-                            "a reply of {} bytes is not sent: over {} bytes of replies on this \
-                             connection already wait for the client to read them",
-                            data.len(),
-                            budget.limit
-                        ))
-                        .write_headers(&mut trailers);
+                        budget.exhausted(data.len()).write_headers(&mut trailers);
                         return out.send_trailers(trailers);
                     };
                     let sent = send_with_capacity(&mut out, data, end);
