@@ -1108,61 +1108,8 @@ pub fn package_modules(package: &str) -> Vec<String> {
 /// Undoes protoc's C escaping of `bytes` defaults (`\n`, `\\`, `\"`, `\'`,
 /// `\ooo` octal, `\xHH` hex).
 fn unescape_c(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        i += 1;
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        let c = *bytes.get(i)?;
-        i += 1;
-        match c {
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'a' => out.push(0x07),
-            b'b' => out.push(0x08),
-            b'f' => out.push(0x0c),
-            b'v' => out.push(0x0b),
-            b'\\' | b'\'' | b'"' | b'?' => out.push(c),
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                for _ in 0..2 {
-                    match bytes.get(i) {
-                        Some(&d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push(u8::try_from(v).ok()?);
-            }
-            b'x' | b'X' => {
-                let mut v = 0u32;
-                let mut n = 0;
-                while n < 2 {
-                    match bytes.get(i).and_then(|d| (*d as char).to_digit(16)) {
-                        Some(d) => {
-                            v = v * 16 + d;
-                            i += 1;
-                            n += 1;
-                        }
-                        None => break,
-                    }
-                }
-                if n == 0 {
-                    return None;
-                }
-                out.push(v as u8);
-            }
-            _ => return None,
-        }
-    }
+    let mut out = Vec::with_capacity(text.len());
+    crate::parse::literal::unescape_body(text.as_bytes(), &mut out).ok()?;
     Some(out)
 }
 

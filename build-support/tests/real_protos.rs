@@ -507,29 +507,15 @@ fn protocs_include_directory_reads_the_same_without_protoc() {
     use rust_rpc::wkt::FileDescriptorSet;
     let include = protoc_bin_vendored::include_path().expect("protoc's include dir");
     let protoc = protoc_bin_vendored::protoc_bin_path().expect("protoc-bin-vendored has a protoc");
-    let mut names = Vec::new();
-    let mut later = Vec::new();
-    let mut dirs = vec![include.join("google/protobuf")];
-    while let Some(dir) = dirs.pop() {
-        for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|x| x == "proto") {
-                let name = proto_name(&path, &[include.as_path()]);
-                // Edition 2024 is past what the generator supports (its
-                // maximum is 2023, as it tells protoc): such files are an
-                // error that says so.
-                let text = fs::read_to_string(&path).expect("a .proto file");
-                if text.contains("edition = \"2024\"") {
-                    later.push(name);
-                } else {
-                    names.push(name);
-                }
-            }
-        }
-    }
-    names.sort();
+    // Edition 2024 is past what the generator supports (its maximum is
+    // 2023, as it tells protoc): such files are an error that says so.
+    let (later, names): (Vec<String>, Vec<String>) = protos_under(&include, "google/protobuf")
+        .into_iter()
+        .partition(|name| {
+            fs::read_to_string(include.join(name))
+                .expect("a .proto file")
+                .contains("edition = \"2024\"")
+        });
     assert!(
         names
             .iter()
@@ -575,24 +561,7 @@ fn protocs_include_directory_reads_the_same_without_protoc() {
         let (a, b) = (find(&ours), find(&theirs));
         assert!(a.is_some() && b.is_some(), "{name} is in both sets");
         if a != b {
-            let (x, y) = (format!("{a:#?}"), format!("{b:#?}"));
-            let line = x
-                .lines()
-                .zip(y.lines())
-                .position(|(p, q)| p != q)
-                .unwrap_or(0);
-            let around = |t: &str| {
-                t.lines()
-                    .skip(line.saturating_sub(12))
-                    .take(16)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            panic!(
-                "{name}: descriptors differ at line {line} of their debug form:\npure:\n{}\nprotoc:\n{}",
-                around(&x),
-                around(&y)
-            );
+            panic!("{name}: {}", where_they_differ(&a, &b));
         }
         assert_eq!(
             a.map(|f| f.encode_to_vec()),
@@ -638,19 +607,7 @@ fn protobufs_own_protos_read_the_same_without_protoc() {
     let root = &protos.protobuf_all;
     let protoc = protoc_bin_vendored::protoc_bin_path().expect("protoc-bin-vendored has a protoc");
     let include = protoc_bin_vendored::include_path().expect("protoc's include dir");
-    let mut names = Vec::new();
-    let mut dirs = vec![root.join("google/protobuf")];
-    while let Some(dir) = dirs.pop() {
-        for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|x| x == "proto") {
-                names.push(proto_name(&path, &[root.as_path()]));
-            }
-        }
-    }
-    names.sort();
+    let names = protos_under(root, "google/protobuf");
     let includes = [root.clone(), include];
     let strip = |bytes: &[u8]| {
         let mut set = FileDescriptorSet::decode_slice(bytes).expect("a descriptor set");
@@ -705,25 +662,7 @@ fn protobufs_own_protos_read_the_same_without_protoc() {
                 editions += 1;
             }
             if a != b {
-                let (x, y) = (format!("{a:#?}"), format!("{b:#?}"));
-                let line = x
-                    .lines()
-                    .zip(y.lines())
-                    .position(|(p, q)| p != q)
-                    .unwrap_or(0);
-                let around = |t: &str| {
-                    t.lines()
-                        .skip(line.saturating_sub(12))
-                        .take(16)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                };
-                panic!(
-                    "{} (for {name}): descriptors differ at line {line} of their debug form:\npure:\n{}\nprotoc:\n{}",
-                    a.name(),
-                    around(&x),
-                    around(&y)
-                );
+                panic!("{} (for {name}): {}", a.name(), where_they_differ(a, b));
             }
             assert_eq!(
                 a.encode_to_vec(),
@@ -746,6 +685,48 @@ fn protobufs_own_protos_read_the_same_without_protoc() {
         compared.len()
     );
     assert!(editions >= 15, "only {editions} editions files compared");
+}
+
+/// The proto names of the `.proto` files under `root/dir`, at any depth,
+/// sorted.
+fn protos_under(root: &Path, dir: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut dirs = vec![root.join(dir)];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "proto") {
+                names.push(proto_name(&path, &[root]));
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Where the debug forms of `a` (the pure front end's) and `b` (protoc's)
+/// first differ, with the lines around.
+fn where_they_differ(a: &impl std::fmt::Debug, b: &impl std::fmt::Debug) -> String {
+    let (x, y) = (format!("{a:#?}"), format!("{b:#?}"));
+    let line = x
+        .lines()
+        .zip(y.lines())
+        .position(|(p, q)| p != q)
+        .unwrap_or(0);
+    let around = |t: &str| {
+        t.lines()
+            .skip(line.saturating_sub(12))
+            .take(16)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "descriptors differ at line {line} of their debug form:\npure:\n{}\nprotoc:\n{}",
+        around(&x),
+        around(&y)
+    )
 }
 
 /// `bounded` stops a command that runs past its limit, and what it

@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rust_rpc::Message as _;
 use rust_rpc::encoding::{Decoder, MAX_VARINT_LEN, WireType, make_key, write_varint};
 use rust_rpc::wkt::field_descriptor_proto::{Label, Type};
 use rust_rpc::wkt::field_options::OptionRetention;
@@ -53,16 +52,7 @@ impl<'a> Types<'a> {
             source_only: early.source_only,
         };
         for f in files {
-            let scope = f.package().to_owned();
-            for m in &f.message_type {
-                t.message(&scope, m);
-            }
-            for e in &f.enum_type {
-                t.enums.insert(format!(".{}", join(&scope, e.name())), e);
-            }
-            for x in &f.extension {
-                t.extensions.insert(join(&scope, x.name()), x);
-            }
+            t.scope(f.package(), &f.message_type, &f.enum_type, &f.extension);
         }
         for x in t.extensions.values() {
             t.by_number
@@ -145,18 +135,26 @@ impl<'a> Types<'a> {
         out
     }
 
-    fn message(&mut self, scope: &str, m: &'a DescriptorProto) {
-        let full = join(scope, m.name());
-        for n in &m.nested_type {
-            self.message(&full, n);
+    /// The types declared in `scope` (a package, or a message's full
+    /// name), and those nested in them.
+    fn scope(
+        &mut self,
+        scope: &str,
+        messages: &'a [DescriptorProto],
+        enums: &'a [EnumDescriptorProto],
+        extensions: &'a [FieldDescriptorProto],
+    ) {
+        for m in messages {
+            let full = join(scope, m.name());
+            self.scope(&full, &m.nested_type, &m.enum_type, &m.extension);
+            self.messages.insert(format!(".{full}"), m);
         }
-        for e in &m.enum_type {
-            self.enums.insert(format!(".{}", join(&full, e.name())), e);
+        for e in enums {
+            self.enums.insert(format!(".{}", join(scope, e.name())), e);
         }
-        for x in &m.extension {
-            self.extensions.insert(join(&full, x.name()), x);
+        for x in extensions {
+            self.extensions.insert(join(scope, x.name()), x);
         }
-        self.messages.insert(format!(".{full}"), m);
     }
 }
 
@@ -759,122 +757,60 @@ pub(crate) fn put_key(out: &mut Vec<u8>, number: u32, wire_type: WireType) {
     put_varint(out, u64::from(make_key(number, wire_type)));
 }
 
-/// Merges `bytes` into the options of the element at `target` of `file`.
+/// Merges `bytes` (an options message's fields) into `slot`.
+fn merge<M: rust_rpc::Message + Default>(slot: &mut Option<M>, bytes: &[u8]) -> Result<(), String> {
+    slot.get_or_insert_with(M::default)
+        .merge_slice(bytes)
+        .map_err(|e| format!("the options do not decode: {e}"))
+}
+
+fn missing() -> String {
+    "an option on an element that is not there".to_owned()
+}
+
+/// The element at `list[index]`.
+fn at<'v, T>(list: &'v mut [T], index: &i32) -> Result<&'v mut T, String> {
+    usize::try_from(*index)
+        .ok()
+        .and_then(|i| list.get_mut(i))
+        .ok_or_else(missing)
+}
+
+/// Merges `e`'s bytes into the options of the element it targets in `file`.
 pub(crate) fn apply(file: &mut FileDescriptorProto, e: &Encoded) -> Result<(), String> {
-    fn merge<M: rust_rpc::Message + Default>(
-        slot: &mut Option<M>,
-        bytes: &[u8],
-    ) -> Result<(), String> {
-        slot.get_or_insert_with(M::default)
-            .merge_slice(bytes)
-            .map_err(|e| format!("the options do not decode: {e}"))
-    }
-    let idx = |i: &i32| usize::try_from(*i).ok();
-    let bad = || "an option on an element that is not there".to_owned();
+    let bytes = &e.bytes;
     match e.target.as_slice() {
-        [] => merge(&mut file.options, &e.bytes),
-        [4, i, rest @ ..] => {
-            let m = file
-                .message_type
-                .get_mut(idx(i).ok_or_else(bad)?)
-                .ok_or_else(bad)?;
-            apply_message(m, rest, &e.bytes)
-        }
-        [5, i, rest @ ..] => {
-            let en = file
-                .enum_type
-                .get_mut(idx(i).ok_or_else(bad)?)
-                .ok_or_else(bad)?;
-            apply_enum(en, rest, &e.bytes)
-        }
-        [6, i] => merge(
-            &mut file
-                .service
-                .get_mut(idx(i).ok_or_else(bad)?)
-                .ok_or_else(bad)?
-                .options,
-            &e.bytes,
+        [] => merge(&mut file.options, bytes),
+        [4, i, rest @ ..] => apply_message(at(&mut file.message_type, i)?, rest, bytes),
+        [5, i, rest @ ..] => apply_enum(at(&mut file.enum_type, i)?, rest, bytes),
+        [6, i] => merge(&mut at(&mut file.service, i)?.options, bytes),
+        [6, i, 2, j] => merge(
+            &mut at(&mut at(&mut file.service, i)?.method, j)?.options,
+            bytes,
         ),
-        [6, i, 2, j] => {
-            let s = file
-                .service
-                .get_mut(idx(i).ok_or_else(bad)?)
-                .ok_or_else(bad)?;
-            merge(
-                &mut s
-                    .method
-                    .get_mut(idx(j).ok_or_else(bad)?)
-                    .ok_or_else(bad)?
-                    .options,
-                &e.bytes,
-            )
-        }
-        [7, i] => merge(
-            &mut file
-                .extension
-                .get_mut(idx(i).ok_or_else(bad)?)
-                .ok_or_else(bad)?
-                .options,
-            &e.bytes,
-        ),
-        _ => Err(bad()),
+        [7, i] => merge(&mut at(&mut file.extension, i)?.options, bytes),
+        _ => Err(missing()),
     }
 }
 
 fn apply_message(m: &mut DescriptorProto, rest: &[i32], bytes: &[u8]) -> Result<(), String> {
-    fn merge<M: rust_rpc::Message + Default>(
-        slot: &mut Option<M>,
-        bytes: &[u8],
-    ) -> Result<(), String> {
-        slot.get_or_insert_with(M::default)
-            .merge_slice(bytes)
-            .map_err(|e| format!("the options do not decode: {e}"))
-    }
-    let bad = || "an option on an element that is not there".to_owned();
-    let idx = |i: &i32| usize::try_from(*i).ok().ok_or_else(bad);
     match rest {
         [] => merge(&mut m.options, bytes),
-        [2, i] => merge(
-            &mut m.field.get_mut(idx(i)?).ok_or_else(bad)?.options,
-            bytes,
-        ),
-        [6, i] => merge(
-            &mut m.extension.get_mut(idx(i)?).ok_or_else(bad)?.options,
-            bytes,
-        ),
-        [8, i] => merge(
-            &mut m.oneof_decl.get_mut(idx(i)?).ok_or_else(bad)?.options,
-            bytes,
-        ),
-        [5, i] => merge(
-            &mut m.extension_range.get_mut(idx(i)?).ok_or_else(bad)?.options,
-            bytes,
-        ),
-        [3, i, rest @ ..] => {
-            apply_message(m.nested_type.get_mut(idx(i)?).ok_or_else(bad)?, rest, bytes)
-        }
-        [4, i, rest @ ..] => apply_enum(m.enum_type.get_mut(idx(i)?).ok_or_else(bad)?, rest, bytes),
-        _ => Err(bad()),
+        [2, i] => merge(&mut at(&mut m.field, i)?.options, bytes),
+        [6, i] => merge(&mut at(&mut m.extension, i)?.options, bytes),
+        [8, i] => merge(&mut at(&mut m.oneof_decl, i)?.options, bytes),
+        [5, i] => merge(&mut at(&mut m.extension_range, i)?.options, bytes),
+        [3, i, rest @ ..] => apply_message(at(&mut m.nested_type, i)?, rest, bytes),
+        [4, i, rest @ ..] => apply_enum(at(&mut m.enum_type, i)?, rest, bytes),
+        _ => Err(missing()),
     }
 }
 
 fn apply_enum(e: &mut EnumDescriptorProto, rest: &[i32], bytes: &[u8]) -> Result<(), String> {
-    let bad = || "an option on an element that is not there".to_owned();
     match rest {
-        [] => e
-            .options
-            .get_or_insert_with(Default::default)
-            .merge_slice(bytes)
-            .map_err(|e| format!("the options do not decode: {e}")),
-        [2, i] => e
-            .value
-            .get_mut(usize::try_from(*i).map_err(|_| bad())?)
-            .ok_or_else(bad)?
-            .options
-            .get_or_insert_with(Default::default)
-            .merge_slice(bytes)
-            .map_err(|e| format!("the options do not decode: {e}")),
-        _ => Err(bad()),
+        [] => merge(&mut e.options, bytes),
+        [2, i] => merge(&mut at(&mut e.value, i)?.options, bytes),
+        _ => Err(missing()),
     }
 }
 

@@ -365,19 +365,7 @@ fn enum_names(
 
 /// protoc's JSON name of a field: `foo_bar_baz` → `fooBarBaz`.
 pub(crate) fn json_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    super::literal::camel_case(name, false)
 }
 
 /// Resolves what file `index` of the pool refers to, in place.

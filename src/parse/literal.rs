@@ -116,26 +116,30 @@ pub(crate) fn c_escape(bytes: &[u8]) -> String {
 /// `out`.
 pub(crate) fn unescape(token: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let bytes = token.as_bytes();
-    let quote = bytes.first().copied().unwrap_or(b'"');
-    let mut i = 1;
-    loop {
-        let Some(&b) = bytes.get(i) else {
-            return Err("the string is not terminated before the end of the line".to_owned());
-        };
+    let unterminated = || "the string is not terminated before the end of the line".to_owned();
+    let (&quote, rest) = bytes.split_first().ok_or_else(unterminated)?;
+    let (&last, body) = rest.split_last().ok_or_else(unterminated)?;
+    // The tokenizer ends a string at its first unescaped quote: the token
+    // is whole if it ends with one that no backslash escapes.
+    let escaping = body.iter().rev().take_while(|&&b| b == b'\\').count();
+    if last != quote || escaping % 2 == 1 {
+        return Err(unterminated());
+    }
+    unescape_body(body, out)
+}
+
+/// The C escapes of a string's body (`\n`, `\\`, `\"`, `\'`, `\ooo` octal,
+/// `\xHH` hex, `\uXXXX`, `\UXXXXXXXX`) undone, appended to `out`.
+pub(crate) fn unescape_body(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         i += 1;
-        if b == quote {
-            return if i == bytes.len() {
-                Ok(())
-            } else {
-                Err("unexpected text after the string".to_owned())
-            };
-        }
         if b != b'\\' {
             out.push(b);
             continue;
         }
         let Some(&e) = bytes.get(i) else {
-            return Err("the string is not terminated before the end of the line".to_owned());
+            return Err("a `\\` ends the string".to_owned());
         };
         i += 1;
         match e {
@@ -180,8 +184,9 @@ pub(crate) fn unescape(token: &str, out: &mut Vec<u8>) -> Result<(), String> {
             }
             b'u' | b'U' => {
                 let len = if e == b'u' { 4 } else { 8 };
-                let hex = token
+                let hex = bytes
                     .get(i..i + len)
+                    .and_then(|h| std::str::from_utf8(h).ok())
                     .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                     .ok_or_else(|| {
                         format!("`\\{}` must be followed by {len} hex digits", char::from(e))
@@ -197,6 +202,26 @@ pub(crate) fn unescape(token: &str, out: &mut Vec<u8>) -> Result<(), String> {
             _ => return Err(format!("invalid escape sequence `\\{}`", char::from(e))),
         }
     }
+    Ok(())
+}
+
+/// protoc's rule for names made of a field's: each letter after an
+/// underscore in upper case, the underscores dropped, and the first letter
+/// in upper case too if `first_upper` (`foo_bar` → `fooBar` / `FooBar`).
+pub(crate) fn camel_case(name: &str, first_upper: bool) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = first_upper;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

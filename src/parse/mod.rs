@@ -12,7 +12,7 @@
 mod canonical;
 mod interpret;
 mod link;
-mod literal;
+pub(crate) mod literal;
 mod pure;
 mod syntax;
 mod text;

@@ -20,20 +20,8 @@ impl Parser<'_> {
             ..Default::default()
         };
         self.open_body(Some(&d), "after the enum name")?;
-        loop {
+        while self.in_body("enum")? {
             let c = self.current();
-            if c.kind == Kind::End {
-                return Err(
-                    self.error("expected `}` at the end of the enum, found the end of the file")
-                );
-            }
-            if self.at("}") {
-                break;
-            }
-            if self.at(";") {
-                self.end_declaration(None, false);
-                continue;
-            }
             if c.kind == Kind::Ident && c.text == "option" {
                 self.option_statement(OptionsOf::Enum, d.path.clone())?;
                 continue;
@@ -69,19 +57,7 @@ impl Parser<'_> {
             e.reserved_name.extend(self.reserved_names()?);
         } else {
             loop {
-                let (start, at) = self.number("an enum value number", true)?;
-                let end = if self.try_consume("to") {
-                    if self.try_consume("max") {
-                        i32::MAX
-                    } else {
-                        self.number("an enum value number", true)?.0
-                    }
-                } else {
-                    start
-                };
-                if end < start {
-                    return Err(self.error_at(at, "a reserved range's start is past its end"));
-                }
+                let (start, end) = self.range("enum value number", i32::MIN, i32::MAX)?;
                 e.reserved_range
                     .push(enum_descriptor_proto::EnumReservedRange {
                         start: Some(start),
@@ -106,20 +82,8 @@ impl Parser<'_> {
             ..Default::default()
         };
         self.open_body(Some(&d), "after the service name")?;
-        loop {
+        while self.in_body("service")? {
             let c = self.current();
-            if c.kind == Kind::End {
-                return Err(
-                    self.error("expected `}` at the end of the service, found the end of the file")
-                );
-            }
-            if self.at("}") {
-                break;
-            }
-            if self.at(";") {
-                self.end_declaration(None, false);
-                continue;
-            }
             match (c.kind, c.text) {
                 (Kind::Ident, "option") => {
                     self.option_statement(OptionsOf::Service, d.path.clone())?;
@@ -175,20 +139,8 @@ impl Parser<'_> {
             // protoc gives a method written with a body options, even empty.
             m.options = Some(MethodOptions::default());
             self.open_body(Some(d), "after the method")?;
-            loop {
+            while self.in_body("method")? {
                 let c = self.current();
-                if c.kind == Kind::End {
-                    return Err(self.error(
-                        "expected `}` at the end of the method, found the end of the file",
-                    ));
-                }
-                if self.at("}") {
-                    break;
-                }
-                if self.at(";") {
-                    self.end_declaration(None, false);
-                    continue;
-                }
                 if !(c.kind == Kind::Ident && c.text == "option") {
                     return Err(self.error(format!(
                         "expected `option` in the method's body, found {}",

@@ -55,20 +55,8 @@ impl Parser<'_> {
         m: &mut DescriptorProto,
         path: &[i32],
     ) -> Result<(), Error> {
-        loop {
+        while self.in_body("message")? {
             let c = self.current();
-            if c.kind == Kind::End {
-                return Err(
-                    self.error("expected `}` at the end of the message, found the end of the file")
-                );
-            }
-            if self.at("}") {
-                break;
-            }
-            if self.at(";") {
-                self.end_declaration(None, false);
-                continue;
-            }
             let keyword = if c.kind == Kind::Ident { c.text } else { "" };
             match keyword {
                 "message" => {
@@ -147,20 +135,8 @@ impl Parser<'_> {
         });
         self.open_body(Some(&d), "after the oneof name")?;
         let mut fields = 0;
-        loop {
+        while self.in_body("oneof")? {
             let c = self.current();
-            if c.kind == Kind::End {
-                return Err(
-                    self.error("expected `}` at the end of the oneof, found the end of the file")
-                );
-            }
-            if self.at("}") {
-                break;
-            }
-            if self.at(";") {
-                self.end_declaration(None, false);
-                continue;
-            }
             if self.at("option") {
                 self.option_statement(OptionsOf::Oneof, d.path.clone())?;
                 continue;
@@ -189,22 +165,7 @@ impl Parser<'_> {
         self.advance();
         let first = m.extension_range.len();
         loop {
-            let (start, at) = self.number("an extension number", false)?;
-            let end = if self.try_consume("to") {
-                if self.try_consume("max") {
-                    MAX_FIELD_NUMBER
-                } else {
-                    self.number("an extension number", false)?.0
-                }
-            } else {
-                start
-            };
-            if end < start || start <= 0 || end > MAX_FIELD_NUMBER {
-                return Err(self.error_at(
-                    at,
-                    "extension range numbers must be in 1 to 536870911, the start not past the end",
-                ));
-            }
+            let (start, end) = self.range("extension number", 1, MAX_FIELD_NUMBER)?;
             m.extension_range.push(descriptor_proto::ExtensionRange {
                 start: Some(start),
                 end: Some(end + 1),
@@ -238,19 +199,7 @@ impl Parser<'_> {
             m.reserved_name.extend(self.reserved_names()?);
         } else {
             loop {
-                let (start, at) = self.number("a field number", false)?;
-                let end = if self.try_consume("to") {
-                    if self.try_consume("max") {
-                        MAX_FIELD_NUMBER
-                    } else {
-                        self.number("a field number", false)?.0
-                    }
-                } else {
-                    start
-                };
-                if end < start || start <= 0 || end > MAX_FIELD_NUMBER {
-                    return Err(self.error_at(at, "reserved field numbers must be in 1 to 536870911, the start not past the end"));
-                }
+                let (start, end) = self.range("field number", 1, MAX_FIELD_NUMBER)?;
                 m.reserved_range.push(descriptor_proto::ReservedRange {
                     start: Some(start),
                     end: Some(end + 1),
@@ -302,20 +251,7 @@ impl Parser<'_> {
         let (extendee, at) = self.dotted("the extended type", true)?;
         self.open_body(None, "after the extended type")?;
         let mut fields = 0;
-        loop {
-            let c = self.current();
-            if c.kind == Kind::End {
-                return Err(self.error(
-                    "expected `}` at the end of the extend block, found the end of the file",
-                ));
-            }
-            if self.at("}") {
-                break;
-            }
-            if self.at(";") {
-                self.end_declaration(None, false);
-                continue;
-            }
+        while self.in_body("extend block")? {
             let context = FieldContext::Extend {
                 extendee: extendee.clone(),
                 at,
@@ -664,18 +600,5 @@ pub(super) enum FieldContext {
 
 /// protoc's name for a map field's entry message: `foo_bar` → `FooBarEntry`.
 pub(crate) fn map_entry_name(field: &str) -> String {
-    let mut out = String::with_capacity(field.len() + 5);
-    let mut cap_next = true;
-    for c in field.chars() {
-        if c == '_' {
-            cap_next = true;
-        } else if cap_next {
-            out.push(c.to_ascii_uppercase());
-            cap_next = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out.push_str("Entry");
-    out
+    super::super::literal::camel_case(field, true) + "Entry"
 }

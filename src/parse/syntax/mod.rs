@@ -450,6 +450,49 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// `N`, `N to M` or `N to max`: an inclusive range of numbers that
+    /// are `what`s, checked to lie in `min..=max` with its start not past
+    /// its end.
+    fn range(&mut self, what: &str, min: i32, max: i32) -> Result<(i32, i32), Error> {
+        let (start, at) = self.number(what, min < 0)?;
+        let end = if self.try_consume("to") {
+            if self.try_consume("max") {
+                max
+            } else {
+                self.number(what, min < 0)?.0
+            }
+        } else {
+            start
+        };
+        if start < min || end > max {
+            return Err(self.error_at(at, format!("{what}s must be in {min} to {max}")));
+        }
+        if end < start {
+            return Err(self.error_at(at, "the range's start is past its end"));
+        }
+        Ok((start, end))
+    }
+
+    /// Inside the `{ ... }` body of a `what`: skips empty statements, and
+    /// says whether a statement follows (`false` at the `}` that closes
+    /// the body, not consumed); the end of the file is an error.
+    fn in_body(&mut self, what: &str) -> Result<bool, Error> {
+        loop {
+            if self.current().kind == Kind::End {
+                return Err(self.error(format!(
+                    "expected `}}` at the end of the {what}, found the end of the file"
+                )));
+            }
+            if self.at("}") {
+                return Ok(false);
+            }
+            if !self.at(";") {
+                return Ok(true);
+            }
+            self.end_declaration(None, false);
+        }
+    }
+
     fn declaration(&mut self, path: Vec<i32>) -> Declaration {
         let start = pos(self.current());
         self.positions.insert(path.clone(), start);
