@@ -9,6 +9,10 @@ use std::process::Command;
 
 use protoc_gen_rust_rpc::parse::Parser;
 
+#[path = "support/descriptor_diff.rs"]
+mod descriptor_diff;
+use descriptor_diff::where_they_differ;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -186,10 +190,9 @@ fn compiler_mode_writes_the_goldens_and_reports_errors() {
 }
 
 /// The pure front end's descriptors are protoc's, message for message and
-/// byte for byte (`SourceCodeInfo` aside, which only carries what the
-/// generator reads: see `recovered_comments_equal_protocs`), for every
-/// testdata case it can read: what generated code embeds and reflection
-/// serves does not depend on the front end.
+/// byte for byte, `SourceCodeInfo` included (every location, span and
+/// comment), for every testdata case: what generated code embeds and
+/// reflection serves does not depend on the front end.
 #[test]
 fn descriptors_equal_protocs() {
     use rust_rpc::Message as _;
@@ -227,17 +230,16 @@ fn descriptors_equal_protocs() {
         let (ours, theirs) = (decode(&pure.descriptor_set), decode(&with_protoc));
         for name in &files {
             let find = |set: &FileDescriptorSet| {
-                let mut f = set
-                    .file
+                set.file
                     .iter()
                     .find(|f| f.name() == name)
                     .cloned()
-                    .expect("the file is in the set");
-                f.source_code_info = None;
-                f
+                    .expect("the file is in the set")
             };
             let (a, b) = (find(&ours), find(&theirs));
-            assert_eq!(a, b, "{}/{name}: descriptors differ", dir.display());
+            if a != b {
+                panic!("{}/{name}: {}", dir.display(), where_they_differ(&a, &b));
+            }
             assert_eq!(a.encode_to_vec(), b.encode_to_vec(), "{name}: bytes differ");
             compared += 1;
         }

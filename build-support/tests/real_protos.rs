@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 
 use protoc_gen_rust_rpc::parse::Parser;
 
+#[path = "../../tests/support/descriptor_diff.rs"]
+mod descriptor_diff;
+use descriptor_diff::where_they_differ;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -250,21 +254,25 @@ fn differing(pure: &[(String, String)], protoc: &[(String, String)]) -> Vec<(Str
 
 /// Generates `files` with the pure front end (as a build.rs would, through
 /// the builder) and from protoc's descriptor set `set`, with descriptors
-/// embedded or not, into `dir/pure-*` and `dir/protoc-*`; returns the files
-/// that differ.
+/// embedded (`true`), with their SourceCodeInfo (`source_info`) or not
+/// (`false`), into `dir/pure-*` and `dir/protoc-*`; returns the files that
+/// differ.
 fn compare_front_ends(
     dir: &Path,
     files: &[PathBuf],
     names: &[String],
     includes: &[&Path],
     set: &[u8],
-    descriptors: bool,
+    descriptors: &str,
 ) -> Vec<(String, String)> {
     let pure_out = dir.join(format!("pure-{descriptors}"));
     let t = Instant::now();
-    rust_rpc_build::configure()
+    let builder = match descriptors {
+        "source_info" => rust_rpc_build::configure().descriptors_with_source_info(),
+        _ => rust_rpc_build::configure().descriptors(descriptors == "true"),
+    };
+    builder
         .pure()
-        .descriptors(descriptors)
         .emit_rerun_if_changed(false)
         .out_dir(&pure_out)
         .compile(files, includes)
@@ -277,7 +285,7 @@ fn compare_front_ends(
     fs::create_dir_all(&protoc_out).expect("protoc-out");
     let mut options = protoc_gen_rust_rpc::Options::default();
     options
-        .set("descriptors", if descriptors { "true" } else { "false" })
+        .set("descriptors", descriptors)
         .expect("a known option");
     for file in protoc_gen_rust_rpc::generate_from_descriptor_set(set, names, &options)
         .unwrap_or_else(|e| panic!("generating from protoc's descriptors: {e}"))
@@ -410,7 +418,7 @@ fn googleapis_and_protobuf_custom_options_generate_and_compile_without_warnings(
     }
 
     // The pure front end gives the same code, descriptors embedded or not.
-    for descriptors in [false, true] {
+    for descriptors in ["false", "true", "source_info"] {
         let differ = compare_front_ends(&dir, &files, &names, &includes, &set, descriptors);
         assert!(
             differ.is_empty(),
@@ -547,21 +555,19 @@ fn protocs_include_directory_reads_the_same_without_protoc() {
         &names,
     )
     .expect("protoc reads its own include dir");
-    let strip = |bytes: &[u8]| {
-        let mut set = FileDescriptorSet::decode_slice(bytes).expect("a descriptor set");
-        for f in &mut set.file {
-            f.source_code_info = None;
-        }
-        set
-    };
-    let (ours, theirs) = (strip(&pure.descriptor_set), strip(&theirs));
+    // Whole descriptors, SourceCodeInfo included.
+    let decode = |bytes: &[u8]| FileDescriptorSet::decode_slice(bytes).expect("a descriptor set");
+    let (ours, theirs) = (decode(&pure.descriptor_set), decode(&theirs));
     let mut compared = 0;
     for name in &names {
         let find = |set: &FileDescriptorSet| set.file.iter().find(|f| f.name() == name).cloned();
         let (a, b) = (find(&ours), find(&theirs));
         assert!(a.is_some() && b.is_some(), "{name} is in both sets");
         if a != b {
-            panic!("{name}: {}", where_they_differ(&a, &b));
+            panic!(
+                "{name}: {}",
+                where_they_differ(&a.unwrap_or_default(), &b.unwrap_or_default())
+            );
         }
         assert_eq!(
             a.map(|f| f.encode_to_vec()),
@@ -609,13 +615,8 @@ fn protobufs_own_protos_read_the_same_without_protoc() {
     let include = protoc_bin_vendored::include_path().expect("protoc's include dir");
     let names = protos_under(root, "google/protobuf");
     let includes = [root.clone(), include];
-    let strip = |bytes: &[u8]| {
-        let mut set = FileDescriptorSet::decode_slice(bytes).expect("a descriptor set");
-        for f in &mut set.file {
-            f.source_code_info = None;
-        }
-        set
-    };
+    // Whole descriptors, SourceCodeInfo included.
+    let decode = |bytes: &[u8]| FileDescriptorSet::decode_slice(bytes).expect("a descriptor set");
     let (mut compared, mut refused_by_protoc, mut later) =
         (BTreeSet::new(), Vec::new(), Vec::new());
     let mut editions = 0;
@@ -642,7 +643,7 @@ fn protobufs_own_protos_read_the_same_without_protoc() {
                 .unwrap_or_else(|e| {
                     panic!("{name}: protoc reads it, the pure front end says: {e}")
                 });
-        let (ours, theirs) = (strip(&ours.descriptor_set), strip(&theirs));
+        let (ours, theirs) = (decode(&ours.descriptor_set), decode(&theirs));
         let listed = |set: &FileDescriptorSet| {
             set.file
                 .iter()
@@ -704,29 +705,6 @@ fn protos_under(root: &Path, dir: &str) -> Vec<String> {
     }
     names.sort();
     names
-}
-
-/// Where the debug forms of `a` (the pure front end's) and `b` (protoc's)
-/// first differ, with the lines around.
-fn where_they_differ(a: &impl std::fmt::Debug, b: &impl std::fmt::Debug) -> String {
-    let (x, y) = (format!("{a:#?}"), format!("{b:#?}"));
-    let line = x
-        .lines()
-        .zip(y.lines())
-        .position(|(p, q)| p != q)
-        .unwrap_or(0);
-    let around = |t: &str| {
-        t.lines()
-            .skip(line.saturating_sub(12))
-            .take(16)
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    format!(
-        "descriptors differ at line {line} of their debug form:\npure:\n{}\nprotoc:\n{}",
-        around(&x),
-        around(&y)
-    )
 }
 
 /// `bounded` stops a command that runs past its limit, and what it

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use rust_rpc::encoding::{Decoder, MAX_VARINT_LEN, WireType, make_key, write_varint};
 use rust_rpc::wkt::field_descriptor_proto::{Label, Type};
 use rust_rpc::wkt::field_options::OptionRetention;
+use rust_rpc::wkt::source_code_info::Location;
 use rust_rpc::wkt::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
 };
@@ -226,6 +227,16 @@ pub(crate) struct Interpreter<'a> {
     pub shown: &'a str,
 }
 
+/// What interpreting one file's option statements gives.
+pub(crate) struct Interpreted {
+    /// The encoded options of each element that has any.
+    pub options: Vec<Encoded>,
+    /// For each statement's location (by its index in the file's
+    /// locations), the path protoc gives it, or `None` when the option is
+    /// left out for its source retention (and its location with it).
+    pub locations: Vec<(usize, Option<Vec<i32>>)>,
+}
+
 /// The encoded options of one element.
 pub(crate) struct Encoded {
     pub of: OptionsOf,
@@ -241,12 +252,35 @@ impl Interpreter<'_> {
 
     /// Every statement's record, gathered per element in the order the
     /// elements' first statements appear.
-    pub fn run(&self, statements: &[OptionStatement]) -> Result<Vec<Encoded>, Error> {
+    ///
+    /// With them, the path each statement's location takes (by its index in
+    /// `locations`), as protoc rewrites it: the element's options path and
+    /// the numbers of the fields the option's name goes through, and for a
+    /// repeated field the value's index; or, for an option left out for its
+    /// source retention, no path: protoc leaves out its location too.
+    pub fn run(
+        &self,
+        statements: &[OptionStatement],
+        locations: &[Location],
+    ) -> Result<Interpreted, Error> {
         let mut out: Vec<Encoded> = Vec::new();
         let mut set: HashSet<(Vec<i32>, String)> = HashSet::new();
+        let mut paths = Vec::with_capacity(statements.len());
+        let mut counts: HashMap<Vec<i32>, i32> = HashMap::new();
         for st in statements {
             let scope = scope_of(self.file, &st.target);
-            let (record, shown_name, repeated) = self.statement(st, &scope)?;
+            let (record, shown_name, numbers, repeated) = self.statement(st, &scope)?;
+            if let Some(location) = locations.get(st.location) {
+                let written = &location.path;
+                let mut path = written[..written.len().saturating_sub(2)].to_vec();
+                path.extend(numbers);
+                if repeated {
+                    let n = counts.entry(path.clone()).or_insert(0);
+                    path.push(*n);
+                    *n += 1;
+                }
+                paths.push((st.location, Some(path)));
+            }
             if !repeated && !set.insert((st.target.clone(), shown_name.clone())) {
                 return Err(self.error(
                     st.name[0].pos,
@@ -255,6 +289,9 @@ impl Interpreter<'_> {
             }
             let record = self.types.strip_source_retention(&record, st.of.message());
             if record.is_empty() {
+                if let Some(last) = paths.last_mut() {
+                    last.1 = None;
+                }
                 continue;
             }
             match out
@@ -269,16 +306,19 @@ impl Interpreter<'_> {
                 }),
             }
         }
-        Ok(out)
+        Ok(Interpreted {
+            options: out,
+            locations: paths,
+        })
     }
 
-    /// One statement: its record, its name as written, and whether the
-    /// field it sets is repeated.
+    /// One statement: its record, its name as written, the numbers of the
+    /// fields its name goes through, and whether the last is repeated.
     fn statement(
         &self,
         st: &OptionStatement,
         scope: &str,
-    ) -> Result<(Vec<u8>, String, bool), Error> {
+    ) -> Result<(Vec<u8>, String, Vec<i32>, bool), Error> {
         let shown_name = st
             .name
             .iter()
@@ -343,7 +383,8 @@ impl Interpreter<'_> {
         for f in path.iter().rev().skip(1) {
             record = wrap(f, &record);
         }
-        Ok((record, shown_name, last.label() == Label::Repeated))
+        let numbers = path.iter().map(|f| f.number()).collect();
+        Ok((record, shown_name, numbers, last.label() == Label::Repeated))
     }
 
     fn message(&self, full: &str, at: Pos) -> Result<&DescriptorProto, Error> {

@@ -150,6 +150,7 @@ pub(crate) fn descriptor_set(sources: Vec<Source>) -> Result<Vec<u8>, Error> {
         }
     }
     let mut encoded = Vec::with_capacity(sources.len());
+    let mut rewrites = Vec::new();
     {
         let all: Vec<&FileDescriptorProto> = linked.iter().chain(extra.as_ref()).collect();
         let types = interpret::Types::new(&all, early);
@@ -165,12 +166,19 @@ pub(crate) fn descriptor_set(sources: Vec<Source>) -> Result<Vec<u8>, Error> {
                 file: &linked[i],
                 shown: &shown[i],
             };
-            encoded.push(interpreter.run(&p.options)?);
+            let interpreted = interpreter.run(&p.options, &p.locations)?;
+            encoded.push(interpreted.options);
+            rewrites.push((i, interpreted.locations));
         }
     }
     for ((proto, options), shown) in linked.iter_mut().zip(&encoded).zip(&shown) {
         for e in options {
             interpret::apply(proto, e).map_err(|m| Error::new(shown, m))?;
+        }
+    }
+    for (i, paths) in rewrites {
+        if let Some(parsed) = sources[i].parsed.as_ref() {
+            linked[i].source_code_info = Some(source_code_info(parsed, paths, &encoded[i]));
         }
     }
     let mut set = FileDescriptorSet {
@@ -184,6 +192,51 @@ pub(crate) fn descriptor_set(sources: Vec<Source>) -> Result<Vec<u8>, Error> {
         }
     }
     Ok(set.encode_to_vec())
+}
+
+/// A file's SourceCodeInfo as protoc writes it: the locations the parser
+/// recorded, each option statement's at the field it sets (`paths`, from
+/// the interpreter), and without those of options left out for their
+/// source retention; where every option of an element was left out (it
+/// has none of `options`), the location of the `[...]` or statement they
+/// were written in goes too.
+fn source_code_info(
+    parsed: &ParsedFile,
+    paths: Vec<(usize, Option<Vec<i32>>)>,
+    options: &[interpret::Encoded],
+) -> rust_rpc::wkt::SourceCodeInfo {
+    let mut location = parsed.locations.clone();
+    let mut dropped = HashSet::new();
+    for (index, path) in paths {
+        match (location.get_mut(index), path) {
+            (Some(l), Some(path)) => l.path = path,
+            (Some(_), None) => {
+                dropped.insert(index);
+            }
+            (None, _) => {}
+        }
+    }
+    let kept: HashSet<usize> = parsed
+        .options
+        .iter()
+        .filter(|st| !dropped.contains(&st.location))
+        .map(|st| st.among)
+        .collect();
+    let has_options: HashSet<&[i32]> = options.iter().map(|e| e.target.as_slice()).collect();
+    for st in &parsed.options {
+        if !kept.contains(&st.among) && !has_options.contains(st.target.as_slice()) {
+            dropped.insert(st.among);
+        }
+    }
+    rust_rpc::wkt::SourceCodeInfo {
+        location: location
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !dropped.contains(i))
+            .map(|(_, l)| l)
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// Orders files so that each comes after the files it imports, as protoc

@@ -65,6 +65,9 @@ pub(crate) struct Tokenizer<'a> {
     pub unterminated_comment: Option<(usize, usize)>,
 }
 
+/// How far a tab moves the column, as protoc's tokenizer counts.
+const TAB_WIDTH: usize = 8;
+
 fn is_space_no_newline(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
 }
@@ -200,11 +203,13 @@ impl<'a> Tokenizer<'a> {
             return;
         };
         self.pos += 1;
+        // As protoc counts: bytes, a tab to the next multiple of 8.
         if c == b'\n' {
             self.line += 1;
             self.column = 0;
-        } else if c & 0xC0 != 0x80 {
-            // Columns count characters, not the bytes of one.
+        } else if c == b'\t' {
+            self.column += TAB_WIDTH - self.column % TAB_WIDTH;
+        } else {
             self.column += 1;
         }
     }

@@ -14,32 +14,35 @@ impl Parser<'_> {
 
     pub(super) fn enumeration(&mut self, d: Declaration) -> Result<EnumDescriptorProto, Error> {
         self.advance(); // `enum`
-        let (name, _) = self.identifier("the enum name")?;
+        let name = self.name_of(&d, "the enum name")?;
         let mut e = EnumDescriptorProto {
             name: Some(name),
             ..Default::default()
         };
-        self.open_body(Some(&d), "after the enum name")?;
+        self.open_body(d.loc, "after the enum name")?;
         while self.in_body("enum")? {
             let c = self.current();
             if c.kind == Kind::Ident && c.text == "option" {
-                self.option_statement(OptionsOf::Enum, d.path.clone())?;
+                self.option_statement(OptionsOf::Enum, d.path.clone(), with(&d.path, 3))?;
                 continue;
             }
             if c.kind == Kind::Ident && c.text == "reserved" {
-                self.enum_reserved(&mut e)?;
+                self.enum_reserved(&mut e, &d.path)?;
                 continue;
             }
             let value_d = self.declaration(child(&d.path, 2, e.value.len()));
-            let (name, _) = self.identifier("an enum value name")?;
+            let name = self.name_of(&value_d, "an enum value name")?;
             self.expect("=", "after the enum value name")?;
+            let loc = self.open(with(&value_d.path, 2));
             let (number, _) = self.number("an enum value number", true)?;
+            self.close(loc);
             let v = EnumValueDescriptorProto {
                 name: Some(name),
                 number: Some(number),
                 ..Default::default()
             };
-            self.bracket_options(OptionsOf::EnumValue, &value_d.path, None)?;
+            let options = with(&value_d.path, 3);
+            self.bracket_options(OptionsOf::EnumValue, &value_d.path, options, None)?;
             e.value.push(v);
             self.end_element(&value_d, "after the enum value")?;
         }
@@ -47,17 +50,29 @@ impl Parser<'_> {
             return Err(self.error_at(d.start, "an enum must have at least one value"));
         }
         self.close_body("at the end of the enum")?;
+        self.close(d.loc);
         Ok(e)
     }
 
     /// `reserved -1, 5 to max;` or names.
-    pub(super) fn enum_reserved(&mut self, e: &mut EnumDescriptorProto) -> Result<(), Error> {
+    pub(super) fn enum_reserved(
+        &mut self,
+        e: &mut EnumDescriptorProto,
+        path: &[i32],
+    ) -> Result<(), Error> {
+        let start = pos(self.current());
         self.advance();
+        let statement;
         if matches!(self.current().kind, Kind::Str | Kind::Ident) && !self.at("-") {
-            e.reserved_name.extend(self.reserved_names()?);
+            statement = self.open_at(with(path, 5), start);
+            let names = self.reserved_names(&with(path, 5), e.reserved_name.len())?;
+            e.reserved_name.extend(names);
         } else {
+            statement = self.open_at(with(path, 4), start);
             loop {
-                let (start, end) = self.range("enum value number", i32::MIN, i32::MAX)?;
+                let range_path = child(path, 4, e.reserved_range.len());
+                let (start, end) =
+                    self.range("enum value number", i32::MIN, i32::MAX, range_path)?;
                 e.reserved_range
                     .push(enum_descriptor_proto::EnumReservedRange {
                         start: Some(start),
@@ -69,24 +84,26 @@ impl Parser<'_> {
                 }
             }
         }
-        self.end_statement("after the reserved numbers or names")
+        self.end_statement(statement, "after the reserved numbers or names")?;
+        self.close(statement);
+        Ok(())
     }
 
     // ---- services ----------------------------------------------------------
 
     pub(super) fn service(&mut self, d: Declaration) -> Result<ServiceDescriptorProto, Error> {
         self.advance(); // `service`
-        let (name, _) = self.identifier("the service name")?;
+        let name = self.name_of(&d, "the service name")?;
         let mut s = ServiceDescriptorProto {
             name: Some(name),
             ..Default::default()
         };
-        self.open_body(Some(&d), "after the service name")?;
+        self.open_body(d.loc, "after the service name")?;
         while self.in_body("service")? {
             let c = self.current();
             match (c.kind, c.text) {
                 (Kind::Ident, "option") => {
-                    self.option_statement(OptionsOf::Service, d.path.clone())?;
+                    self.option_statement(OptionsOf::Service, d.path.clone(), with(&d.path, 3))?;
                 }
                 (Kind::Ident, "rpc") => {
                     let method_d = self.declaration(child(&d.path, 2, s.method.len()));
@@ -102,12 +119,13 @@ impl Parser<'_> {
             }
         }
         self.close_body("at the end of the service")?;
+        self.close(d.loc);
         Ok(s)
     }
 
     pub(super) fn method(&mut self, d: &Declaration) -> Result<MethodDescriptorProto, Error> {
         self.advance(); // `rpc`
-        let (name, _) = self.identifier("the method name")?;
+        let name = self.name_of(d, "the method name")?;
         let mut m = MethodDescriptorProto {
             name: Some(name),
             ..Default::default()
@@ -119,8 +137,16 @@ impl Parser<'_> {
             } else {
                 self.expect(keyword, "after the method name")?;
             }
-            let streaming = self.try_consume("stream");
+            let streaming = self.at("stream");
+            if streaming {
+                // client_streaming (5), server_streaming (6)
+                let loc = self.open(with(&d.path, field + 3));
+                self.advance();
+                self.close(loc);
+            }
+            let loc = self.open(with(&d.path, field));
             let (ty, at) = self.dotted("a message type", true)?;
+            self.close(loc);
             self.positions.insert(with(&d.path, field), at);
             self.expect(")", "after the type")?;
             if field == 2 {
@@ -138,7 +164,7 @@ impl Parser<'_> {
         if self.at("{") {
             // protoc gives a method written with a body options, even empty.
             m.options = Some(MethodOptions::default());
-            self.open_body(Some(d), "after the method")?;
+            self.open_body(d.loc, "after the method")?;
             while self.in_body("method")? {
                 let c = self.current();
                 if !(c.kind == Kind::Ident && c.text == "option") {
@@ -147,9 +173,10 @@ impl Parser<'_> {
                         self.found()
                     )));
                 }
-                self.option_statement(OptionsOf::Method, d.path.clone())?;
+                self.option_statement(OptionsOf::Method, d.path.clone(), with(&d.path, 4))?;
             }
             self.close_body("at the end of the method")?;
+            self.close(d.loc);
             Ok(m)
         } else {
             self.end_element(d, "after the method")?;

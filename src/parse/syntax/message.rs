@@ -16,14 +16,15 @@ impl Parser<'_> {
 
     pub(super) fn message(&mut self, d: Declaration) -> Result<DescriptorProto, Error> {
         self.advance(); // `message`
-        let (name, _) = self.identifier("the message name")?;
+        let name = self.name_of(&d, "the message name")?;
         let mut m = DescriptorProto {
             name: Some(name),
             ..Default::default()
         };
-        self.open_body(Some(&d), "after the message name")?;
+        self.open_body(d.loc, "after the message name")?;
         self.message_body(&mut m, &d.path)?;
         self.close_body("at the end of the message")?;
+        self.close(d.loc);
         Ok(m)
     }
 
@@ -70,7 +71,7 @@ impl Parser<'_> {
                     m.enum_type.push(e);
                 }
                 "extensions" => self.extensions(m, path)?,
-                "reserved" => self.message_reserved(m)?,
+                "reserved" => self.message_reserved(m, path)?,
                 "extend" => {
                     let mut sink = Sink {
                         fields: &mut m.extension,
@@ -78,9 +79,11 @@ impl Parser<'_> {
                         types: &mut m.nested_type,
                         types_at: (path, 3),
                     };
-                    self.extend(&mut sink)?;
+                    self.extend(&mut sink, with(path, 6))?;
                 }
-                "option" => self.option_statement(OptionsOf::Message, path.to_vec())?,
+                "option" => {
+                    self.option_statement(OptionsOf::Message, path.to_vec(), with(path, 7))?;
+                }
                 "oneof" => self.oneof(m, path)?,
                 _ => {
                     let mut sink = Sink::message(m, path);
@@ -128,17 +131,17 @@ impl Parser<'_> {
         let index = m.oneof_decl.len();
         let d = self.declaration(child(path, 8, index));
         self.advance(); // `oneof`
-        let (name, _) = self.identifier("the oneof name")?;
+        let name = self.name_of(&d, "the oneof name")?;
         m.oneof_decl.push(OneofDescriptorProto {
             name: Some(name),
             ..Default::default()
         });
-        self.open_body(Some(&d), "after the oneof name")?;
+        self.open_body(d.loc, "after the oneof name")?;
         let mut fields = 0;
         while self.in_body("oneof")? {
             let c = self.current();
             if self.at("option") {
-                self.option_statement(OptionsOf::Oneof, d.path.clone())?;
+                self.option_statement(OptionsOf::Oneof, d.path.clone(), with(&d.path, 2))?;
                 continue;
             }
             if c.kind == Kind::Ident && matches!(c.text, "required" | "optional" | "repeated") {
@@ -153,7 +156,9 @@ impl Parser<'_> {
         if fields == 0 {
             return Err(self.error_at(d.start, "a oneof must have at least one field"));
         }
-        self.close_body("at the end of the oneof")
+        self.close_body("at the end of the oneof")?;
+        self.close(d.loc);
+        Ok(())
     }
 
     /// `extensions 100 to 199, 500 to max [options];`
@@ -162,10 +167,12 @@ impl Parser<'_> {
         m: &mut DescriptorProto,
         path: &[i32],
     ) -> Result<(), Error> {
+        let statement = self.open(with(path, 5));
         self.advance();
         let first = m.extension_range.len();
         loop {
-            let (start, end) = self.range("extension number", 1, MAX_FIELD_NUMBER)?;
+            let range_path = child(path, 5, m.extension_range.len());
+            let (start, end) = self.range("extension number", 1, MAX_FIELD_NUMBER, range_path)?;
             m.extension_range.push(descriptor_proto::ExtensionRange {
                 start: Some(start),
                 end: Some(end + 1),
@@ -176,30 +183,63 @@ impl Parser<'_> {
             }
         }
         if self.at("[") {
-            // The options go to every range of the statement.
+            // The options go to every range of the statement, and so do
+            // their locations (protoc records them for the first range,
+            // then copies them with each range's index).
             let statements = self.options.len();
+            let records = self.records.len();
             let range_path = child(path, 5, first);
-            self.bracket_options(OptionsOf::ExtensionRange, &range_path, None)?;
+            self.bracket_options(
+                OptionsOf::ExtensionRange,
+                &range_path,
+                with(&range_path, 3),
+                None,
+            )?;
             let written: Vec<OptionStatement> = self.options[statements..].to_vec();
+            let copied: Vec<Record> = self.records[records..].to_vec();
+            let index_at = path.len() + 1;
             for i in first + 1..m.extension_range.len() {
+                let index = i32::try_from(i).unwrap_or(i32::MAX);
+                let base = self.records.len();
+                for r in &copied {
+                    let mut r = r.clone();
+                    if let Some(slot) = r.path.get_mut(index_at) {
+                        *slot = index;
+                    }
+                    self.records.push(r);
+                }
                 for o in &written {
                     let mut o = o.clone();
                     o.target = child(path, 5, i);
+                    o.location = base + (o.location - records);
+                    o.among = base + (o.among - records);
                     self.options.push(o);
                 }
             }
         }
-        self.end_statement("after the extension ranges")
+        self.end_statement(statement, "after the extension ranges")?;
+        self.close(statement);
+        Ok(())
     }
 
     /// `reserved 2, 9 to 11;` or `reserved "a", "b";` (editions: `reserved a, b;`).
-    pub(super) fn message_reserved(&mut self, m: &mut DescriptorProto) -> Result<(), Error> {
+    pub(super) fn message_reserved(
+        &mut self,
+        m: &mut DescriptorProto,
+        path: &[i32],
+    ) -> Result<(), Error> {
+        let start = pos(self.current());
         self.advance();
+        let statement;
         if self.current().kind == Kind::Str || self.current().kind == Kind::Ident {
-            m.reserved_name.extend(self.reserved_names()?);
+            statement = self.open_at(with(path, 10), start);
+            let names = self.reserved_names(&with(path, 10), m.reserved_name.len())?;
+            m.reserved_name.extend(names);
         } else {
+            statement = self.open_at(with(path, 9), start);
             loop {
-                let (start, end) = self.range("field number", 1, MAX_FIELD_NUMBER)?;
+                let range_path = child(path, 9, m.reserved_range.len());
+                let (start, end) = self.range("field number", 1, MAX_FIELD_NUMBER, range_path)?;
                 m.reserved_range.push(descriptor_proto::ReservedRange {
                     start: Some(start),
                     end: Some(end + 1),
@@ -210,13 +250,21 @@ impl Parser<'_> {
                 }
             }
         }
-        self.end_statement("after the reserved numbers or names")
+        self.end_statement(statement, "after the reserved numbers or names")?;
+        self.close(statement);
+        Ok(())
     }
 
-    pub(super) fn reserved_names(&mut self) -> Result<Vec<String>, Error> {
+    /// Reserved names, each recorded at `path` + its index (from `first`).
+    pub(super) fn reserved_names(
+        &mut self,
+        path: &[i32],
+        first: usize,
+    ) -> Result<Vec<String>, Error> {
         let mut names = Vec::new();
         loop {
             let c = self.current();
+            let loc = self.open(indexed(path, first + names.len()));
             let name = match (c.kind, self.syntax) {
                 (Kind::Str, Syntax::Editions) => {
                     return Err(self.error(
@@ -236,6 +284,7 @@ impl Parser<'_> {
                     );
                 }
             };
+            self.close(loc);
             names.push(name);
             if !self.try_consume(",") {
                 return Ok(names);
@@ -245,16 +294,19 @@ impl Parser<'_> {
 
     // ---- fields --------------------------------------------------------
 
-    /// `extend Type { fields }`.
-    pub(super) fn extend(&mut self, sink: &mut Sink<'_>) -> Result<(), Error> {
+    /// `extend Type { fields }`, recorded at `path`.
+    pub(super) fn extend(&mut self, sink: &mut Sink<'_>, path: Vec<i32>) -> Result<(), Error> {
+        let loc = self.open(path);
         self.advance(); // `extend`
         let (extendee, at) = self.dotted("the extended type", true)?;
-        self.open_body(None, "after the extended type")?;
+        let end = self.prev_end;
+        self.open_body(loc, "after the extended type")?;
         let mut fields = 0;
         while self.in_body("extend block")? {
             let context = FieldContext::Extend {
                 extendee: extendee.clone(),
                 at,
+                end,
             };
             self.field(sink, context)?;
             fields += 1;
@@ -262,23 +314,37 @@ impl Parser<'_> {
         if fields == 0 {
             return Err(self.error_at(at, "an extend block must declare at least one field"));
         }
-        self.close_body("at the end of the extend block")
+        self.close_body("at the end of the extend block")?;
+        self.close(loc);
+        Ok(())
     }
 
     /// A field, a map field or a group, in a message, a oneof or an
-    /// `extend` block.
+    /// `extend` block. Its locations, in protoc's order: the field, the
+    /// extendee, the label, the type, the name, the number, the options.
     pub(super) fn field(
         &mut self,
         sink: &mut Sink<'_>,
         context: FieldContext,
     ) -> Result<(), Error> {
-        let field_path = child(sink.fields_at.0, sink.fields_at.1, sink.fields.len());
-        let start = pos(self.current());
+        let d = self.declaration(child(sink.fields_at.0, sink.fields_at.1, sink.fields.len()));
         let mut f = FieldDescriptorProto::default();
+        match &context {
+            FieldContext::Oneof(index) => {
+                f.oneof_index = Some(i32::try_from(*index).unwrap_or(i32::MAX));
+            }
+            FieldContext::Extend { extendee, at, end } => {
+                self.positions.insert(with(&d.path, 2), *at);
+                self.record_token(with(&d.path, 2), *at, *end);
+                f.extendee = Some(extendee.clone());
+            }
+            FieldContext::Message => {}
+        }
         let c = self.current();
         let label = (c.kind == Kind::Ident
             && matches!(c.text, "required" | "optional" | "repeated"))
         .then(|| {
+            self.record_token(with(&d.path, 4), pos(c), (c.line, c.end_column));
             self.advance();
             (c.text, pos(c))
         });
@@ -305,34 +371,32 @@ impl Parser<'_> {
         if label.is_some_and(|l| l.0 == "optional") && self.syntax == Syntax::Proto3 {
             f.proto3_optional = Some(true);
         }
-        let extending = matches!(context, FieldContext::Extend { .. });
-        if self.at("map") && label.is_none() {
-            let map_at = pos(self.current());
+        let has_label = label.is_some();
+        let type_at = pos(self.current());
+        let type_loc = self.open(Vec::new());
+        if self.at("map") && !has_label {
             self.advance();
             if self.at("<") {
-                if extending {
-                    return Err(self.error_at(map_at, "map fields can't be extensions"));
+                if matches!(context, FieldContext::Extend { .. }) {
+                    return Err(self.error_at(type_at, "map fields can't be extensions"));
                 }
-                return self.map_field(sink, field_path, start, map_at, context);
+                return self.map_field(sink, d, type_loc, context);
             }
-            let ty = TypeRef::Named(self.rest_of_name("map")?, map_at);
-            return self.plain_field(sink, f, ty, field_path, start, context, label.is_some());
+            let ty = TypeRef::Named(self.rest_of_name("map")?, type_at);
+            return self.plain_field(sink, f, ty, d, type_loc, context, has_label);
         }
         if self.at("group") {
-            let group_at = pos(self.current());
             self.advance();
             if self.current().kind == Kind::Ident {
-                let d = Declaration {
-                    path: field_path,
-                    start,
-                };
-                return self.group(sink, f, d, group_at, context, label.is_some());
+                self.records[type_loc].path = with(&d.path, 5);
+                self.close(type_loc);
+                return self.group(sink, f, d, type_at, context, has_label);
             }
-            let ty = TypeRef::Named(self.rest_of_name("group")?, group_at);
-            return self.plain_field(sink, f, ty, field_path, start, context, label.is_some());
+            let ty = TypeRef::Named(self.rest_of_name("group")?, type_at);
+            return self.plain_field(sink, f, ty, d, type_loc, context, has_label);
         }
         let ty = self.type_ref()?;
-        self.plain_field(sink, f, ty, field_path, start, context, label.is_some())
+        self.plain_field(sink, f, ty, d, type_loc, context, has_label)
     }
 
     /// A type name that starts with `first`, already consumed.
@@ -372,68 +436,62 @@ impl Parser<'_> {
         ))
     }
 
+    /// The name, `=` and number of a field, recorded at its path + `1` and
+    /// `3`.
+    fn name_and_number(&mut self, d: &Declaration) -> Result<(String, i32, Pos), Error> {
+        let name_at = pos(self.current());
+        let name = self.name_of(d, "the field name")?;
+        self.expect("=", "after the field name")?;
+        let loc = self.open(with(&d.path, 3));
+        let number = self.number("a field number", false)?.0;
+        self.close(loc);
+        Ok((name, number, name_at))
+    }
+
+    /// A field of type `ty`, whose type's location (`type_loc`, opened
+    /// where the type starts) gets its path here.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn plain_field(
         &mut self,
         sink: &mut Sink<'_>,
         mut f: FieldDescriptorProto,
         ty: TypeRef,
-        field_path: Vec<i32>,
-        start: Pos,
+        d: Declaration,
+        type_loc: usize,
         context: FieldContext,
         has_label: bool,
     ) -> Result<(), Error> {
-        self.check_label(has_label, &context, start)?;
-        self.positions.insert(field_path.clone(), start);
+        self.check_label(has_label, &context, d.start)?;
         match ty {
-            TypeRef::Scalar(t) => f.r#type = Some(t),
+            TypeRef::Scalar(t) => {
+                self.records[type_loc].path = with(&d.path, 5);
+                f.r#type = Some(t);
+            }
             TypeRef::Named(name, at) => {
-                self.positions.insert(with(&field_path, 6), at);
+                self.records[type_loc].path = with(&d.path, 6);
+                self.positions.insert(with(&d.path, 6), at);
                 f.type_name = Some(name);
             }
         }
-        f.name = Some(self.identifier("the field name")?.0);
-        self.expect("=", "after the field name")?;
-        f.number = Some(self.number("a field number", false)?.0);
-        let d = Declaration {
-            path: field_path,
-            start,
-        };
-        self.field_options(&mut f, &d, &context)?;
+        self.close(type_loc);
+        let (name, number, _) = self.name_and_number(&d)?;
+        f.name = Some(name);
+        f.number = Some(number);
+        self.bracket_options(OptionsOf::Field, &d.path, with(&d.path, 8), Some(&mut f))?;
         sink.fields.push(f);
         self.end_element(&d, "after the field")
     }
 
-    /// Where a field goes, and its `[...]` options.
-    pub(super) fn field_options(
-        &mut self,
-        f: &mut FieldDescriptorProto,
-        d: &Declaration,
-        context: &FieldContext,
-    ) -> Result<(), Error> {
-        match context {
-            FieldContext::Oneof(index) => {
-                f.oneof_index = Some(i32::try_from(*index).unwrap_or(i32::MAX));
-            }
-            FieldContext::Extend { extendee, at } => {
-                self.positions.insert(with(&d.path, 2), *at);
-                f.extendee = Some(extendee.clone());
-            }
-            FieldContext::Message => {}
-        }
-        self.bracket_options(OptionsOf::Field, &d.path, Some(f))
-    }
-
     /// `map<K, V> name = N [options];`: a repeated field of a nested
-    /// `NameEntry` message.
+    /// `NameEntry` message. `type_loc` was opened at `map`.
     pub(super) fn map_field(
         &mut self,
         sink: &mut Sink<'_>,
-        field_path: Vec<i32>,
-        start: Pos,
-        map_at: Pos,
+        d: Declaration,
+        type_loc: usize,
         context: FieldContext,
     ) -> Result<(), Error> {
+        let map_at = self.records[type_loc].start;
         if let FieldContext::Oneof(_) = context {
             return Err(self.error_at(map_at, "map fields are not allowed in oneofs"));
         }
@@ -451,9 +509,9 @@ impl Parser<'_> {
         self.expect(",", "between the map's key and value types")?;
         let value = self.type_ref()?;
         self.expect(">", "after the map's value type")?;
-        let name = self.identifier("the field name")?.0;
-        self.expect("=", "after the field name")?;
-        let number = self.number("a field number", false)?.0;
+        self.records[type_loc].path = with(&d.path, 6);
+        self.close(type_loc);
+        let (name, number, _) = self.name_and_number(&d)?;
         let entry_name = map_entry_name(&name);
         let entry_path = child(sink.types_at.0, sink.types_at.1, sink.types.len());
         let mut value_field = FieldDescriptorProto {
@@ -470,8 +528,20 @@ impl Parser<'_> {
                 value_field.type_name = Some(n);
             }
         }
+        self.positions.insert(with(&d.path, 6), map_at);
+        let mut f = FieldDescriptorProto {
+            name: Some(name),
+            number: Some(number),
+            label: Some(Label::Repeated),
+            type_name: Some(entry_name.clone()),
+            ..Default::default()
+        };
+        self.bracket_options(OptionsOf::Field, &d.path, with(&d.path, 8), Some(&mut f))?;
+        sink.fields.push(f);
+        // protoc adds the entry after the field's options, and records no
+        // location for it.
         sink.types.push(DescriptorProto {
-            name: Some(entry_name.clone()),
+            name: Some(entry_name),
             field: vec![
                 FieldDescriptorProto {
                     name: Some("key".to_owned()),
@@ -488,21 +558,6 @@ impl Parser<'_> {
             }),
             ..Default::default()
         });
-        self.positions.insert(with(&field_path, 6), map_at);
-        self.positions.insert(field_path.clone(), start);
-        let mut f = FieldDescriptorProto {
-            name: Some(name),
-            number: Some(number),
-            label: Some(Label::Repeated),
-            type_name: Some(entry_name),
-            ..Default::default()
-        };
-        let d = Declaration {
-            path: field_path,
-            start,
-        };
-        self.field_options(&mut f, &d, &context)?;
-        sink.fields.push(f);
         self.end_element(&d, "after the field")
     }
 
@@ -532,32 +587,35 @@ impl Parser<'_> {
             Syntax::Proto2 => {}
         }
         self.check_label(has_label, &context, d.start)?;
-        let (name, name_at) = self.identifier("the group name")?;
+        let name_token = self.current();
+        let (name, number, name_at) = self.name_and_number(&d)?;
         if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
             return Err(self.error_at(name_at, "a group's name must start with a capital letter"));
         }
-        self.expect("=", "after the group name")?;
         f.name = Some(name.to_ascii_lowercase());
-        f.number = Some(self.number("a field number", false)?.0);
+        f.number = Some(number);
         f.r#type = Some(Type::Group);
         f.type_name = Some(name.clone());
         self.positions.insert(with(&d.path, 6), name_at);
-        self.positions.insert(d.path.clone(), d.start);
-        self.field_options(&mut f, &d, &context)?;
+        self.bracket_options(OptionsOf::Field, &d.path, with(&d.path, 8), Some(&mut f))?;
         sink.fields.push(f);
+        // The group's message: from the field's start, its name the field's
+        // name token, which is the field's type name too.
         let group_path = child(sink.types_at.0, sink.types_at.1, sink.types.len());
-        let group = self.declaration(group_path.clone());
-        let group = Declaration {
-            start: d.start,
-            ..group
-        };
+        self.positions.insert(group_path.clone(), d.start);
+        let loc = self.open_at(group_path.clone(), d.start);
+        let name_end = (name_token.line, name_token.end_column);
+        self.record_token(with(&group_path, 1), name_at, name_end);
+        self.record_token(with(&d.path, 6), name_at, name_end);
         let mut body = DescriptorProto {
             name: Some(name),
             ..Default::default()
         };
-        self.open_body(Some(&group), "after the group")?;
+        self.open_body(loc, "after the group")?;
         self.message_body(&mut body, &group_path)?;
         self.close_body("at the end of the group")?;
+        self.close(loc);
+        self.close(d.loc);
         sink.types.push(body);
         Ok(())
     }
@@ -591,10 +649,12 @@ pub(super) enum FieldContext {
     Message,
     /// In the oneof at this index.
     Oneof(usize),
-    /// In an `extend` block of this type (as written, and where).
+    /// In an `extend` block of this type (as written, where it starts and
+    /// where it ends).
     Extend {
         extendee: String,
         at: Pos,
+        end: (usize, usize),
     },
 }
 

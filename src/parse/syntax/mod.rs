@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use rust_rpc::wkt::field_descriptor_proto::Type;
 use rust_rpc::wkt::source_code_info::Location;
-use rust_rpc::wkt::{Edition, FileDescriptorProto, SourceCodeInfo};
+use rust_rpc::wkt::{Edition, FileDescriptorProto};
 
 use super::literal::{parse_integer, unescape};
 use super::text::{self, Pos};
@@ -86,6 +86,13 @@ pub(crate) struct OptionStatement {
     pub name: Vec<NamePart>,
     pub value: text::Value,
     pub value_pos: Pos,
+    /// Its `SourceCodeInfo` location, under the element's options path as
+    /// protoc records it before interpreting (`[..., 999, index]`): the
+    /// interpreter gives it the path of the field it sets.
+    pub location: usize,
+    /// The location of the options it is among (the statement itself for
+    /// `option ...;`, the `[...]` for a field's).
+    pub among: usize,
 }
 
 /// One `import`.
@@ -108,6 +115,9 @@ pub(crate) struct ParsedFile {
     /// where each type reference is written (element path + the number of
     /// the descriptor field that holds it).
     pub positions: HashMap<Vec<i32>, Pos>,
+    /// Every location protoc records, in its order, with the paths of
+    /// option statements still as written (see [`OptionStatement`]).
+    pub locations: Vec<Location>,
 }
 
 /// Reads `text`, the file `name` (shown in errors as `shown`).
@@ -117,12 +127,14 @@ pub(crate) fn parse(name: &str, shown: &str, text: &str) -> Result<ParsedFile, E
         shown,
         upcoming: String::new(),
         upcoming_detached: Vec::new(),
-        locations: Vec::new(),
+        records: Vec::new(),
+        prev_end: (0, 0),
         options: Vec::new(),
         imports: Vec::new(),
         positions: HashMap::new(),
         syntax: Syntax::Proto2,
         depth: 0,
+        option_counts: HashMap::new(),
     };
     let mut file = FileDescriptorProto {
         name: Some(name.to_owned()),
@@ -131,7 +143,10 @@ pub(crate) fn parse(name: &str, shown: &str, text: &str) -> Result<ParsedFile, E
     let first = p.t.next_with_comments();
     p.upcoming = first.leading;
     p.upcoming_detached = first.detached;
+    // The whole file: from its first token to its last.
+    let root = p.open(Vec::new());
     p.file(&mut file)?;
+    p.close(root);
     if let Some((line, column)) = p.t.unterminated_comment {
         return Err(Error::at(
             shown,
@@ -140,18 +155,14 @@ pub(crate) fn parse(name: &str, shown: &str, text: &str) -> Result<ParsedFile, E
             "the file ends inside a block comment",
         ));
     }
-    if !p.locations.is_empty() {
-        file.source_code_info = Some(SourceCodeInfo {
-            location: std::mem::take(&mut p.locations),
-            ..Default::default()
-        });
-    }
+    let locations = p.records.into_iter().map(Record::location).collect();
     Ok(ParsedFile {
         proto: file,
         syntax: p.syntax,
         options: p.options,
         imports: p.imports,
         positions: p.positions,
+        locations,
     })
 }
 
@@ -162,13 +173,58 @@ struct Parser<'a> {
     /// the previous declaration, for the next one.
     upcoming: String,
     upcoming_detached: Vec<String>,
-    locations: Vec<Location>,
+    /// The locations recorded so far, in the order protoc records them
+    /// (when their element starts).
+    records: Vec<Record>,
+    /// Where the token before the current one ends (0-based line and
+    /// column): where a location that ends now ends.
+    prev_end: (usize, usize),
     options: Vec<OptionStatement>,
     imports: Vec<Import>,
     positions: HashMap<Vec<i32>, Pos>,
     syntax: Syntax,
     /// How deeply messages (and text-format values) nest here.
     depth: usize,
+    /// How many option statements each options path has had, for the
+    /// index protoc gives each in `uninterpreted_option`.
+    option_counts: HashMap<Vec<i32>, i32>,
+}
+
+/// A location being recorded: where it starts, where it ends once known,
+/// and the comments `end_declaration` gave it.
+#[derive(Clone)]
+struct Record {
+    path: Vec<i32>,
+    start: Pos,
+    end: Option<(usize, usize)>,
+    leading: String,
+    trailing: String,
+    detached: Vec<String>,
+}
+
+impl Record {
+    fn location(self) -> Location {
+        let n = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+        let (end_line, end_column) = self.end.unwrap_or((self.start.line, self.start.column));
+        let span = if self.start.line == end_line {
+            vec![n(self.start.line), n(self.start.column), n(end_column)]
+        } else {
+            vec![
+                n(self.start.line),
+                n(self.start.column),
+                n(end_line),
+                n(end_column),
+            ]
+        };
+        Location {
+            path: self.path,
+            span,
+            leading_comments: (!self.leading.is_empty()).then_some(self.leading),
+            trailing_comments: (!self.trailing.is_empty()).then_some(self.trailing),
+            leading_detached_comments: self.detached,
+            ..Default::default()
+        }
+    }
 }
 
 /// How deeply messages, groups and text-format values may nest: as deep as
@@ -176,10 +232,12 @@ struct Parser<'a> {
 /// hostile file is an error, not a stack overflow.
 const MAX_DEPTH: usize = 100;
 
-/// Where a declaration starts, and the path its comments go to.
+/// Where a declaration starts, its path, and the location its comments go
+/// to.
 struct Declaration {
     path: Vec<i32>,
     start: Pos,
+    loc: usize,
 }
 
 fn pos(t: Token<'_>) -> Pos {
@@ -192,6 +250,13 @@ fn pos(t: Token<'_>) -> Pos {
 fn with(path: &[i32], field: i32) -> Vec<i32> {
     let mut p = path.to_vec();
     p.push(field);
+    p
+}
+
+/// `path` with `index` appended.
+fn indexed(path: &[i32], index: usize) -> Vec<i32> {
+    let mut p = path.to_vec();
+    p.push(i32::try_from(index).unwrap_or(i32::MAX));
     p
 }
 
@@ -261,7 +326,59 @@ impl<'a> Parser<'a> {
     }
 
     fn advance(&mut self) {
+        let c = self.current();
+        self.prev_end = (c.line, c.end_column);
         self.t.next();
+    }
+
+    // ---- locations -----------------------------------------------------
+
+    /// Starts recording the location `path` at the current token.
+    fn open(&mut self, path: Vec<i32>) -> usize {
+        let start = pos(self.current());
+        self.open_at(path, start)
+    }
+
+    fn open_at(&mut self, path: Vec<i32>, start: Pos) -> usize {
+        self.records.push(Record {
+            path,
+            start,
+            end: None,
+            leading: String::new(),
+            trailing: String::new(),
+            detached: Vec::new(),
+        });
+        self.records.len() - 1
+    }
+
+    /// Ends the location at the end of the previous token.
+    fn close(&mut self, loc: usize) {
+        let end = self.prev_end;
+        if let Some(r) = self.records.get_mut(loc) {
+            r.end.get_or_insert(end);
+        }
+    }
+
+    /// The location `path` around one token already read (`at`, ending at
+    /// `end`).
+    fn record_token(&mut self, path: Vec<i32>, at: Pos, end: (usize, usize)) {
+        let loc = self.open_at(path, at);
+        self.records[loc].end = Some(end);
+    }
+
+    /// The name after a keyword, recorded at the declaration's path + `1`.
+    fn name_of(&mut self, d: &Declaration, what: &str) -> Result<String, Error> {
+        let loc = self.open(with(&d.path, 1));
+        let (name, _) = self.identifier(what)?;
+        self.close(loc);
+        Ok(name)
+    }
+
+    /// The next index of an option statement under `options_path`.
+    fn option_index(&mut self, options_path: &[i32]) -> i32 {
+        let n = self.option_counts.entry(options_path.to_vec()).or_insert(0);
+        *n += 1;
+        *n - 1
     }
 
     fn try_consume(&mut self, text: &str) -> bool {
@@ -374,8 +491,9 @@ impl<'a> Parser<'a> {
     /// `located`: whether protoc gives the statement a location at all
     /// (every statement but empty ones and closing braces), which decides
     /// where detached comments go.
-    fn end_declaration(&mut self, declaration: Option<&Declaration>, located: bool) {
+    fn end_declaration(&mut self, declaration: Option<usize>, located: bool) {
         let end = self.current();
+        self.prev_end = (end.line, end.end_column);
         let Comments {
             trailing,
             detached,
@@ -383,61 +501,42 @@ impl<'a> Parser<'a> {
         } = self.t.next_with_comments();
         let leading = std::mem::replace(&mut self.upcoming, leading);
         match declaration {
-            Some(d) => {
+            Some(loc) => {
                 let detached_before = std::mem::replace(&mut self.upcoming_detached, detached);
-                let span = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
-                let span = if d.start.line == end.line {
-                    vec![
-                        span(d.start.line),
-                        span(d.start.column),
-                        span(end.end_column),
-                    ]
-                } else {
-                    vec![
-                        span(d.start.line),
-                        span(d.start.column),
-                        span(end.line),
-                        span(end.end_column),
-                    ]
-                };
-                self.locations.push(Location {
-                    path: d.path.clone(),
-                    span,
-                    leading_comments: (!leading.is_empty()).then_some(leading),
-                    trailing_comments: (!trailing.is_empty()).then_some(trailing),
-                    leading_detached_comments: detached_before,
-                    ..Default::default()
-                });
+                if let Some(r) = self.records.get_mut(loc) {
+                    r.leading = leading;
+                    r.trailing = trailing;
+                    r.detached = detached_before;
+                }
             }
             None if located || end.text == "}" => self.upcoming_detached = detached,
             None => self.upcoming_detached.extend(detached),
         }
     }
 
-    /// `;` ending a statement that has no commented element.
-    fn end_statement(&mut self, context: &str) -> Result<(), Error> {
+    /// `;` ending the statement whose location is `loc`, which gets its
+    /// comments.
+    fn end_statement(&mut self, loc: usize, context: &str) -> Result<(), Error> {
         if !self.at(";") {
             return Err(self.error(format!("expected `;` {context}, found {}", self.found())));
         }
-        self.end_declaration(None, true);
+        self.end_declaration(Some(loc), true);
         Ok(())
     }
 
-    /// `;` ending the declaration `d`.
+    /// `;` ending the declaration `d` (and its location).
     fn end_element(&mut self, d: &Declaration, context: &str) -> Result<(), Error> {
-        if !self.at(";") {
-            return Err(self.error(format!("expected `;` {context}, found {}", self.found())));
-        }
-        self.end_declaration(Some(d), true);
+        self.end_statement(d.loc, context)?;
+        self.close(d.loc);
         Ok(())
     }
 
-    /// `{` opening the body of `d`.
-    fn open_body(&mut self, d: Option<&Declaration>, context: &str) -> Result<(), Error> {
+    /// `{` opening the body of the declaration whose location is `loc`.
+    fn open_body(&mut self, loc: usize, context: &str) -> Result<(), Error> {
         if !self.at("{") {
             return Err(self.error(format!("expected `{{` {context}, found {}", self.found())));
         }
-        self.end_declaration(d, true);
+        self.end_declaration(Some(loc), true);
         Ok(())
     }
 
@@ -453,17 +552,33 @@ impl<'a> Parser<'a> {
     /// `N`, `N to M` or `N to max`: an inclusive range of numbers that
     /// are `what`s, checked to lie in `min..=max` with its start not past
     /// its end.
-    fn range(&mut self, what: &str, min: i32, max: i32) -> Result<(i32, i32), Error> {
+    /// Its location is `path`, with the start's (`1`) and the end's (`2`).
+    fn range(
+        &mut self,
+        what: &str,
+        min: i32,
+        max: i32,
+        path: Vec<i32>,
+    ) -> Result<(i32, i32), Error> {
+        let loc = self.open(path.clone());
+        let start_loc = self.open(with(&path, 1));
         let (start, at) = self.number(what, min < 0)?;
+        self.close(start_loc);
+        let start_end = self.prev_end;
         let end = if self.try_consume("to") {
-            if self.try_consume("max") {
+            let end_loc = self.open(with(&path, 2));
+            let end = if self.try_consume("max") {
                 max
             } else {
                 self.number(what, min < 0)?.0
-            }
+            };
+            self.close(end_loc);
+            end
         } else {
+            self.record_token(with(&path, 2), at, start_end);
             start
         };
+        self.close(loc);
         if start < min || end > max {
             return Err(self.error_at(at, format!("{what}s must be in {min} to {max}")));
         }
@@ -496,7 +611,8 @@ impl<'a> Parser<'a> {
     fn declaration(&mut self, path: Vec<i32>) -> Declaration {
         let start = pos(self.current());
         self.positions.insert(path.clone(), start);
-        Declaration { path, start }
+        let loc = self.open(path.clone());
+        Declaration { path, start, loc }
     }
 
     // ---- file ----------------------------------------------------------
@@ -504,6 +620,8 @@ impl<'a> Parser<'a> {
     fn file(&mut self, file: &mut FileDescriptorProto) -> Result<(), Error> {
         if self.at("syntax") || self.at("edition") {
             let keyword = self.current().text;
+            // protoc records `edition` at `syntax` too.
+            let loc = self.open(vec![12]);
             self.advance();
             self.expect("=", &format!("after `{keyword}`"))?;
             let (value, at) = self.utf8_string(&format!("the {keyword}"))?;
@@ -538,7 +656,8 @@ impl<'a> Parser<'a> {
                 file.syntax = Some("editions".to_owned());
                 file.edition = Some(Edition::Edition2023);
             }
-            self.end_statement(&format!("after the {keyword}"))?;
+            self.end_statement(loc, &format!("after the {keyword}"))?;
+            self.close(loc);
         }
         loop {
             let c = self.current();
@@ -568,20 +687,22 @@ impl<'a> Parser<'a> {
                             types: &mut file.message_type,
                             types_at: (&[], 4),
                         };
-                        self.extend(&mut sink)?;
+                        self.extend(&mut sink, vec![7])?;
                     }
                     "import" => self.import(file)?,
                     "package" => {
                         if file.package.is_some() {
                             return Err(self.error("a file has one `package` statement"));
                         }
+                        let loc = self.open(vec![2]);
                         self.advance();
                         let (name, _) = self.dotted("the package name", false)?;
                         file.package = Some(name);
-                        self.end_statement("after the package name")?;
+                        self.end_statement(loc, "after the package name")?;
+                        self.close(loc);
                     }
                     "option" => {
-                        self.option_statement(OptionsOf::File, Vec::new())?;
+                        self.option_statement(OptionsOf::File, Vec::new(), vec![8])?;
                     }
                     "syntax" | "edition" => {
                         return Err(self.error(format!(
@@ -609,11 +730,18 @@ impl<'a> Parser<'a> {
 
     fn import(&mut self, file: &mut FileDescriptorProto) -> Result<(), Error> {
         let at = pos(self.current());
+        let loc = self.open(child(&[], 3, file.dependency.len()));
         self.advance();
         let index = i32::try_from(file.dependency.len()).unwrap_or(i32::MAX);
-        if self.try_consume("public") {
+        if self.at("public") {
+            let public = self.open(child(&[], 10, file.public_dependency.len()));
+            self.advance();
+            self.close(public);
             file.public_dependency.push(index);
-        } else if self.try_consume("weak") {
+        } else if self.at("weak") {
+            let weak = self.open(child(&[], 11, file.weak_dependency.len()));
+            self.advance();
+            self.close(weak);
             file.weak_dependency.push(index);
         }
         let (name, _) = self.utf8_string("the name of the imported file")?;
@@ -622,7 +750,9 @@ impl<'a> Parser<'a> {
             pos: at,
         });
         file.dependency.push(name);
-        self.end_statement("after the import")
+        self.end_statement(loc, "after the import")?;
+        self.close(loc);
+        Ok(())
     }
 }
 

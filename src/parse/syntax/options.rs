@@ -10,25 +10,43 @@ use super::super::tokenizer::Kind;
 use super::*;
 use crate::Error;
 
+/// `uninterpreted_option`'s number in every options message: where protoc
+/// records an option statement's location before it interprets it.
+pub(crate) const UNINTERPRETED_OPTION: i32 = 999;
+
 impl Parser<'_> {
     // ---- options -----------------------------------------------------
 
-    /// `option name = value;`
+    /// `option name = value;`, on the element at `target` whose options
+    /// are at `options_path` (the target's path and the number of its
+    /// options field).
     pub(super) fn option_statement(
         &mut self,
         of: OptionsOf,
         target: Vec<i32>,
+        options_path: Vec<i32>,
     ) -> Result<(), Error> {
+        let outer = self.open(options_path.clone());
+        let index = self.option_index(&options_path);
+        let mut path = options_path;
+        path.extend([UNINTERPRETED_OPTION, index]);
+        let location = self.open(path);
         self.advance();
-        self.option_assignment(of, target)?;
-        self.end_statement("after the option")
+        self.option_assignment(of, target, location, outer)?;
+        self.end_statement(location, "after the option")?;
+        self.close(location);
+        self.close(outer);
+        Ok(())
     }
 
-    /// `name = value`, as in an option statement or inside `[...]`.
+    /// `name = value`, as in an option statement or inside `[...]`;
+    /// `location` is the statement's.
     pub(super) fn option_assignment(
         &mut self,
         of: OptionsOf,
         target: Vec<i32>,
+        location: usize,
+        among: usize,
     ) -> Result<(), Error> {
         let name = self.option_name()?;
         self.expect("=", "after the option name")?;
@@ -45,6 +63,8 @@ impl Parser<'_> {
             name,
             value,
             value_pos,
+            location,
+            among,
         });
         Ok(())
     }
@@ -198,40 +218,60 @@ impl Parser<'_> {
         Ok(text::Value::Scalar(self.scalar("a value")?))
     }
 
-    /// `[a = 1, (b).c = 2]` after a field or enum value; `default` and
+    /// `[a = 1, (b).c = 2]` after a field, an enum value or extension
+    /// ranges, whose options are at `options_path`; `default` and
     /// `json_name` are not options and go to `field`.
     pub(super) fn bracket_options(
         &mut self,
         of: OptionsOf,
         target: &[i32],
+        options_path: Vec<i32>,
         mut field: Option<&mut FieldDescriptorProto>,
     ) -> Result<(), Error> {
-        if !self.try_consume("[") {
+        if !self.at("[") {
             return Ok(());
         }
+        let outer = self.open(options_path.clone());
+        self.advance();
         loop {
             let c = self.current();
             let pseudo = c.kind == Kind::Ident && matches!(c.text, "default" | "json_name");
             match (pseudo, field.as_deref_mut()) {
-                (true, Some(f)) => {
+                (true, Some(f)) if c.text == "default" => {
                     let at = pos(c);
                     self.advance();
-                    self.expect("=", &format!("after `{}`", c.text))?;
-                    if c.text == "default" {
-                        if f.default_value.is_some() {
-                            return Err(self.error_at(at, "`default` is set twice"));
-                        }
-                        f.default_value = Some(self.default_value(f)?);
-                    } else {
-                        if f.json_name.is_some() {
-                            return Err(self.error_at(at, "`json_name` is set twice"));
-                        }
-                        f.json_name = Some(self.utf8_string("the JSON name")?.0);
+                    self.expect("=", "after `default`")?;
+                    if f.default_value.is_some() {
+                        return Err(self.error_at(at, "`default` is set twice"));
                     }
+                    let loc = self.open(with(target, 7));
+                    f.default_value = Some(self.default_value(f)?);
+                    self.close(loc);
                 }
-                _ => self.option_assignment(of, target.to_vec())?,
+                (true, Some(f)) => {
+                    let at = pos(c);
+                    if f.json_name.is_some() {
+                        return Err(self.error_at(at, "`json_name` is set twice"));
+                    }
+                    let loc = self.open(with(target, 10));
+                    self.advance();
+                    self.expect("=", "after `json_name`")?;
+                    let value = self.open(with(target, 10));
+                    f.json_name = Some(self.utf8_string("the JSON name")?.0);
+                    self.close(value);
+                    self.close(loc);
+                }
+                _ => {
+                    let index = self.option_index(&options_path);
+                    let mut path = options_path.clone();
+                    path.extend([UNINTERPRETED_OPTION, index]);
+                    let location = self.open(path);
+                    self.option_assignment(of, target.to_vec(), location, outer)?;
+                    self.close(location);
+                }
             }
             if self.try_consume("]") {
+                self.close(outer);
                 return Ok(());
             }
             self.expect(",", "between options")?;
