@@ -2,6 +2,8 @@
 //! once per connection when it is accepted and shared by its calls.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 #[cfg(feature = "tls")]
 use super::tls::TlsInfo;
@@ -18,9 +20,24 @@ pub struct PeerInfo {
     // The connection's channelz socket, when the server registers there.
     #[cfg(feature = "channelz")]
     socket: Option<crate::channelz::SocketEntry>,
+    // The connection's count of reply bytes waiting for the client, for the
+    // calls behind the server's layers (which find the peer, not the
+    // connection).
+    unsent: Option<Arc<AtomicUsize>>,
 }
 
 impl PeerInfo {
+    /// This peer, on a connection whose waiting reply bytes `unsent` counts.
+    pub(crate) fn with_unsent_replies(mut self, unsent: Arc<AtomicUsize>) -> Self {
+        self.unsent = Some(unsent);
+        self
+    }
+
+    /// The count of its connection's reply bytes waiting for the client.
+    pub(crate) fn unsent_replies(&self) -> Option<&Arc<AtomicUsize>> {
+        self.unsent.as_ref()
+    }
+
     /// A TCP peer at `addr`, connected to this server's `local` address.
     pub(crate) fn tcp(addr: SocketAddr, local: Option<SocketAddr>) -> Self {
         Self {
@@ -30,6 +47,7 @@ impl PeerInfo {
             tls: None,
             #[cfg(feature = "channelz")]
             socket: None,
+            unsent: None,
         }
     }
 
@@ -42,6 +60,7 @@ impl PeerInfo {
             tls: None,
             #[cfg(feature = "channelz")]
             socket: None,
+            unsent: None,
         }
     }
 

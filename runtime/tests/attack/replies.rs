@@ -158,17 +158,30 @@ async fn replies_a_client_never_reads_are_bounded_per_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_replies_finished_together_wait_within_the_budget() {
     let _turn = serial().await;
+    finished_together(false).await;
+}
+
+/// The same, for a server with a tower layer (its calls go through
+/// `Routes`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_replies_behind_layers_wait_within_the_budget() {
+    let _turn = serial().await;
+    finished_together(true).await;
+}
+
+async fn finished_together(layered: bool) {
     let arrived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (release, released) = tokio::sync::watch::channel(false);
-    let target = Target::with(
-        Server::builder()
-            .max_unsent_reply_bytes(4 * MIB)
-            .max_concurrent_streams(200)
-            .add_service(SendServer::new(Together {
-                arrived: arrived.clone(),
-                release: released,
-            })),
-    )
+    let mut builder = Server::builder()
+        .max_unsent_reply_bytes(4 * MIB)
+        .max_concurrent_streams(200);
+    if layered {
+        builder = builder.layer(tower::layer::util::Identity::new());
+    }
+    let target = Target::with(builder.add_service(SendServer::new(Together {
+        arrived: arrived.clone(),
+        release: released,
+    })))
     .await;
     let bystander = Bystander::start(target.addr).await;
     let mut conn = Conn::open(target.addr).await;
@@ -184,7 +197,12 @@ async fn large_replies_finished_together_wait_within_the_budget() {
     }
     let memory = Memory::start();
     release.send_replace(true);
-    all_but_a_few_refused(&mut conn, &memory, "large_replies_together").await;
+    let case = if layered {
+        "large_replies_together_layered"
+    } else {
+        "large_replies_together"
+    };
+    all_but_a_few_refused(&mut conn, &memory, case).await;
     drop(conn);
     finish(target, bystander, 3).await;
 }

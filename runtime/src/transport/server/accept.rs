@@ -137,12 +137,13 @@ pub(super) async fn serve<L: Listener>(
             accepted = listener.accept() => match accepted {
                 Ok((io, info)) => {
                     let spawned = Arc::new(AtomicUsize::new(0));
+                    let unsent = Arc::new(AtomicUsize::new(0));
                     let peer = Peer {
-                        info: Arc::new(info),
+                        info: Arc::new(info.with_unsent_replies(unsent.clone())),
                         router: router.clone(),
                         routes: routes.clone(),
                         spawned: spawned.clone(),
-                        unsent: Arc::default(),
+                        unsent,
                     };
                     let stop = stop_rx.clone();
                     let tls = tls.clone();

@@ -57,8 +57,12 @@ enum ReplyTo {
         unsent: Arc<AtomicUsize>,
     },
     // Back to `Routes`, as a future that runs the handler and makes the
-    // response.
-    Routes(oneshot::Sender<BoxFuture<http::Response<Body>>>),
+    // response; `unsent` counts the connection's unread replies when the
+    // call came from one of this server's connections.
+    Routes {
+        tx: oneshot::Sender<BoxFuture<http::Response<Body>>>,
+        unsent: Option<Arc<AtomicUsize>>,
+    },
 }
 
 impl Call {
@@ -89,9 +93,10 @@ impl Call {
         router: Arc<Router>,
     ) -> Self {
         let peer = request.extensions_mut().remove::<Arc<PeerInfo>>();
+        let unsent = peer.as_ref().and_then(|p| p.unsent_replies().cloned());
         Self {
             request,
-            reply: ReplyTo::Routes(tx),
+            reply: ReplyTo::Routes { tx, unsent },
             router,
             peer,
         }
@@ -114,7 +119,7 @@ impl Call {
             ReplyTo::Stream { mut respond, .. } => {
                 reply::send_head_only(&mut respond, reply::status_head(&status));
             }
-            ReplyTo::Routes(tx) => {
+            ReplyTo::Routes { tx, .. } => {
                 let _ = tx.send(Box::pin(std::future::ready(reply::status_response(
                     &status,
                 ))));
@@ -286,22 +291,34 @@ impl Call {
                 };
                 start(Box::pin(call.instrument(span)), &spawned, spawn_at_once);
             }
-            (ReplyTo::Routes(tx), None) => {
+            (ReplyTo::Routes { tx, unsent }, None) => {
                 let _ = tx.send(Box::pin(async move {
-                    // Behind layers, the budget is asked when the reply is
-                    // written (`through_layers`).
+                    let budget = unsent.as_ref().map(|unsent| reply::Budget {
+                        unsent,
+                        limit: router.config.max_unsent_reply_bytes,
+                    });
                     let (response, _deadline) =
-                        answer(request, peer, &router, handler, None, None).await;
+                        answer(request, peer, &router, handler, None, budget).await;
                     // Past the answer, the deadline is the caller's to keep:
                     // dropping the body ends the call.
                     response.map(ReplyBody::into_body)
                 }));
             }
-            (ReplyTo::Routes(tx), Some(record)) => {
+            (ReplyTo::Routes { tx, unsent }, Some(record)) => {
                 let span = record.span().clone();
                 let call = async move {
-                    let answer =
-                        answer(request, peer, &router, handler, Some(record.clone()), None);
+                    let budget = unsent.as_ref().map(|unsent| reply::Budget {
+                        unsent,
+                        limit: router.config.max_unsent_reply_bytes,
+                    });
+                    let answer = answer(
+                        request,
+                        peer,
+                        &router,
+                        handler,
+                        Some(record.clone()),
+                        budget,
+                    );
                     let (response, deadline) = answer.await;
                     let response =
                         observe_reply(response.map(ReplyBody::into_body), record, deadline);
