@@ -110,21 +110,30 @@ find_protobuf_src() {
   return 1
 }
 
+# The protobuf source in cargo's registry, fetched if it is not there (a
+# machine may keep this cache but not cargo's).
+protobuf_src() {
+  local src
+  if src="$(find_protobuf_src)"; then
+    printf '%s\n' "$src"
+    return 0
+  fi
+  command -v cargo >/dev/null || die "cargo not found on PATH"
+  log "fetching $CRATE_DIR with cargo fetch"
+  timeout "$NETWORK_TIMEOUT" cargo fetch --locked \
+    --manifest-path "$here/../conformance/fetch/Cargo.toml" >&2 ||
+    die "cargo fetch of $CRATE_DIR failed (or took over ${NETWORK_TIMEOUT}s)"
+  find_protobuf_src ||
+    die "cargo fetch succeeded but $cargo_home/registry/src/*/$CRATE_DIR/protobuf is missing"
+}
+
 copy_protobuf_protos() {
   local dest="$cache/protobuf" src tmp f
   if stamped "$dest" "$protobuf_stamp"; then
     log "protobuf test protos already copied: $dest"
     return 0
   fi
-  if ! src="$(find_protobuf_src)"; then
-    command -v cargo >/dev/null || die "cargo not found on PATH"
-    log "fetching $CRATE_DIR with cargo fetch"
-    timeout "$NETWORK_TIMEOUT" cargo fetch --locked \
-      --manifest-path "$here/../conformance/fetch/Cargo.toml" >&2 ||
-      die "cargo fetch of $CRATE_DIR failed (or took over ${NETWORK_TIMEOUT}s)"
-    src="$(find_protobuf_src)" ||
-      die "cargo fetch succeeded but $cargo_home/registry/src/*/$CRATE_DIR/protobuf is missing"
-  fi
+  src="$(protobuf_src)"
   tmp="$(mktemp -d "$cache/.protobuf.XXXXXX")"
   chmod 0755 "$tmp"
   scratch+=("$tmp")
@@ -145,8 +154,7 @@ copy_protobuf_tree() {
     log "protobuf's .proto tree already copied: $dest"
     return 0
   fi
-  # copy_protobuf_protos ran first: the crate is fetched.
-  src="$(find_protobuf_src)" || die "$CRATE_DIR is not in $cargo_home/registry/src"
+  src="$(protobuf_src)"
   tmp="$(mktemp -d "$cache/.protobuf-all.XXXXXX")"
   chmod 0755 "$tmp"
   scratch+=("$tmp")
