@@ -57,12 +57,8 @@ enum ReplyTo {
         unsent: Arc<AtomicUsize>,
     },
     // Back to `Routes`, as a future that runs the handler and makes the
-    // response; `unsent` counts the connection's unread replies when the
-    // call came from one of this server's connections.
-    Routes {
-        tx: oneshot::Sender<BoxFuture<http::Response<Body>>>,
-        unsent: Option<Arc<AtomicUsize>>,
-    },
+    // response.
+    Routes(oneshot::Sender<BoxFuture<http::Response<Body>>>),
 }
 
 impl Call {
@@ -93,10 +89,9 @@ impl Call {
         router: Arc<Router>,
     ) -> Self {
         let peer = request.extensions_mut().remove::<Arc<PeerInfo>>();
-        let unsent = peer.as_ref().and_then(|p| p.unsent_replies().cloned());
         Self {
             request,
-            reply: ReplyTo::Routes { tx, unsent },
+            reply: ReplyTo::Routes(tx),
             router,
             peer,
         }
@@ -119,7 +114,7 @@ impl Call {
             ReplyTo::Stream { mut respond, .. } => {
                 reply::send_head_only(&mut respond, reply::status_head(&status));
             }
-            ReplyTo::Routes { tx, .. } => {
+            ReplyTo::Routes(tx) => {
                 let _ = tx.send(Box::pin(std::future::ready(reply::status_response(
                     &status,
                 ))));
@@ -291,8 +286,11 @@ impl Call {
                 };
                 start(Box::pin(call.instrument(span)), &spawned, spawn_at_once);
             }
-            (ReplyTo::Routes { tx, unsent }, None) => {
+            (ReplyTo::Routes(tx), None) => {
                 let _ = tx.send(Box::pin(async move {
+                    // From one of this server's connections, the peer
+                    // carries the connection's count of unread replies.
+                    let unsent = peer.as_ref().and_then(|p| p.unsent_replies().cloned());
                     let budget = unsent.as_ref().map(|unsent| reply::Budget {
                         unsent,
                         limit: router.config.max_unsent_reply_bytes,
@@ -304,9 +302,10 @@ impl Call {
                     response.map(ReplyBody::into_body)
                 }));
             }
-            (ReplyTo::Routes { tx, unsent }, Some(record)) => {
+            (ReplyTo::Routes(tx), Some(record)) => {
                 let span = record.span().clone();
                 let call = async move {
+                    let unsent = peer.as_ref().and_then(|p| p.unsent_replies().cloned());
                     let budget = unsent.as_ref().map(|unsent| reply::Budget {
                         unsent,
                         limit: router.config.max_unsent_reply_bytes,
