@@ -111,6 +111,7 @@ pub fn generate(
         client: options.client,
         server: options.server,
         messages: options.messages,
+        json: options.json,
     };
     let mut out = Vec::new();
     for p in &packages {

@@ -17,6 +17,8 @@ pub struct Options {
     /// message types must then come from elsewhere: another generation into
     /// the same module, or `extern_path`) (default true).
     pub messages: bool,
+    /// `json=false`: no JSON mapping for messages and enums (default true).
+    pub json: bool,
     /// `runtime=PATH`: path of the runtime crate (default `::rust_rpc`).
     pub runtime: String,
     /// `extern_path=.proto.pkg=::rust::path`: types of a proto package (or
@@ -56,6 +58,7 @@ impl Default for Options {
             client: true,
             server: true,
             messages: true,
+            json: true,
             runtime: "::rust_rpc".to_owned(),
             extern_paths: Vec::new(),
             type_attributes: Vec::new(),
@@ -171,7 +174,7 @@ impl Options {
                     }
                 }
             }
-            "client" | "server" | "messages" => {
+            "client" | "server" | "messages" | "json" => {
                 let on = match value {
                     "true" => true,
                     "false" => false,
@@ -184,6 +187,7 @@ impl Options {
                 match key {
                     "client" => self.client = on,
                     "server" => self.server = on,
+                    "json" => self.json = on,
                     _ => self.messages = on,
                 }
             }

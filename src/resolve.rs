@@ -524,6 +524,7 @@ impl<'a> Resolver<'a> {
             let shape = self.field_shape(full, edition, features, f).map_err(&err)?;
             fields.push(Field {
                 proto_name: f.name().to_owned(),
+                json_name: json_name(f),
                 rust_name: struct_scope.claim(naming::snake(f.name())),
                 number: field_number(f).map_err(&err)?,
                 docs: self.comments[file].docs(&loc),
@@ -554,6 +555,7 @@ impl<'a> Resolver<'a> {
                 let ty = self.value_type(full, features, f).map_err(&err)?;
                 variants.push(OneofVariant {
                     proto_name: f.name().to_owned(),
+                    json_name: json_name(f),
                     rust_name: variant_scope.claim(naming::camel(f.name())),
                     number: field_number(f).map_err(&err)?,
                     docs: self.comments[file].docs(&loc),
@@ -1111,6 +1113,15 @@ fn unescape_c(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len());
     crate::parse::literal::unescape_body(text.as_bytes(), &mut out).ok()?;
     Some(out)
+}
+
+/// The field's JSON name: as the descriptor gives it (protoc and our own
+/// front end always fill it in), else derived from the name as protoc does.
+fn json_name(f: &FieldDescriptorProto) -> String {
+    match &f.json_name {
+        Some(name) => name.clone(),
+        None => crate::parse::link::json_name(f.name()),
+    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,13 @@ impl Builder {
         self.set("descriptors", "source_info")
     }
 
+    /// Generate protobuf's JSON mapping for every message and enum
+    /// (`rust_rpc::json::{to_string, from_str}`; default `true`; plugin
+    /// `json=`). Off gives smaller code.
+    pub fn json(self, on: bool) -> Self {
+        self.set_bool("json", on)
+    }
+
     /// Map fields as `BTreeMap` instead of `HashMap` (plugin `map=btree`).
     pub fn btree_map(self, on: bool) -> Self {
         self.set("map", if on { "btree" } else { "hash" })

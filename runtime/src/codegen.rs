@@ -9,6 +9,10 @@ pub use crate::encoding::{
 pub use crate::enumeration::{Enumeration, OpenEnum};
 pub use crate::error::DecodeError;
 pub use crate::extension::{self, Extendable, Extension};
+pub use crate::json::{
+    FieldSet, JsonError, JsonMessage, JsonReader, JsonValue, JsonWriter, ObjectWriter, read_enum,
+    read_extension, write_enum, write_extensions,
+};
 pub use crate::message::Message;
 pub use crate::unknown::UnknownFields;
 pub use bytes::{BufMut, Bytes};

@@ -12,6 +12,7 @@ pub mod encoding;
 pub mod enumeration;
 pub mod error;
 pub mod extension;
+pub mod json;
 pub mod message;
 pub mod rpc;
 pub mod unknown;

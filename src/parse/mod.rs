@@ -11,7 +11,7 @@
 
 mod canonical;
 mod interpret;
-mod link;
+pub(crate) mod link;
 pub(crate) mod literal;
 mod pure;
 mod syntax;

@@ -63,6 +63,7 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
         let extra = format!(" Alias of [`{}::{}`].", e.rust_name, a.target);
         quote!(#adoc #[doc = #extra] pub const #cname: Self = Self::#target;)
     });
+    let json = crate::json::emit_enum(cx, e);
     let alias_impl = if e.aliases.is_empty() {
         TokenStream::new()
     } else {
@@ -85,6 +86,7 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
         }
 
         #alias_impl
+        #json
 
         #[allow(deprecated)]
         impl #rt::Enumeration for #name {

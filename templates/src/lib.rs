@@ -11,6 +11,7 @@ pub mod descriptor;
 pub mod enumeration;
 pub mod extension;
 pub mod file;
+pub mod json;
 pub mod message;
 pub mod model;
 pub mod oneof;

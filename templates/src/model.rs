@@ -18,6 +18,8 @@ pub struct Config {
     pub server: bool,
     /// Emit message and enum types.
     pub messages: bool,
+    /// Emit the JSON mapping (`JsonMessage`/`JsonValue`) for messages and enums.
+    pub json: bool,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             client: true,
             server: true,
             messages: true,
+            json: true,
         }
     }
 }
@@ -172,6 +175,8 @@ pub enum ExtensionCardinality {
 pub struct Field {
     /// Name in the .proto.
     pub proto_name: String,
+    /// Name in JSON (`json_name`, lowerCamelCase unless the .proto sets it).
+    pub json_name: String,
     /// Rust field name (escaped when it is a keyword).
     pub rust_name: String,
     /// Field number.
@@ -317,6 +322,8 @@ pub struct Oneof {
 pub struct OneofVariant {
     /// Field name in the .proto.
     pub proto_name: String,
+    /// Name in JSON.
+    pub json_name: String,
     /// Rust variant name.
     pub rust_name: String,
     /// Field number.

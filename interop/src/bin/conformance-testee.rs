@@ -3,9 +3,9 @@
 //! 4-byte little-endian length and a serialized message
 //! (`conformance.ConformanceRequest` in, `conformance.ConformanceResponse` out).
 //!
-//! Binary protobuf input and output are handled by rust-rpc's generated
-//! code; JSON, JSPB and text format are answered `skipped` until rust-rpc
-//! implements them.
+//! Binary protobuf and JSON input and output are handled by rust-rpc's
+//! generated code; JSPB is answered `skipped` (it is Google-internal), and
+//! text format until rust-rpc implements it.
 
 #[cfg(conformance_protos)]
 #[allow(dead_code)] // the suite's messages have far more than the testee touches
@@ -32,11 +32,14 @@ mod testee {
     use std::io::{self, Read, Write};
     use std::process::ExitCode;
 
+    use std::sync::Arc;
+
+    use rust_rpc::json::{self, JsonOptions, JsonValue, TypeRegistry};
     use rust_rpc::{Message, OpenEnum};
 
     use crate::generated::conformance::{
-        ConformanceRequest, ConformanceResponse, FailureSet, WireFormat, conformance_request,
-        conformance_response::Result as Outcome,
+        ConformanceRequest, ConformanceResponse, FailureSet, TestCategory, WireFormat,
+        conformance_request, conformance_response::Result as Outcome,
     };
     use crate::generated::protobuf_test_messages;
 
@@ -83,23 +86,67 @@ mod testee {
         }
     }
 
-    fn round_trip<M: Message>(payload: &[u8]) -> Outcome {
-        match M::decode_slice(payload) {
-            Ok(message) => Outcome::ProtobufPayload(message.encode_to_vec()),
-            Err(e) => Outcome::ParseError(e.to_string()),
+    /// Where a test's input comes from.
+    enum Input<'a> {
+        Protobuf(&'a [u8]),
+        Json(&'a str),
+    }
+
+    /// Reads the input as an `M`, writes it in the requested format.
+    fn round_trip<M: Message + JsonValue>(
+        input: &Input<'_>,
+        output: OpenEnum<WireFormat>,
+        options: &JsonOptions,
+    ) -> Outcome {
+        let message: M = match input {
+            Input::Protobuf(bytes) => match M::decode_slice(bytes) {
+                Ok(m) => m,
+                Err(e) => return Outcome::ParseError(e.to_string()),
+            },
+            Input::Json(text) => match json::from_str_with(text, options) {
+                Ok(m) => m,
+                Err(e) => return Outcome::ParseError(e.to_string()),
+            },
+        };
+        match output {
+            OpenEnum::Known(WireFormat::Protobuf) => {
+                Outcome::ProtobufPayload(message.encode_to_vec())
+            }
+            OpenEnum::Known(WireFormat::Json) => match json::to_string_with(&message, options) {
+                Ok(text) => Outcome::JsonPayload(text),
+                Err(e) => Outcome::SerializeError(e.to_string()),
+            },
+            other => Outcome::Skipped(format!("output format {other:?} is not supported yet")),
         }
+    }
+
+    /// The message types an `Any` in the tests holds, and the extensions
+    /// the JSON tests use.
+    fn json_options(ignore_unknown: bool) -> JsonOptions {
+        use protobuf_test_messages::{editions, proto2, proto3};
+        let mut types = TypeRegistry::new();
+        types
+            .add::<proto3::TestAllTypesProto3>()
+            .add::<proto2::TestAllTypesProto2>()
+            .add::<editions::TestAllTypesEdition2023>()
+            .add::<editions::proto3::TestAllTypesProto3>()
+            .add::<editions::proto2::TestAllTypesProto2>()
+            .add_extension(&proto2::EXTENSION_INT32)
+            .add_extension(&editions::proto2::EXTENSION_INT32)
+            .add_extension(&editions::EXTENSION_INT32);
+        JsonOptions::default()
+            .types(Arc::new(types))
+            .ignore_unknown_fields(ignore_unknown)
     }
 
     fn handle(req: &ConformanceRequest) -> Outcome {
         if req.message_type == "conformance.FailureSet" {
-            // No expected failures: every binary test must pass.
+            // No expected failures: every test must pass.
             return Outcome::ProtobufPayload(FailureSet::default().encode_to_vec());
         }
-        let payload = match &req.payload {
-            Some(conformance_request::Payload::ProtobufPayload(p)) => p,
-            Some(conformance_request::Payload::JsonPayload(_)) => {
-                return Outcome::Skipped("JSON input is not supported yet".into());
-            }
+        let input = match &req.payload {
+            Some(conformance_request::Payload::ProtobufPayload(p)) => Input::Protobuf(p),
+            Some(conformance_request::Payload::JsonPayload(text)) => Input::Json(text),
             Some(conformance_request::Payload::JspbPayload(_)) => {
                 return Outcome::Skipped("JSPB is not supported".into());
             }
@@ -108,34 +155,33 @@ mod testee {
             }
             None => return Outcome::RuntimeError("request has no payload".into()),
         };
-        if req.requested_output_format != OpenEnum::Known(WireFormat::Protobuf) {
-            return Outcome::Skipped(format!(
-                "output format {:?} is not supported yet",
-                req.requested_output_format
-            ));
-        }
+        let output = req.requested_output_format;
+        let options = json_options(
+            req.test_category == OpenEnum::Known(TestCategory::JsonIgnoreUnknownParsingTest),
+        );
+        let options = &options;
         use protobuf_test_messages::{editions, proto2, proto3};
         match req.message_type.as_str() {
             "protobuf_test_messages.proto3.TestAllTypesProto3" => {
-                round_trip::<proto3::TestAllTypesProto3>(payload)
+                round_trip::<proto3::TestAllTypesProto3>(&input, output, options)
             }
             "protobuf_test_messages.proto2.TestAllTypesProto2" => {
-                round_trip::<proto2::TestAllTypesProto2>(payload)
+                round_trip::<proto2::TestAllTypesProto2>(&input, output, options)
             }
             "protobuf_test_messages.proto2.TestAllRequiredTypesProto2" => {
-                round_trip::<proto2::TestAllRequiredTypesProto2>(payload)
+                round_trip::<proto2::TestAllRequiredTypesProto2>(&input, output, options)
             }
             "protobuf_test_messages.editions.TestAllTypesEdition2023" => {
-                round_trip::<editions::TestAllTypesEdition2023>(payload)
+                round_trip::<editions::TestAllTypesEdition2023>(&input, output, options)
             }
             "protobuf_test_messages.editions.proto2.TestAllTypesProto2" => {
-                round_trip::<editions::proto2::TestAllTypesProto2>(payload)
+                round_trip::<editions::proto2::TestAllTypesProto2>(&input, output, options)
             }
             "protobuf_test_messages.editions.proto2.TestAllRequiredTypesProto2" => {
-                round_trip::<editions::proto2::TestAllRequiredTypesProto2>(payload)
+                round_trip::<editions::proto2::TestAllRequiredTypesProto2>(&input, output, options)
             }
             "protobuf_test_messages.editions.proto3.TestAllTypesProto3" => {
-                round_trip::<editions::proto3::TestAllTypesProto3>(payload)
+                round_trip::<editions::proto3::TestAllTypesProto3>(&input, output, options)
             }
             other => Outcome::RuntimeError(format!("unknown message type {other}")),
         }

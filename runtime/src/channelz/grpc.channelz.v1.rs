@@ -138,6 +138,62 @@ impl crate::codegen::Message for Channel {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Channel {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("ref", "ref", &self.r#ref)?;
+        o.optional("data", "data", &self.data)?;
+        o.repeated("channelRef", "channel_ref", &self.channel_ref)?;
+        o.repeated("subchannelRef", "subchannel_ref", &self.subchannel_ref)?;
+        o.repeated("socketRef", "socket_ref", &self.socket_ref)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "channelRef" | "channel_ref" => {
+                r.repeated(seen, 2, "channelRef", &mut self.channel_ref)?
+            }
+            "subchannelRef" | "subchannel_ref" => {
+                r.repeated(seen, 3, "subchannelRef", &mut self.subchannel_ref)?
+            }
+            "socketRef" | "socket_ref" => {
+                r.repeated(seen, 4, "socketRef", &mut self.socket_ref)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Channel {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A subchannel: one of the connections a channel balances its calls over.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -272,6 +328,62 @@ impl crate::codegen::Message for Subchannel {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Subchannel {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("ref", "ref", &self.r#ref)?;
+        o.optional("data", "data", &self.data)?;
+        o.repeated("channelRef", "channel_ref", &self.channel_ref)?;
+        o.repeated("subchannelRef", "subchannel_ref", &self.subchannel_ref)?;
+        o.repeated("socketRef", "socket_ref", &self.socket_ref)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "channelRef" | "channel_ref" => {
+                r.repeated(seen, 2, "channelRef", &mut self.channel_ref)?
+            }
+            "subchannelRef" | "subchannel_ref" => {
+                r.repeated(seen, 3, "subchannelRef", &mut self.subchannel_ref)?
+            }
+            "socketRef" | "socket_ref" => {
+                r.repeated(seen, 4, "socketRef", &mut self.socket_ref)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Subchannel {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A connectivity state, as gRPC's connectivity semantics define them.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -327,6 +439,48 @@ impl crate::codegen::Message for ChannelConnectivityState {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ChannelConnectivityState {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("state", "state", &self.state)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "state" => r.implicit(seen, 0, "state", &mut self.state)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ChannelConnectivityState {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`ChannelConnectivityState`].
 #[allow(deprecated)]
 pub mod channel_connectivity_state {
@@ -348,6 +502,31 @@ pub mod channel_connectivity_state {
         TransientFailure = 4,
         /// Shut down; takes no more calls.
         Shutdown = 5,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for State {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for State {
@@ -539,6 +718,77 @@ impl crate::codegen::Message for ChannelData {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ChannelData {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("state", "state", &self.state)?;
+        o.implicit("target", "target", &self.target)?;
+        o.optional("trace", "trace", &self.trace)?;
+        o.implicit("callsStarted", "calls_started", &self.calls_started)?;
+        o.implicit("callsSucceeded", "calls_succeeded", &self.calls_succeeded)?;
+        o.implicit("callsFailed", "calls_failed", &self.calls_failed)?;
+        o.optional(
+            "lastCallStartedTimestamp",
+            "last_call_started_timestamp",
+            &self.last_call_started_timestamp,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "state" => r.optional(seen, 0, "state", &mut self.state)?,
+            "target" => r.implicit(seen, 1, "target", &mut self.target)?,
+            "trace" => r.optional(seen, 2, "trace", &mut self.trace)?,
+            "callsStarted" | "calls_started" => {
+                r.implicit(seen, 3, "callsStarted", &mut self.calls_started)?
+            }
+            "callsSucceeded" | "calls_succeeded" => {
+                r.implicit(seen, 4, "callsSucceeded", &mut self.calls_succeeded)?
+            }
+            "callsFailed" | "calls_failed" => {
+                r.implicit(seen, 5, "callsFailed", &mut self.calls_failed)?
+            }
+            "lastCallStartedTimestamp" | "last_call_started_timestamp" => {
+                r.optional(
+                    seen,
+                    6,
+                    "lastCallStartedTimestamp",
+                    &mut self.last_call_started_timestamp,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ChannelData {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Something notable that happened to a channel or subchannel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -688,6 +938,79 @@ impl crate::codegen::Message for ChannelTraceEvent {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ChannelTraceEvent {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("description", "description", &self.description)?;
+        o.implicit("severity", "severity", &self.severity)?;
+        o.optional("timestamp", "timestamp", &self.timestamp)?;
+        if let ::core::option::Option::Some(v) = &self.child_ref {
+            match v {
+                channel_trace_event::ChildRef::ChannelRef(v) => {
+                    o.member("channelRef", "channel_ref", v)?
+                }
+                channel_trace_event::ChildRef::SubchannelRef(v) => {
+                    o.member("subchannelRef", "subchannel_ref", v)?
+                }
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "description" => r.implicit(seen, 0, "description", &mut self.description)?,
+            "severity" => r.implicit(seen, 1, "severity", &mut self.severity)?,
+            "timestamp" => r.optional(seen, 2, "timestamp", &mut self.timestamp)?,
+            "channelRef" | "channel_ref" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "channelRef")?
+                {
+                    self.child_ref = ::core::option::Option::Some(
+                        channel_trace_event::ChildRef::ChannelRef(v),
+                    );
+                }
+            }
+            "subchannelRef" | "subchannel_ref" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 3, "subchannelRef")?
+                {
+                    self.child_ref = ::core::option::Option::Some(
+                        channel_trace_event::ChildRef::SubchannelRef(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ChannelTraceEvent {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`ChannelTraceEvent`].
 #[allow(deprecated)]
 pub mod channel_trace_event {
@@ -714,6 +1037,31 @@ pub mod channel_trace_event {
         CtWarning = 2,
         /// Something is wrong.
         CtError = 3,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Severity {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for Severity {
@@ -842,6 +1190,56 @@ impl crate::codegen::Message for ChannelTrace {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ChannelTrace {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("numEventsLogged", "num_events_logged", &self.num_events_logged)?;
+        o.optional("creationTimestamp", "creation_timestamp", &self.creation_timestamp)?;
+        o.repeated("events", "events", &self.events)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "numEventsLogged" | "num_events_logged" => {
+                r.implicit(seen, 0, "numEventsLogged", &mut self.num_events_logged)?
+            }
+            "creationTimestamp" | "creation_timestamp" => {
+                r.optional(seen, 1, "creationTimestamp", &mut self.creation_timestamp)?
+            }
+            "events" => r.repeated(seen, 2, "events", &mut self.events)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ChannelTrace {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Names a channel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -909,6 +1307,52 @@ impl crate::codegen::Message for ChannelRef {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ChannelRef {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("channelId", "channel_id", &self.channel_id)?;
+        o.implicit("name", "name", &self.name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "channelId" | "channel_id" => {
+                r.implicit(seen, 0, "channelId", &mut self.channel_id)?
+            }
+            "name" => r.implicit(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ChannelRef {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Names a subchannel.
@@ -980,6 +1424,52 @@ impl crate::codegen::Message for SubchannelRef {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SubchannelRef {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("subchannelId", "subchannel_id", &self.subchannel_id)?;
+        o.implicit("name", "name", &self.name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "subchannelId" | "subchannel_id" => {
+                r.implicit(seen, 0, "subchannelId", &mut self.subchannel_id)?
+            }
+            "name" => r.implicit(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SubchannelRef {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Names a socket.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1049,6 +1539,52 @@ impl crate::codegen::Message for SocketRef {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SocketRef {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("socketId", "socket_id", &self.socket_id)?;
+        o.implicit("name", "name", &self.name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "socketId" | "socket_id" => {
+                r.implicit(seen, 0, "socketId", &mut self.socket_id)?
+            }
+            "name" => r.implicit(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SocketRef {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Names a server.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1116,6 +1652,52 @@ impl crate::codegen::Message for ServerRef {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServerRef {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("serverId", "server_id", &self.server_id)?;
+        o.implicit("name", "name", &self.name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "serverId" | "server_id" => {
+                r.implicit(seen, 0, "serverId", &mut self.server_id)?
+            }
+            "name" => r.implicit(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServerRef {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// A server: where calls come in. A process may have several.
@@ -1210,6 +1792,54 @@ impl crate::codegen::Message for Server {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Server {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("ref", "ref", &self.r#ref)?;
+        o.optional("data", "data", &self.data)?;
+        o.repeated("listenSocket", "listen_socket", &self.listen_socket)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "listenSocket" | "listen_socket" => {
+                r.repeated(seen, 2, "listenSocket", &mut self.listen_socket)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Server {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// What a server reports about itself.
@@ -1328,6 +1958,73 @@ impl crate::codegen::Message for ServerData {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServerData {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("trace", "trace", &self.trace)?;
+        o.implicit("callsStarted", "calls_started", &self.calls_started)?;
+        o.implicit("callsSucceeded", "calls_succeeded", &self.calls_succeeded)?;
+        o.implicit("callsFailed", "calls_failed", &self.calls_failed)?;
+        o.optional(
+            "lastCallStartedTimestamp",
+            "last_call_started_timestamp",
+            &self.last_call_started_timestamp,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "trace" => r.optional(seen, 0, "trace", &mut self.trace)?,
+            "callsStarted" | "calls_started" => {
+                r.implicit(seen, 1, "callsStarted", &mut self.calls_started)?
+            }
+            "callsSucceeded" | "calls_succeeded" => {
+                r.implicit(seen, 2, "callsSucceeded", &mut self.calls_succeeded)?
+            }
+            "callsFailed" | "calls_failed" => {
+                r.implicit(seen, 3, "callsFailed", &mut self.calls_failed)?
+            }
+            "lastCallStartedTimestamp" | "last_call_started_timestamp" => {
+                r.optional(
+                    seen,
+                    4,
+                    "lastCallStartedTimestamp",
+                    &mut self.last_call_started_timestamp,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServerData {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// A connection, or a listening socket.
@@ -1467,6 +2164,60 @@ impl crate::codegen::Message for Socket {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Socket {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("ref", "ref", &self.r#ref)?;
+        o.optional("data", "data", &self.data)?;
+        o.optional("local", "local", &self.local)?;
+        o.optional("remote", "remote", &self.remote)?;
+        o.optional("security", "security", &self.security)?;
+        o.implicit("remoteName", "remote_name", &self.remote_name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "local" => r.optional(seen, 2, "local", &mut self.local)?,
+            "remote" => r.optional(seen, 3, "remote", &mut self.remote)?,
+            "security" => r.optional(seen, 4, "security", &mut self.security)?,
+            "remoteName" | "remote_name" => {
+                r.implicit(seen, 5, "remoteName", &mut self.remote_name)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Socket {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// A socket's counters. What exactly each counts depends somewhat on the
@@ -1744,6 +2495,151 @@ impl crate::codegen::Message for SocketData {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SocketData {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("streamsStarted", "streams_started", &self.streams_started)?;
+        o.implicit("streamsSucceeded", "streams_succeeded", &self.streams_succeeded)?;
+        o.implicit("streamsFailed", "streams_failed", &self.streams_failed)?;
+        o.implicit("messagesSent", "messages_sent", &self.messages_sent)?;
+        o.implicit("messagesReceived", "messages_received", &self.messages_received)?;
+        o.implicit("keepAlivesSent", "keep_alives_sent", &self.keep_alives_sent)?;
+        o.optional(
+            "lastLocalStreamCreatedTimestamp",
+            "last_local_stream_created_timestamp",
+            &self.last_local_stream_created_timestamp,
+        )?;
+        o.optional(
+            "lastRemoteStreamCreatedTimestamp",
+            "last_remote_stream_created_timestamp",
+            &self.last_remote_stream_created_timestamp,
+        )?;
+        o.optional(
+            "lastMessageSentTimestamp",
+            "last_message_sent_timestamp",
+            &self.last_message_sent_timestamp,
+        )?;
+        o.optional(
+            "lastMessageReceivedTimestamp",
+            "last_message_received_timestamp",
+            &self.last_message_received_timestamp,
+        )?;
+        o.optional(
+            "localFlowControlWindow",
+            "local_flow_control_window",
+            &self.local_flow_control_window,
+        )?;
+        o.optional(
+            "remoteFlowControlWindow",
+            "remote_flow_control_window",
+            &self.remote_flow_control_window,
+        )?;
+        o.repeated("option", "option", &self.option)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "streamsStarted" | "streams_started" => {
+                r.implicit(seen, 0, "streamsStarted", &mut self.streams_started)?
+            }
+            "streamsSucceeded" | "streams_succeeded" => {
+                r.implicit(seen, 1, "streamsSucceeded", &mut self.streams_succeeded)?
+            }
+            "streamsFailed" | "streams_failed" => {
+                r.implicit(seen, 2, "streamsFailed", &mut self.streams_failed)?
+            }
+            "messagesSent" | "messages_sent" => {
+                r.implicit(seen, 3, "messagesSent", &mut self.messages_sent)?
+            }
+            "messagesReceived" | "messages_received" => {
+                r.implicit(seen, 4, "messagesReceived", &mut self.messages_received)?
+            }
+            "keepAlivesSent" | "keep_alives_sent" => {
+                r.implicit(seen, 5, "keepAlivesSent", &mut self.keep_alives_sent)?
+            }
+            "lastLocalStreamCreatedTimestamp" | "last_local_stream_created_timestamp" => {
+                r.optional(
+                    seen,
+                    6,
+                    "lastLocalStreamCreatedTimestamp",
+                    &mut self.last_local_stream_created_timestamp,
+                )?
+            }
+            "lastRemoteStreamCreatedTimestamp"
+            | "last_remote_stream_created_timestamp" => {
+                r.optional(
+                    seen,
+                    7,
+                    "lastRemoteStreamCreatedTimestamp",
+                    &mut self.last_remote_stream_created_timestamp,
+                )?
+            }
+            "lastMessageSentTimestamp" | "last_message_sent_timestamp" => {
+                r.optional(
+                    seen,
+                    8,
+                    "lastMessageSentTimestamp",
+                    &mut self.last_message_sent_timestamp,
+                )?
+            }
+            "lastMessageReceivedTimestamp" | "last_message_received_timestamp" => {
+                r.optional(
+                    seen,
+                    9,
+                    "lastMessageReceivedTimestamp",
+                    &mut self.last_message_received_timestamp,
+                )?
+            }
+            "localFlowControlWindow" | "local_flow_control_window" => {
+                r.optional(
+                    seen,
+                    10,
+                    "localFlowControlWindow",
+                    &mut self.local_flow_control_window,
+                )?
+            }
+            "remoteFlowControlWindow" | "remote_flow_control_window" => {
+                r.optional(
+                    seen,
+                    11,
+                    "remoteFlowControlWindow",
+                    &mut self.remote_flow_control_window,
+                )?
+            }
+            "option" => r.repeated(seen, 12, "option", &mut self.option)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SocketData {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A socket's address.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1867,6 +2763,85 @@ impl crate::codegen::Message for Address {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Address {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.address {
+            match v {
+                address::Address::TcpipAddress(v) => {
+                    o.member("tcpipAddress", "tcpip_address", v)?
+                }
+                address::Address::UdsAddress(v) => {
+                    o.member("udsAddress", "uds_address", v)?
+                }
+                address::Address::OtherAddress(v) => {
+                    o.member("otherAddress", "other_address", v)?
+                }
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "tcpipAddress" | "tcpip_address" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 0, "tcpipAddress")?
+                {
+                    self.address = ::core::option::Option::Some(
+                        address::Address::TcpipAddress(v),
+                    );
+                }
+            }
+            "udsAddress" | "uds_address" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "udsAddress")?
+                {
+                    self.address = ::core::option::Option::Some(
+                        address::Address::UdsAddress(v),
+                    );
+                }
+            }
+            "otherAddress" | "other_address" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 0, "otherAddress")?
+                {
+                    self.address = ::core::option::Option::Some(
+                        address::Address::OtherAddress(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Address {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Address`].
 #[allow(deprecated)]
 pub mod address {
@@ -1950,6 +2925,52 @@ pub mod address {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for TcpIpAddress {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.implicit("ipAddress", "ip_address", &self.ip_address)?;
+            o.implicit("port", "port", &self.port)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "ipAddress" | "ip_address" => {
+                    r.implicit(seen, 0, "ipAddress", &mut self.ip_address)?
+                }
+                "port" => r.implicit(seen, 1, "port", &mut self.port)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for TcpIpAddress {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// A Unix domain socket's address.
     #[derive(Clone, PartialEq, Debug, Default)]
     #[allow(deprecated)]
@@ -2003,6 +3024,48 @@ pub mod address {
         }
         fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for UdsAddress {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.implicit("filename", "filename", &self.filename)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "filename" => r.implicit(seen, 0, "filename", &mut self.filename)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for UdsAddress {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
     /// Some other kind of address.
@@ -2077,6 +3140,50 @@ pub mod address {
         }
         fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for OtherAddress {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.implicit("name", "name", &self.name)?;
+            o.optional("value", "value", &self.value)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+                "value" => r.optional(seen, 1, "value", &mut self.value)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for OtherAddress {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -2162,6 +3269,62 @@ impl crate::codegen::Message for Security {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Security {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.model {
+            match v {
+                security::Model::Tls(v) => o.member("tls", "tls", v)?,
+                security::Model::Other(v) => o.member("other", "other", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "tls" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "tls")? {
+                    self.model = ::core::option::Option::Some(security::Model::Tls(v));
+                }
+            }
+            "other" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "other")? {
+                    self.model = ::core::option::Option::Some(security::Model::Other(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Security {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`Security`].
@@ -2279,6 +3442,95 @@ pub mod security {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for Tls {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            if let ::core::option::Option::Some(v) = &self.cipher_suite {
+                match v {
+                    tls::CipherSuite::StandardName(v) => {
+                        o.member("standardName", "standard_name", v)?
+                    }
+                    tls::CipherSuite::OtherName(v) => {
+                        o.member("otherName", "other_name", v)?
+                    }
+                }
+            }
+            o.implicit(
+                "localCertificate",
+                "local_certificate",
+                &self.local_certificate,
+            )?;
+            o.implicit(
+                "remoteCertificate",
+                "remote_certificate",
+                &self.remote_certificate,
+            )?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "standardName" | "standard_name" => {
+                    if let ::core::option::Option::Some(v) = r
+                        .oneof(seen, 2, "standardName")?
+                    {
+                        self.cipher_suite = ::core::option::Option::Some(
+                            tls::CipherSuite::StandardName(v),
+                        );
+                    }
+                }
+                "otherName" | "other_name" => {
+                    if let ::core::option::Option::Some(v) = r
+                        .oneof(seen, 2, "otherName")?
+                    {
+                        self.cipher_suite = ::core::option::Option::Some(
+                            tls::CipherSuite::OtherName(v),
+                        );
+                    }
+                }
+                "localCertificate" | "local_certificate" => {
+                    r.implicit(seen, 0, "localCertificate", &mut self.local_certificate)?
+                }
+                "remoteCertificate" | "remote_certificate" => {
+                    r.implicit(
+                        seen,
+                        1,
+                        "remoteCertificate",
+                        &mut self.remote_certificate,
+                    )?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Tls {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Nested types and oneofs of [`Tls`].
     #[allow(deprecated)]
     pub mod tls {
@@ -2364,6 +3616,50 @@ pub mod security {
         }
         fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for OtherSecurity {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.implicit("name", "name", &self.name)?;
+            o.optional("value", "value", &self.value)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+                "value" => r.optional(seen, 1, "value", &mut self.value)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for OtherSecurity {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -2452,6 +3748,52 @@ impl crate::codegen::Message for SocketOption {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SocketOption {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("value", "value", &self.value)?;
+        o.optional("additional", "additional", &self.additional)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "value" => r.implicit(seen, 1, "value", &mut self.value)?,
+            "additional" => r.optional(seen, 2, "additional", &mut self.additional)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SocketOption {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// For SocketOption.additional: SO_RCVTIMEO and SO_SNDTIMEO.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2507,6 +3849,48 @@ impl crate::codegen::Message for SocketOptionTimeout {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SocketOptionTimeout {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("duration", "duration", &self.duration)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "duration" => r.optional(seen, 0, "duration", &mut self.duration)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SocketOptionTimeout {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// For SocketOption.additional: SO_LINGER.
@@ -2578,6 +3962,50 @@ impl crate::codegen::Message for SocketOptionLinger {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SocketOptionLinger {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("active", "active", &self.active)?;
+        o.optional("duration", "duration", &self.duration)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "active" => r.implicit(seen, 0, "active", &mut self.active)?,
+            "duration" => r.optional(seen, 1, "duration", &mut self.duration)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SocketOptionLinger {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// For SocketOption.additional: TCP_INFO, the kernel's TCP statistics,
@@ -3028,6 +4456,166 @@ impl crate::codegen::Message for SocketOptionTcpInfo {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SocketOptionTcpInfo {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("tcpiState", "tcpi_state", &self.tcpi_state)?;
+        o.implicit("tcpiCaState", "tcpi_ca_state", &self.tcpi_ca_state)?;
+        o.implicit("tcpiRetransmits", "tcpi_retransmits", &self.tcpi_retransmits)?;
+        o.implicit("tcpiProbes", "tcpi_probes", &self.tcpi_probes)?;
+        o.implicit("tcpiBackoff", "tcpi_backoff", &self.tcpi_backoff)?;
+        o.implicit("tcpiOptions", "tcpi_options", &self.tcpi_options)?;
+        o.implicit("tcpiSndWscale", "tcpi_snd_wscale", &self.tcpi_snd_wscale)?;
+        o.implicit("tcpiRcvWscale", "tcpi_rcv_wscale", &self.tcpi_rcv_wscale)?;
+        o.implicit("tcpiRto", "tcpi_rto", &self.tcpi_rto)?;
+        o.implicit("tcpiAto", "tcpi_ato", &self.tcpi_ato)?;
+        o.implicit("tcpiSndMss", "tcpi_snd_mss", &self.tcpi_snd_mss)?;
+        o.implicit("tcpiRcvMss", "tcpi_rcv_mss", &self.tcpi_rcv_mss)?;
+        o.implicit("tcpiUnacked", "tcpi_unacked", &self.tcpi_unacked)?;
+        o.implicit("tcpiSacked", "tcpi_sacked", &self.tcpi_sacked)?;
+        o.implicit("tcpiLost", "tcpi_lost", &self.tcpi_lost)?;
+        o.implicit("tcpiRetrans", "tcpi_retrans", &self.tcpi_retrans)?;
+        o.implicit("tcpiFackets", "tcpi_fackets", &self.tcpi_fackets)?;
+        o.implicit(
+            "tcpiLastDataSent",
+            "tcpi_last_data_sent",
+            &self.tcpi_last_data_sent,
+        )?;
+        o.implicit("tcpiLastAckSent", "tcpi_last_ack_sent", &self.tcpi_last_ack_sent)?;
+        o.implicit(
+            "tcpiLastDataRecv",
+            "tcpi_last_data_recv",
+            &self.tcpi_last_data_recv,
+        )?;
+        o.implicit("tcpiLastAckRecv", "tcpi_last_ack_recv", &self.tcpi_last_ack_recv)?;
+        o.implicit("tcpiPmtu", "tcpi_pmtu", &self.tcpi_pmtu)?;
+        o.implicit("tcpiRcvSsthresh", "tcpi_rcv_ssthresh", &self.tcpi_rcv_ssthresh)?;
+        o.implicit("tcpiRtt", "tcpi_rtt", &self.tcpi_rtt)?;
+        o.implicit("tcpiRttvar", "tcpi_rttvar", &self.tcpi_rttvar)?;
+        o.implicit("tcpiSndSsthresh", "tcpi_snd_ssthresh", &self.tcpi_snd_ssthresh)?;
+        o.implicit("tcpiSndCwnd", "tcpi_snd_cwnd", &self.tcpi_snd_cwnd)?;
+        o.implicit("tcpiAdvmss", "tcpi_advmss", &self.tcpi_advmss)?;
+        o.implicit("tcpiReordering", "tcpi_reordering", &self.tcpi_reordering)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "tcpiState" | "tcpi_state" => {
+                r.implicit(seen, 0, "tcpiState", &mut self.tcpi_state)?
+            }
+            "tcpiCaState" | "tcpi_ca_state" => {
+                r.implicit(seen, 1, "tcpiCaState", &mut self.tcpi_ca_state)?
+            }
+            "tcpiRetransmits" | "tcpi_retransmits" => {
+                r.implicit(seen, 2, "tcpiRetransmits", &mut self.tcpi_retransmits)?
+            }
+            "tcpiProbes" | "tcpi_probes" => {
+                r.implicit(seen, 3, "tcpiProbes", &mut self.tcpi_probes)?
+            }
+            "tcpiBackoff" | "tcpi_backoff" => {
+                r.implicit(seen, 4, "tcpiBackoff", &mut self.tcpi_backoff)?
+            }
+            "tcpiOptions" | "tcpi_options" => {
+                r.implicit(seen, 5, "tcpiOptions", &mut self.tcpi_options)?
+            }
+            "tcpiSndWscale" | "tcpi_snd_wscale" => {
+                r.implicit(seen, 6, "tcpiSndWscale", &mut self.tcpi_snd_wscale)?
+            }
+            "tcpiRcvWscale" | "tcpi_rcv_wscale" => {
+                r.implicit(seen, 7, "tcpiRcvWscale", &mut self.tcpi_rcv_wscale)?
+            }
+            "tcpiRto" | "tcpi_rto" => r.implicit(seen, 8, "tcpiRto", &mut self.tcpi_rto)?,
+            "tcpiAto" | "tcpi_ato" => r.implicit(seen, 9, "tcpiAto", &mut self.tcpi_ato)?,
+            "tcpiSndMss" | "tcpi_snd_mss" => {
+                r.implicit(seen, 10, "tcpiSndMss", &mut self.tcpi_snd_mss)?
+            }
+            "tcpiRcvMss" | "tcpi_rcv_mss" => {
+                r.implicit(seen, 11, "tcpiRcvMss", &mut self.tcpi_rcv_mss)?
+            }
+            "tcpiUnacked" | "tcpi_unacked" => {
+                r.implicit(seen, 12, "tcpiUnacked", &mut self.tcpi_unacked)?
+            }
+            "tcpiSacked" | "tcpi_sacked" => {
+                r.implicit(seen, 13, "tcpiSacked", &mut self.tcpi_sacked)?
+            }
+            "tcpiLost" | "tcpi_lost" => {
+                r.implicit(seen, 14, "tcpiLost", &mut self.tcpi_lost)?
+            }
+            "tcpiRetrans" | "tcpi_retrans" => {
+                r.implicit(seen, 15, "tcpiRetrans", &mut self.tcpi_retrans)?
+            }
+            "tcpiFackets" | "tcpi_fackets" => {
+                r.implicit(seen, 16, "tcpiFackets", &mut self.tcpi_fackets)?
+            }
+            "tcpiLastDataSent" | "tcpi_last_data_sent" => {
+                r.implicit(seen, 17, "tcpiLastDataSent", &mut self.tcpi_last_data_sent)?
+            }
+            "tcpiLastAckSent" | "tcpi_last_ack_sent" => {
+                r.implicit(seen, 18, "tcpiLastAckSent", &mut self.tcpi_last_ack_sent)?
+            }
+            "tcpiLastDataRecv" | "tcpi_last_data_recv" => {
+                r.implicit(seen, 19, "tcpiLastDataRecv", &mut self.tcpi_last_data_recv)?
+            }
+            "tcpiLastAckRecv" | "tcpi_last_ack_recv" => {
+                r.implicit(seen, 20, "tcpiLastAckRecv", &mut self.tcpi_last_ack_recv)?
+            }
+            "tcpiPmtu" | "tcpi_pmtu" => {
+                r.implicit(seen, 21, "tcpiPmtu", &mut self.tcpi_pmtu)?
+            }
+            "tcpiRcvSsthresh" | "tcpi_rcv_ssthresh" => {
+                r.implicit(seen, 22, "tcpiRcvSsthresh", &mut self.tcpi_rcv_ssthresh)?
+            }
+            "tcpiRtt" | "tcpi_rtt" => {
+                r.implicit(seen, 23, "tcpiRtt", &mut self.tcpi_rtt)?
+            }
+            "tcpiRttvar" | "tcpi_rttvar" => {
+                r.implicit(seen, 24, "tcpiRttvar", &mut self.tcpi_rttvar)?
+            }
+            "tcpiSndSsthresh" | "tcpi_snd_ssthresh" => {
+                r.implicit(seen, 25, "tcpiSndSsthresh", &mut self.tcpi_snd_ssthresh)?
+            }
+            "tcpiSndCwnd" | "tcpi_snd_cwnd" => {
+                r.implicit(seen, 26, "tcpiSndCwnd", &mut self.tcpi_snd_cwnd)?
+            }
+            "tcpiAdvmss" | "tcpi_advmss" => {
+                r.implicit(seen, 27, "tcpiAdvmss", &mut self.tcpi_advmss)?
+            }
+            "tcpiReordering" | "tcpi_reordering" => {
+                r.implicit(seen, 28, "tcpiReordering", &mut self.tcpi_reordering)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SocketOptionTcpInfo {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Asks for a page of top channels.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3096,6 +4684,54 @@ impl crate::codegen::Message for GetTopChannelsRequest {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetTopChannelsRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("startChannelId", "start_channel_id", &self.start_channel_id)?;
+        o.implicit("maxResults", "max_results", &self.max_results)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "startChannelId" | "start_channel_id" => {
+                r.implicit(seen, 0, "startChannelId", &mut self.start_channel_id)?
+            }
+            "maxResults" | "max_results" => {
+                r.implicit(seen, 1, "maxResults", &mut self.max_results)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetTopChannelsRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// A page of top channels.
@@ -3172,6 +4808,50 @@ impl crate::codegen::Message for GetTopChannelsResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetTopChannelsResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("channel", "channel", &self.channel)?;
+        o.implicit("end", "end", &self.end)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "channel" => r.repeated(seen, 0, "channel", &mut self.channel)?,
+            "end" => r.implicit(seen, 1, "end", &mut self.end)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetTopChannelsResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Asks for a page of servers.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3240,6 +4920,54 @@ impl crate::codegen::Message for GetServersRequest {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetServersRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("startServerId", "start_server_id", &self.start_server_id)?;
+        o.implicit("maxResults", "max_results", &self.max_results)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "startServerId" | "start_server_id" => {
+                r.implicit(seen, 0, "startServerId", &mut self.start_server_id)?
+            }
+            "maxResults" | "max_results" => {
+                r.implicit(seen, 1, "maxResults", &mut self.max_results)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetServersRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// A page of servers.
@@ -3316,6 +5044,50 @@ impl crate::codegen::Message for GetServersResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetServersResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("server", "server", &self.server)?;
+        o.implicit("end", "end", &self.end)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "server" => r.repeated(seen, 0, "server", &mut self.server)?,
+            "end" => r.implicit(seen, 1, "end", &mut self.end)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetServersResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Asks for one server.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3369,6 +5141,50 @@ impl crate::codegen::Message for GetServerRequest {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetServerRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("serverId", "server_id", &self.server_id)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "serverId" | "server_id" => {
+                r.implicit(seen, 0, "serverId", &mut self.server_id)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetServerRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// One server.
@@ -3426,6 +5242,48 @@ impl crate::codegen::Message for GetServerResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetServerResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("server", "server", &self.server)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "server" => r.optional(seen, 0, "server", &mut self.server)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetServerResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Asks for a page of a server's sockets.
@@ -3512,6 +5370,58 @@ impl crate::codegen::Message for GetServerSocketsRequest {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetServerSocketsRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("serverId", "server_id", &self.server_id)?;
+        o.implicit("startSocketId", "start_socket_id", &self.start_socket_id)?;
+        o.implicit("maxResults", "max_results", &self.max_results)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "serverId" | "server_id" => {
+                r.implicit(seen, 0, "serverId", &mut self.server_id)?
+            }
+            "startSocketId" | "start_socket_id" => {
+                r.implicit(seen, 1, "startSocketId", &mut self.start_socket_id)?
+            }
+            "maxResults" | "max_results" => {
+                r.implicit(seen, 2, "maxResults", &mut self.max_results)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetServerSocketsRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A page of a server's sockets.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3586,6 +5496,52 @@ impl crate::codegen::Message for GetServerSocketsResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetServerSocketsResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("socketRef", "socket_ref", &self.socket_ref)?;
+        o.implicit("end", "end", &self.end)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "socketRef" | "socket_ref" => {
+                r.repeated(seen, 0, "socketRef", &mut self.socket_ref)?
+            }
+            "end" => r.implicit(seen, 1, "end", &mut self.end)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetServerSocketsResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Asks for one channel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3639,6 +5595,50 @@ impl crate::codegen::Message for GetChannelRequest {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetChannelRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("channelId", "channel_id", &self.channel_id)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "channelId" | "channel_id" => {
+                r.implicit(seen, 0, "channelId", &mut self.channel_id)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetChannelRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// One channel.
@@ -3698,6 +5698,48 @@ impl crate::codegen::Message for GetChannelResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetChannelResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("channel", "channel", &self.channel)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "channel" => r.optional(seen, 0, "channel", &mut self.channel)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetChannelResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Asks for one subchannel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3751,6 +5793,50 @@ impl crate::codegen::Message for GetSubchannelRequest {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetSubchannelRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("subchannelId", "subchannel_id", &self.subchannel_id)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "subchannelId" | "subchannel_id" => {
+                r.implicit(seen, 0, "subchannelId", &mut self.subchannel_id)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetSubchannelRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// One subchannel.
@@ -3808,6 +5894,48 @@ impl crate::codegen::Message for GetSubchannelResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetSubchannelResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("subchannel", "subchannel", &self.subchannel)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "subchannel" => r.optional(seen, 0, "subchannel", &mut self.subchannel)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetSubchannelResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Asks for one socket.
@@ -3880,6 +6008,52 @@ impl crate::codegen::Message for GetSocketRequest {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetSocketRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("socketId", "socket_id", &self.socket_id)?;
+        o.implicit("summary", "summary", &self.summary)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "socketId" | "socket_id" => {
+                r.implicit(seen, 0, "socketId", &mut self.socket_id)?
+            }
+            "summary" => r.implicit(seen, 1, "summary", &mut self.summary)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetSocketRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// One socket.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3935,6 +6109,48 @@ impl crate::codegen::Message for GetSocketResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GetSocketResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("socket", "socket", &self.socket)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "socket" => r.optional(seen, 0, "socket", &mut self.socket)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GetSocketResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The descriptor of `grpc/channelz/v1/channelz.proto`.

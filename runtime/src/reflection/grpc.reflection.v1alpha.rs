@@ -172,6 +172,124 @@ impl crate::codegen::Message for ServerReflectionRequest {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServerReflectionRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("host", "host", &self.host)?;
+        if let ::core::option::Option::Some(v) = &self.message_request {
+            match v {
+                server_reflection_request::MessageRequest::FileByFilename(v) => {
+                    o.member("fileByFilename", "file_by_filename", v)?
+                }
+                server_reflection_request::MessageRequest::FileContainingSymbol(v) => {
+                    o.member("fileContainingSymbol", "file_containing_symbol", v)?
+                }
+                server_reflection_request::MessageRequest::FileContainingExtension(v) => {
+                    o.member("fileContainingExtension", "file_containing_extension", v)?
+                }
+                server_reflection_request::MessageRequest::AllExtensionNumbersOfType(
+                    v,
+                ) => {
+                    o.member(
+                        "allExtensionNumbersOfType",
+                        "all_extension_numbers_of_type",
+                        v,
+                    )?
+                }
+                server_reflection_request::MessageRequest::ListServices(v) => {
+                    o.member("listServices", "list_services", v)?
+                }
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "host" => r.implicit(seen, 0, "host", &mut self.host)?,
+            "fileByFilename" | "file_by_filename" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 1, "fileByFilename")?
+                {
+                    self.message_request = ::core::option::Option::Some(
+                        server_reflection_request::MessageRequest::FileByFilename(v),
+                    );
+                }
+            }
+            "fileContainingSymbol" | "file_containing_symbol" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 1, "fileContainingSymbol")?
+                {
+                    self.message_request = ::core::option::Option::Some(
+                        server_reflection_request::MessageRequest::FileContainingSymbol(
+                            v,
+                        ),
+                    );
+                }
+            }
+            "fileContainingExtension" | "file_containing_extension" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 1, "fileContainingExtension")?
+                {
+                    self.message_request = ::core::option::Option::Some(
+                        server_reflection_request::MessageRequest::FileContainingExtension(
+                            v,
+                        ),
+                    );
+                }
+            }
+            "allExtensionNumbersOfType" | "all_extension_numbers_of_type" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 1, "allExtensionNumbersOfType")?
+                {
+                    self.message_request = ::core::option::Option::Some(
+                        server_reflection_request::MessageRequest::AllExtensionNumbersOfType(
+                            v,
+                        ),
+                    );
+                }
+            }
+            "listServices" | "list_services" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 1, "listServices")?
+                {
+                    self.message_request = ::core::option::Option::Some(
+                        server_reflection_request::MessageRequest::ListServices(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServerReflectionRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`ServerReflectionRequest`].
 #[allow(deprecated)]
 pub mod server_reflection_request {
@@ -259,6 +377,54 @@ impl crate::codegen::Message for ExtensionRequest {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ExtensionRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("containingType", "containing_type", &self.containing_type)?;
+        o.implicit("extensionNumber", "extension_number", &self.extension_number)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "containingType" | "containing_type" => {
+                r.implicit(seen, 0, "containingType", &mut self.containing_type)?
+            }
+            "extensionNumber" | "extension_number" => {
+                r.implicit(seen, 1, "extensionNumber", &mut self.extension_number)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ExtensionRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The answer to one request.
@@ -468,6 +634,118 @@ impl crate::codegen::Message for ServerReflectionResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServerReflectionResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("validHost", "valid_host", &self.valid_host)?;
+        o.optional("originalRequest", "original_request", &self.original_request)?;
+        if let ::core::option::Option::Some(v) = &self.message_response {
+            match v {
+                server_reflection_response::MessageResponse::FileDescriptorResponse(
+                    v,
+                ) => o.member("fileDescriptorResponse", "file_descriptor_response", v)?,
+                server_reflection_response::MessageResponse::AllExtensionNumbersResponse(
+                    v,
+                ) => {
+                    o.member(
+                        "allExtensionNumbersResponse",
+                        "all_extension_numbers_response",
+                        v,
+                    )?
+                }
+                server_reflection_response::MessageResponse::ListServicesResponse(v) => {
+                    o.member("listServicesResponse", "list_services_response", v)?
+                }
+                server_reflection_response::MessageResponse::ErrorResponse(v) => {
+                    o.member("errorResponse", "error_response", v)?
+                }
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "validHost" | "valid_host" => {
+                r.implicit(seen, 0, "validHost", &mut self.valid_host)?
+            }
+            "originalRequest" | "original_request" => {
+                r.optional(seen, 1, "originalRequest", &mut self.original_request)?
+            }
+            "fileDescriptorResponse" | "file_descriptor_response" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 2, "fileDescriptorResponse")?
+                {
+                    self.message_response = ::core::option::Option::Some(
+                        server_reflection_response::MessageResponse::FileDescriptorResponse(
+                            v,
+                        ),
+                    );
+                }
+            }
+            "allExtensionNumbersResponse" | "all_extension_numbers_response" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 2, "allExtensionNumbersResponse")?
+                {
+                    self.message_response = ::core::option::Option::Some(
+                        server_reflection_response::MessageResponse::AllExtensionNumbersResponse(
+                            v,
+                        ),
+                    );
+                }
+            }
+            "listServicesResponse" | "list_services_response" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 2, "listServicesResponse")?
+                {
+                    self.message_response = ::core::option::Option::Some(
+                        server_reflection_response::MessageResponse::ListServicesResponse(
+                            v,
+                        ),
+                    );
+                }
+            }
+            "errorResponse" | "error_response" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 2, "errorResponse")?
+                {
+                    self.message_response = ::core::option::Option::Some(
+                        server_reflection_response::MessageResponse::ErrorResponse(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServerReflectionResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`ServerReflectionResponse`].
 #[allow(deprecated)]
 pub mod server_reflection_response {
@@ -540,6 +818,59 @@ impl crate::codegen::Message for FileDescriptorResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FileDescriptorResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated(
+            "fileDescriptorProto",
+            "file_descriptor_proto",
+            &self.file_descriptor_proto,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "fileDescriptorProto" | "file_descriptor_proto" => {
+                r.repeated(
+                    seen,
+                    0,
+                    "fileDescriptorProto",
+                    &mut self.file_descriptor_proto,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FileDescriptorResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The extension numbers of one message type.
@@ -618,6 +949,54 @@ impl crate::codegen::Message for ExtensionNumberResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ExtensionNumberResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("baseTypeName", "base_type_name", &self.base_type_name)?;
+        o.repeated("extensionNumber", "extension_number", &self.extension_number)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "baseTypeName" | "base_type_name" => {
+                r.implicit(seen, 0, "baseTypeName", &mut self.base_type_name)?
+            }
+            "extensionNumber" | "extension_number" => {
+                r.repeated(seen, 1, "extensionNumber", &mut self.extension_number)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ExtensionNumberResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// The services a server has.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -678,6 +1057,48 @@ impl crate::codegen::Message for ListServiceResponse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ListServiceResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("service", "service", &self.service)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "service" => r.repeated(seen, 0, "service", &mut self.service)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ListServiceResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// One service.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -731,6 +1152,48 @@ impl crate::codegen::Message for ServiceResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServiceResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServiceResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Why a request could not be answered.
@@ -800,6 +1263,54 @@ impl crate::codegen::Message for ErrorResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ErrorResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("errorCode", "error_code", &self.error_code)?;
+        o.implicit("errorMessage", "error_message", &self.error_message)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "errorCode" | "error_code" => {
+                r.implicit(seen, 0, "errorCode", &mut self.error_code)?
+            }
+            "errorMessage" | "error_message" => {
+                r.implicit(seen, 1, "errorMessage", &mut self.error_message)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ErrorResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The descriptor of `grpc/reflection/v1alpha/reflection.proto`.

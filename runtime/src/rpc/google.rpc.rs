@@ -96,6 +96,52 @@ impl crate::codegen::Message for Status {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Status {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("code", "code", &self.code)?;
+        o.implicit("message", "message", &self.message)?;
+        o.repeated("details", "details", &self.details)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "code" => r.implicit(seen, 0, "code", &mut self.code)?,
+            "message" => r.implicit(seen, 1, "message", &mut self.message)?,
+            "details" => r.repeated(seen, 2, "details", &mut self.details)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Status {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// The descriptor of `google/rpc/status.proto`.
 pub static DESCRIPTOR_GOOGLE_RPC_STATUS: crate::codegen::FileDescriptor = crate::codegen::FileDescriptor {
     name: "google/rpc/status.proto",

@@ -114,6 +114,54 @@ impl crate::codegen::Message for Version {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Version {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("major", "major", &self.major)?;
+        o.optional("minor", "minor", &self.minor)?;
+        o.optional("patch", "patch", &self.patch)?;
+        o.optional("suffix", "suffix", &self.suffix)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "major" => r.optional(seen, 0, "major", &mut self.major)?,
+            "minor" => r.optional(seen, 1, "minor", &mut self.minor)?,
+            "patch" => r.optional(seen, 2, "patch", &mut self.patch)?,
+            "suffix" => r.optional(seen, 3, "suffix", &mut self.suffix)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Version {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// An encoded CodeGeneratorRequest is written to the plugin's stdin.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -281,6 +329,73 @@ impl crate::codegen::Message for CodeGeneratorRequest {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for CodeGeneratorRequest {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("fileToGenerate", "file_to_generate", &self.file_to_generate)?;
+        o.optional("parameter", "parameter", &self.parameter)?;
+        o.optional("compilerVersion", "compiler_version", &self.compiler_version)?;
+        o.repeated("protoFile", "proto_file", &self.proto_file)?;
+        o.repeated(
+            "sourceFileDescriptors",
+            "source_file_descriptors",
+            &self.source_file_descriptors,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "fileToGenerate" | "file_to_generate" => {
+                r.repeated(seen, 0, "fileToGenerate", &mut self.file_to_generate)?
+            }
+            "parameter" => r.optional(seen, 1, "parameter", &mut self.parameter)?,
+            "compilerVersion" | "compiler_version" => {
+                r.optional(seen, 4, "compilerVersion", &mut self.compiler_version)?
+            }
+            "protoFile" | "proto_file" => {
+                r.repeated(seen, 2, "protoFile", &mut self.proto_file)?
+            }
+            "sourceFileDescriptors" | "source_file_descriptors" => {
+                r.repeated(
+                    seen,
+                    3,
+                    "sourceFileDescriptors",
+                    &mut self.source_file_descriptors,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for CodeGeneratorRequest {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// The plugin writes an encoded CodeGeneratorResponse to stdout.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -429,6 +544,62 @@ impl crate::codegen::Message for CodeGeneratorResponse {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for CodeGeneratorResponse {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("error", "error", &self.error)?;
+        o.optional("supportedFeatures", "supported_features", &self.supported_features)?;
+        o.optional("minimumEdition", "minimum_edition", &self.minimum_edition)?;
+        o.optional("maximumEdition", "maximum_edition", &self.maximum_edition)?;
+        o.repeated("file", "file", &self.file)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "error" => r.optional(seen, 0, "error", &mut self.error)?,
+            "supportedFeatures" | "supported_features" => {
+                r.optional(seen, 1, "supportedFeatures", &mut self.supported_features)?
+            }
+            "minimumEdition" | "minimum_edition" => {
+                r.optional(seen, 2, "minimumEdition", &mut self.minimum_edition)?
+            }
+            "maximumEdition" | "maximum_edition" => {
+                r.optional(seen, 3, "maximumEdition", &mut self.maximum_edition)?
+            }
+            "file" => r.repeated(seen, 4, "file", &mut self.file)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for CodeGeneratorResponse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`CodeGeneratorResponse`].
@@ -608,6 +779,67 @@ pub mod code_generator_response {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for File {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("name", "name", &self.name)?;
+            o.optional("insertionPoint", "insertion_point", &self.insertion_point)?;
+            o.optional("content", "content", &self.content)?;
+            o.optional(
+                "generatedCodeInfo",
+                "generated_code_info",
+                &self.generated_code_info,
+            )?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "name" => r.optional(seen, 0, "name", &mut self.name)?,
+                "insertionPoint" | "insertion_point" => {
+                    r.optional(seen, 1, "insertionPoint", &mut self.insertion_point)?
+                }
+                "content" => r.optional(seen, 2, "content", &mut self.content)?,
+                "generatedCodeInfo" | "generated_code_info" => {
+                    r.optional(
+                        seen,
+                        3,
+                        "generatedCodeInfo",
+                        &mut self.generated_code_info,
+                    )?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for File {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Sync with code_generator.h.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -617,6 +849,31 @@ pub mod code_generator_response {
         None = 0,
         Proto3Optional = 1,
         SupportsEditions = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Feature {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for Feature {

@@ -338,6 +338,64 @@ impl crate::codegen::Message for Api {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Api {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.repeated("methods", "methods", &self.methods)?;
+        o.repeated("options", "options", &self.options)?;
+        o.implicit("version", "version", &self.version)?;
+        o.optional("sourceContext", "source_context", &self.source_context)?;
+        o.repeated("mixins", "mixins", &self.mixins)?;
+        o.implicit("syntax", "syntax", &self.syntax)?;
+        o.implicit("edition", "edition", &self.edition)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "methods" => r.repeated(seen, 1, "methods", &mut self.methods)?,
+            "options" => r.repeated(seen, 2, "options", &mut self.options)?,
+            "version" => r.implicit(seen, 3, "version", &mut self.version)?,
+            "sourceContext" | "source_context" => {
+                r.optional(seen, 4, "sourceContext", &mut self.source_context)?
+            }
+            "mixins" => r.repeated(seen, 5, "mixins", &mut self.mixins)?,
+            "syntax" => r.implicit(seen, 6, "syntax", &mut self.syntax)?,
+            "edition" => r.implicit(seen, 7, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Api {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Method represents a method of an API interface.
 ///
 /// New usages of this message as an alternative to MethodDescriptorProto are
@@ -511,6 +569,70 @@ impl crate::codegen::Message for Method {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Method {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("requestTypeUrl", "request_type_url", &self.request_type_url)?;
+        o.implicit("requestStreaming", "request_streaming", &self.request_streaming)?;
+        o.implicit("responseTypeUrl", "response_type_url", &self.response_type_url)?;
+        o.implicit("responseStreaming", "response_streaming", &self.response_streaming)?;
+        o.repeated("options", "options", &self.options)?;
+        o.implicit("syntax", "syntax", &self.syntax)?;
+        o.implicit("edition", "edition", &self.edition)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "requestTypeUrl" | "request_type_url" => {
+                r.implicit(seen, 1, "requestTypeUrl", &mut self.request_type_url)?
+            }
+            "requestStreaming" | "request_streaming" => {
+                r.implicit(seen, 2, "requestStreaming", &mut self.request_streaming)?
+            }
+            "responseTypeUrl" | "response_type_url" => {
+                r.implicit(seen, 3, "responseTypeUrl", &mut self.response_type_url)?
+            }
+            "responseStreaming" | "response_streaming" => {
+                r.implicit(seen, 4, "responseStreaming", &mut self.response_streaming)?
+            }
+            "options" => r.repeated(seen, 5, "options", &mut self.options)?,
+            "syntax" => r.implicit(seen, 6, "syntax", &mut self.syntax)?,
+            "edition" => r.implicit(seen, 7, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Method {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Declares an API Interface to be included in this interface. The including
 /// interface must redeclare all the methods from the included interface, but
 /// documentation and options are inherited as follows:
@@ -668,6 +790,50 @@ impl crate::codegen::Message for Mixin {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Mixin {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("root", "root", &self.root)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "root" => r.implicit(seen, 1, "root", &mut self.root)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Mixin {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// The protocol compiler can output a FileDescriptorSet containing the .proto
 /// files it parses.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -734,6 +900,52 @@ impl crate::codegen::Message for FileDescriptorSet {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FileDescriptorSet {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("file", "file", &self.file)?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "file" => r.repeated(seen, 0, "file", &mut self.file)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FileDescriptorSet {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Describes a complete .proto file.
@@ -1069,6 +1281,86 @@ impl crate::codegen::Message for FileDescriptorProto {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FileDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.optional("package", "package", &self.package)?;
+        o.repeated("dependency", "dependency", &self.dependency)?;
+        o.repeated("messageType", "message_type", &self.message_type)?;
+        o.repeated("enumType", "enum_type", &self.enum_type)?;
+        o.repeated("service", "service", &self.service)?;
+        o.repeated("extension", "extension", &self.extension)?;
+        o.optional("options", "options", &self.options)?;
+        o.optional("sourceCodeInfo", "source_code_info", &self.source_code_info)?;
+        o.repeated("publicDependency", "public_dependency", &self.public_dependency)?;
+        o.repeated("weakDependency", "weak_dependency", &self.weak_dependency)?;
+        o.optional("syntax", "syntax", &self.syntax)?;
+        o.optional("edition", "edition", &self.edition)?;
+        o.repeated("optionDependency", "option_dependency", &self.option_dependency)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "package" => r.optional(seen, 1, "package", &mut self.package)?,
+            "dependency" => r.repeated(seen, 2, "dependency", &mut self.dependency)?,
+            "messageType" | "message_type" => {
+                r.repeated(seen, 6, "messageType", &mut self.message_type)?
+            }
+            "enumType" | "enum_type" => {
+                r.repeated(seen, 7, "enumType", &mut self.enum_type)?
+            }
+            "service" => r.repeated(seen, 8, "service", &mut self.service)?,
+            "extension" => r.repeated(seen, 9, "extension", &mut self.extension)?,
+            "options" => r.optional(seen, 10, "options", &mut self.options)?,
+            "sourceCodeInfo" | "source_code_info" => {
+                r.optional(seen, 11, "sourceCodeInfo", &mut self.source_code_info)?
+            }
+            "publicDependency" | "public_dependency" => {
+                r.repeated(seen, 3, "publicDependency", &mut self.public_dependency)?
+            }
+            "weakDependency" | "weak_dependency" => {
+                r.repeated(seen, 4, "weakDependency", &mut self.weak_dependency)?
+            }
+            "syntax" => r.optional(seen, 12, "syntax", &mut self.syntax)?,
+            "edition" => r.optional(seen, 13, "edition", &mut self.edition)?,
+            "optionDependency" | "option_dependency" => {
+                r.repeated(seen, 5, "optionDependency", &mut self.option_dependency)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FileDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Describes a message type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1350,6 +1642,80 @@ impl crate::codegen::Message for DescriptorProto {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for DescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.repeated("field", "field", &self.field)?;
+        o.repeated("nestedType", "nested_type", &self.nested_type)?;
+        o.repeated("enumType", "enum_type", &self.enum_type)?;
+        o.repeated("extensionRange", "extension_range", &self.extension_range)?;
+        o.repeated("extension", "extension", &self.extension)?;
+        o.optional("options", "options", &self.options)?;
+        o.repeated("oneofDecl", "oneof_decl", &self.oneof_decl)?;
+        o.repeated("reservedRange", "reserved_range", &self.reserved_range)?;
+        o.repeated("reservedName", "reserved_name", &self.reserved_name)?;
+        o.optional("visibility", "visibility", &self.visibility)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "field" => r.repeated(seen, 1, "field", &mut self.field)?,
+            "nestedType" | "nested_type" => {
+                r.repeated(seen, 3, "nestedType", &mut self.nested_type)?
+            }
+            "enumType" | "enum_type" => {
+                r.repeated(seen, 4, "enumType", &mut self.enum_type)?
+            }
+            "extensionRange" | "extension_range" => {
+                r.repeated(seen, 5, "extensionRange", &mut self.extension_range)?
+            }
+            "extension" => r.repeated(seen, 2, "extension", &mut self.extension)?,
+            "options" => r.optional(seen, 7, "options", &mut self.options)?,
+            "oneofDecl" | "oneof_decl" => {
+                r.repeated(seen, 6, "oneofDecl", &mut self.oneof_decl)?
+            }
+            "reservedRange" | "reserved_range" => {
+                r.repeated(seen, 8, "reservedRange", &mut self.reserved_range)?
+            }
+            "reservedName" | "reserved_name" => {
+                r.repeated(seen, 9, "reservedName", &mut self.reserved_name)?
+            }
+            "visibility" => r.optional(seen, 10, "visibility", &mut self.visibility)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for DescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`DescriptorProto`].
 #[allow(deprecated)]
 pub mod descriptor_proto {
@@ -1456,6 +1822,52 @@ pub mod descriptor_proto {
             ::core::result::Result::Ok(())
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for ExtensionRange {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("start", "start", &self.start)?;
+            o.optional("end", "end", &self.end)?;
+            o.optional("options", "options", &self.options)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "start" => r.optional(seen, 0, "start", &mut self.start)?,
+                "end" => r.optional(seen, 1, "end", &mut self.end)?,
+                "options" => r.optional(seen, 2, "options", &mut self.options)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for ExtensionRange {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Range of reserved tag numbers. Reserved tag numbers may not be used by
     /// fields or extension ranges in the same message. Reserved ranges may
     /// not overlap.
@@ -1534,6 +1946,50 @@ pub mod descriptor_proto {
         }
         fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for ReservedRange {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("start", "start", &self.start)?;
+            o.optional("end", "end", &self.end)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "start" => r.optional(seen, 0, "start", &mut self.start)?,
+                "end" => r.optional(seen, 1, "end", &mut self.end)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for ReservedRange {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -1682,6 +2138,71 @@ impl crate::codegen::Message for ExtensionRangeOptions {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ExtensionRangeOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("declaration", "declaration", &self.declaration)?;
+        o.optional("verification", "verification", &self.verification)?;
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "declaration" => r.repeated(seen, 1, "declaration", &mut self.declaration)?,
+            "verification" => {
+                r.optional(seen, 3, "verification", &mut self.verification)?
+            }
+            "features" => r.optional(seen, 2, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    0,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ExtensionRangeOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`ExtensionRangeOptions`].
 #[allow(deprecated)]
 pub mod extension_range_options {
@@ -1825,6 +2346,58 @@ pub mod extension_range_options {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for Declaration {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("number", "number", &self.number)?;
+            o.optional("fullName", "full_name", &self.full_name)?;
+            o.optional("type", "type", &self.r#type)?;
+            o.optional("reserved", "reserved", &self.reserved)?;
+            o.optional("repeated", "repeated", &self.repeated)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "number" => r.optional(seen, 0, "number", &mut self.number)?,
+                "fullName" | "full_name" => {
+                    r.optional(seen, 1, "fullName", &mut self.full_name)?
+                }
+                "type" => r.optional(seen, 2, "type", &mut self.r#type)?,
+                "reserved" => r.optional(seen, 3, "reserved", &mut self.reserved)?,
+                "repeated" => r.optional(seen, 4, "repeated", &mut self.repeated)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Declaration {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// The verification state of the extension range.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -1834,6 +2407,31 @@ pub mod extension_range_options {
         #[default]
         Declaration = 0,
         Unverified = 1,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for VerificationState {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for VerificationState {
@@ -2171,6 +2769,78 @@ impl crate::codegen::Message for FieldDescriptorProto {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FieldDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.optional("extendee", "extendee", &self.extendee)?;
+        o.optional("number", "number", &self.number)?;
+        o.optional("label", "label", &self.label)?;
+        o.optional("type", "type", &self.r#type)?;
+        o.optional("typeName", "type_name", &self.type_name)?;
+        o.optional("defaultValue", "default_value", &self.default_value)?;
+        o.optional("options", "options", &self.options)?;
+        o.optional("oneofIndex", "oneof_index", &self.oneof_index)?;
+        o.optional("jsonName", "json_name", &self.json_name)?;
+        o.optional("proto3Optional", "proto3_optional", &self.proto3_optional)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "extendee" => r.optional(seen, 5, "extendee", &mut self.extendee)?,
+            "number" => r.optional(seen, 1, "number", &mut self.number)?,
+            "label" => r.optional(seen, 2, "label", &mut self.label)?,
+            "type" => r.optional(seen, 3, "type", &mut self.r#type)?,
+            "typeName" | "type_name" => {
+                r.optional(seen, 4, "typeName", &mut self.type_name)?
+            }
+            "defaultValue" | "default_value" => {
+                r.optional(seen, 6, "defaultValue", &mut self.default_value)?
+            }
+            "options" => r.optional(seen, 9, "options", &mut self.options)?,
+            "oneofIndex" | "oneof_index" => {
+                r.optional(seen, 7, "oneofIndex", &mut self.oneof_index)?
+            }
+            "jsonName" | "json_name" => {
+                r.optional(seen, 8, "jsonName", &mut self.json_name)?
+            }
+            "proto3Optional" | "proto3_optional" => {
+                r.optional(seen, 10, "proto3Optional", &mut self.proto3_optional)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FieldDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FieldDescriptorProto`].
 #[allow(deprecated)]
 pub mod field_descriptor_proto {
@@ -2212,6 +2882,31 @@ pub mod field_descriptor_proto {
         Sint32 = 17,
         /// Uses ZigZag encoding.
         Sint64 = 18,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Type {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for Type {
@@ -2299,6 +2994,31 @@ pub mod field_descriptor_proto {
         /// it's explicitly prohibited.  In Editions, the `field_presence` feature
         /// can be used to get this behavior.
         Required = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Label {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for Label {
@@ -2411,6 +3131,50 @@ impl crate::codegen::Message for OneofDescriptorProto {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for OneofDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.optional("options", "options", &self.options)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "options" => r.optional(seen, 1, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for OneofDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Describes an enum type.
@@ -2587,6 +3351,62 @@ impl crate::codegen::Message for EnumDescriptorProto {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for EnumDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.repeated("value", "value", &self.value)?;
+        o.optional("options", "options", &self.options)?;
+        o.repeated("reservedRange", "reserved_range", &self.reserved_range)?;
+        o.repeated("reservedName", "reserved_name", &self.reserved_name)?;
+        o.optional("visibility", "visibility", &self.visibility)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "value" => r.repeated(seen, 1, "value", &mut self.value)?,
+            "options" => r.optional(seen, 2, "options", &mut self.options)?,
+            "reservedRange" | "reserved_range" => {
+                r.repeated(seen, 3, "reservedRange", &mut self.reserved_range)?
+            }
+            "reservedName" | "reserved_name" => {
+                r.repeated(seen, 4, "reservedName", &mut self.reserved_name)?
+            }
+            "visibility" => r.optional(seen, 5, "visibility", &mut self.visibility)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for EnumDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`EnumDescriptorProto`].
 #[allow(deprecated)]
 pub mod enum_descriptor_proto {
@@ -2671,6 +3491,50 @@ pub mod enum_descriptor_proto {
         }
         fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for EnumReservedRange {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("start", "start", &self.start)?;
+            o.optional("end", "end", &self.end)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "start" => r.optional(seen, 0, "start", &mut self.start)?,
+                "end" => r.optional(seen, 1, "end", &mut self.end)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for EnumReservedRange {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -2771,6 +3635,52 @@ impl crate::codegen::Message for EnumValueDescriptorProto {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for EnumValueDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.optional("number", "number", &self.number)?;
+        o.optional("options", "options", &self.options)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "number" => r.optional(seen, 1, "number", &mut self.number)?,
+            "options" => r.optional(seen, 2, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for EnumValueDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Describes a service.
@@ -2876,6 +3786,52 @@ impl crate::codegen::Message for ServiceDescriptorProto {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServiceDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.repeated("method", "method", &self.method)?;
+        o.optional("options", "options", &self.options)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "method" => r.repeated(seen, 1, "method", &mut self.method)?,
+            "options" => r.optional(seen, 2, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServiceDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Describes a method of a service.
@@ -3033,6 +3989,66 @@ impl crate::codegen::Message for MethodDescriptorProto {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for MethodDescriptorProto {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("name", "name", &self.name)?;
+        o.optional("inputType", "input_type", &self.input_type)?;
+        o.optional("outputType", "output_type", &self.output_type)?;
+        o.optional("options", "options", &self.options)?;
+        o.optional("clientStreaming", "client_streaming", &self.client_streaming)?;
+        o.optional("serverStreaming", "server_streaming", &self.server_streaming)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "inputType" | "input_type" => {
+                r.optional(seen, 1, "inputType", &mut self.input_type)?
+            }
+            "outputType" | "output_type" => {
+                r.optional(seen, 2, "outputType", &mut self.output_type)?
+            }
+            "options" => r.optional(seen, 3, "options", &mut self.options)?,
+            "clientStreaming" | "client_streaming" => {
+                r.optional(seen, 4, "clientStreaming", &mut self.client_streaming)?
+            }
+            "serverStreaming" | "server_streaming" => {
+                r.optional(seen, 5, "serverStreaming", &mut self.server_streaming)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for MethodDescriptorProto {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -3556,6 +4572,196 @@ impl crate::codegen::Message for FileOptions {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FileOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("javaPackage", "java_package", &self.java_package)?;
+        o.optional(
+            "javaOuterClassname",
+            "java_outer_classname",
+            &self.java_outer_classname,
+        )?;
+        o.optional("optimizeFor", "optimize_for", &self.optimize_for)?;
+        o.optional(
+            "javaMultipleFiles",
+            "java_multiple_files",
+            &self.java_multiple_files,
+        )?;
+        o.optional("goPackage", "go_package", &self.go_package)?;
+        o.optional(
+            "ccGenericServices",
+            "cc_generic_services",
+            &self.cc_generic_services,
+        )?;
+        o.optional(
+            "javaGenericServices",
+            "java_generic_services",
+            &self.java_generic_services,
+        )?;
+        o.optional(
+            "pyGenericServices",
+            "py_generic_services",
+            &self.py_generic_services,
+        )?;
+        o.optional(
+            "javaGenerateEqualsAndHash",
+            "java_generate_equals_and_hash",
+            &self.java_generate_equals_and_hash,
+        )?;
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional(
+            "javaStringCheckUtf8",
+            "java_string_check_utf8",
+            &self.java_string_check_utf8,
+        )?;
+        o.optional("ccEnableArenas", "cc_enable_arenas", &self.cc_enable_arenas)?;
+        o.optional("objcClassPrefix", "objc_class_prefix", &self.objc_class_prefix)?;
+        o.optional("csharpNamespace", "csharp_namespace", &self.csharp_namespace)?;
+        o.optional("swiftPrefix", "swift_prefix", &self.swift_prefix)?;
+        o.optional("phpClassPrefix", "php_class_prefix", &self.php_class_prefix)?;
+        o.optional("phpNamespace", "php_namespace", &self.php_namespace)?;
+        o.optional(
+            "phpMetadataNamespace",
+            "php_metadata_namespace",
+            &self.php_metadata_namespace,
+        )?;
+        o.optional("rubyPackage", "ruby_package", &self.ruby_package)?;
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "javaPackage" | "java_package" => {
+                r.optional(seen, 0, "javaPackage", &mut self.java_package)?
+            }
+            "javaOuterClassname" | "java_outer_classname" => {
+                r.optional(
+                    seen,
+                    1,
+                    "javaOuterClassname",
+                    &mut self.java_outer_classname,
+                )?
+            }
+            "optimizeFor" | "optimize_for" => {
+                r.optional(seen, 5, "optimizeFor", &mut self.optimize_for)?
+            }
+            "javaMultipleFiles" | "java_multiple_files" => {
+                r.optional(seen, 2, "javaMultipleFiles", &mut self.java_multiple_files)?
+            }
+            "goPackage" | "go_package" => {
+                r.optional(seen, 6, "goPackage", &mut self.go_package)?
+            }
+            "ccGenericServices" | "cc_generic_services" => {
+                r.optional(seen, 7, "ccGenericServices", &mut self.cc_generic_services)?
+            }
+            "javaGenericServices" | "java_generic_services" => {
+                r.optional(
+                    seen,
+                    8,
+                    "javaGenericServices",
+                    &mut self.java_generic_services,
+                )?
+            }
+            "pyGenericServices" | "py_generic_services" => {
+                r.optional(seen, 9, "pyGenericServices", &mut self.py_generic_services)?
+            }
+            "javaGenerateEqualsAndHash" | "java_generate_equals_and_hash" => {
+                r.optional(
+                    seen,
+                    3,
+                    "javaGenerateEqualsAndHash",
+                    &mut self.java_generate_equals_and_hash,
+                )?
+            }
+            "deprecated" => r.optional(seen, 10, "deprecated", &mut self.deprecated)?,
+            "javaStringCheckUtf8" | "java_string_check_utf8" => {
+                r.optional(
+                    seen,
+                    4,
+                    "javaStringCheckUtf8",
+                    &mut self.java_string_check_utf8,
+                )?
+            }
+            "ccEnableArenas" | "cc_enable_arenas" => {
+                r.optional(seen, 11, "ccEnableArenas", &mut self.cc_enable_arenas)?
+            }
+            "objcClassPrefix" | "objc_class_prefix" => {
+                r.optional(seen, 12, "objcClassPrefix", &mut self.objc_class_prefix)?
+            }
+            "csharpNamespace" | "csharp_namespace" => {
+                r.optional(seen, 13, "csharpNamespace", &mut self.csharp_namespace)?
+            }
+            "swiftPrefix" | "swift_prefix" => {
+                r.optional(seen, 14, "swiftPrefix", &mut self.swift_prefix)?
+            }
+            "phpClassPrefix" | "php_class_prefix" => {
+                r.optional(seen, 15, "phpClassPrefix", &mut self.php_class_prefix)?
+            }
+            "phpNamespace" | "php_namespace" => {
+                r.optional(seen, 16, "phpNamespace", &mut self.php_namespace)?
+            }
+            "phpMetadataNamespace" | "php_metadata_namespace" => {
+                r.optional(
+                    seen,
+                    17,
+                    "phpMetadataNamespace",
+                    &mut self.php_metadata_namespace,
+                )?
+            }
+            "rubyPackage" | "ruby_package" => {
+                r.optional(seen, 18, "rubyPackage", &mut self.ruby_package)?
+            }
+            "features" => r.optional(seen, 19, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    20,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FileOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FileOptions`].
 #[allow(deprecated)]
 pub mod file_options {
@@ -3573,6 +4779,31 @@ pub mod file_options {
         CodeSize = 2,
         /// Generate code using MessageLite and the lite runtime.
         LiteRuntime = 3,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for OptimizeMode {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for OptimizeMode {
@@ -3837,6 +5068,111 @@ impl crate::codegen::Message for MessageOptions {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for MessageOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional(
+            "messageSetWireFormat",
+            "message_set_wire_format",
+            &self.message_set_wire_format,
+        )?;
+        o.optional(
+            "noStandardDescriptorAccessor",
+            "no_standard_descriptor_accessor",
+            &self.no_standard_descriptor_accessor,
+        )?;
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional("mapEntry", "map_entry", &self.map_entry)?;
+        o.optional(
+            "deprecatedLegacyJsonFieldConflicts",
+            "deprecated_legacy_json_field_conflicts",
+            &self.deprecated_legacy_json_field_conflicts,
+        )?;
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "messageSetWireFormat" | "message_set_wire_format" => {
+                r.optional(
+                    seen,
+                    0,
+                    "messageSetWireFormat",
+                    &mut self.message_set_wire_format,
+                )?
+            }
+            "noStandardDescriptorAccessor" | "no_standard_descriptor_accessor" => {
+                r.optional(
+                    seen,
+                    1,
+                    "noStandardDescriptorAccessor",
+                    &mut self.no_standard_descriptor_accessor,
+                )?
+            }
+            "deprecated" => r.optional(seen, 2, "deprecated", &mut self.deprecated)?,
+            "mapEntry" | "map_entry" => {
+                r.optional(seen, 3, "mapEntry", &mut self.map_entry)?
+            }
+            "deprecatedLegacyJsonFieldConflicts"
+            | "deprecated_legacy_json_field_conflicts" => {
+                r.optional(
+                    seen,
+                    4,
+                    "deprecatedLegacyJsonFieldConflicts",
+                    &mut self.deprecated_legacy_json_field_conflicts,
+                )?
+            }
+            "features" => r.optional(seen, 5, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    6,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for MessageOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -4263,6 +5599,97 @@ impl crate::codegen::Message for FieldOptions {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FieldOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("ctype", "ctype", &self.ctype)?;
+        o.optional("packed", "packed", &self.packed)?;
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional("lazy", "lazy", &self.lazy)?;
+        o.optional("jstype", "jstype", &self.jstype)?;
+        o.optional("weak", "weak", &self.weak)?;
+        o.optional("unverifiedLazy", "unverified_lazy", &self.unverified_lazy)?;
+        o.optional("debugRedact", "debug_redact", &self.debug_redact)?;
+        o.optional("retention", "retention", &self.retention)?;
+        o.repeated("targets", "targets", &self.targets)?;
+        o.repeated("editionDefaults", "edition_defaults", &self.edition_defaults)?;
+        o.optional("features", "features", &self.features)?;
+        o.optional("featureSupport", "feature_support", &self.feature_support)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "ctype" => r.optional(seen, 0, "ctype", &mut self.ctype)?,
+            "packed" => r.optional(seen, 1, "packed", &mut self.packed)?,
+            "deprecated" => r.optional(seen, 5, "deprecated", &mut self.deprecated)?,
+            "lazy" => r.optional(seen, 3, "lazy", &mut self.lazy)?,
+            "jstype" => r.optional(seen, 2, "jstype", &mut self.jstype)?,
+            "weak" => r.optional(seen, 6, "weak", &mut self.weak)?,
+            "unverifiedLazy" | "unverified_lazy" => {
+                r.optional(seen, 4, "unverifiedLazy", &mut self.unverified_lazy)?
+            }
+            "debugRedact" | "debug_redact" => {
+                r.optional(seen, 7, "debugRedact", &mut self.debug_redact)?
+            }
+            "retention" => r.optional(seen, 8, "retention", &mut self.retention)?,
+            "targets" => r.repeated(seen, 9, "targets", &mut self.targets)?,
+            "editionDefaults" | "edition_defaults" => {
+                r.repeated(seen, 10, "editionDefaults", &mut self.edition_defaults)?
+            }
+            "features" => r.optional(seen, 11, "features", &mut self.features)?,
+            "featureSupport" | "feature_support" => {
+                r.optional(seen, 12, "featureSupport", &mut self.feature_support)?
+            }
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    13,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FieldOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FieldOptions`].
 #[allow(deprecated)]
 pub mod field_options {
@@ -4358,6 +5785,50 @@ pub mod field_options {
         }
         fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for EditionDefault {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("value", "value", &self.value)?;
+            o.optional("edition", "edition", &self.edition)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "value" => r.optional(seen, 1, "value", &mut self.value)?,
+                "edition" => r.optional(seen, 0, "edition", &mut self.edition)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for EditionDefault {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
     /// Information about the support window of a feature.
@@ -4552,6 +6023,93 @@ pub mod field_options {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for FeatureSupport {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional(
+                "editionIntroduced",
+                "edition_introduced",
+                &self.edition_introduced,
+            )?;
+            o.optional(
+                "editionDeprecated",
+                "edition_deprecated",
+                &self.edition_deprecated,
+            )?;
+            o.optional(
+                "deprecationWarning",
+                "deprecation_warning",
+                &self.deprecation_warning,
+            )?;
+            o.optional("editionRemoved", "edition_removed", &self.edition_removed)?;
+            o.optional("removalError", "removal_error", &self.removal_error)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "editionIntroduced" | "edition_introduced" => {
+                    r.optional(
+                        seen,
+                        0,
+                        "editionIntroduced",
+                        &mut self.edition_introduced,
+                    )?
+                }
+                "editionDeprecated" | "edition_deprecated" => {
+                    r.optional(
+                        seen,
+                        1,
+                        "editionDeprecated",
+                        &mut self.edition_deprecated,
+                    )?
+                }
+                "deprecationWarning" | "deprecation_warning" => {
+                    r.optional(
+                        seen,
+                        2,
+                        "deprecationWarning",
+                        &mut self.deprecation_warning,
+                    )?
+                }
+                "editionRemoved" | "edition_removed" => {
+                    r.optional(seen, 3, "editionRemoved", &mut self.edition_removed)?
+                }
+                "removalError" | "removal_error" => {
+                    r.optional(seen, 4, "removalError", &mut self.removal_error)?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for FeatureSupport {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
     #[allow(deprecated, clippy::enum_variant_names)]
@@ -4567,6 +6125,31 @@ pub mod field_options {
         /// alias the original buffer.
         Cord = 1,
         StringPiece = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for CType {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for CType {
@@ -4610,6 +6193,31 @@ pub mod field_options {
         JsNumber = 2,
     }
     #[allow(deprecated)]
+    impl crate::codegen::JsonValue for JsType {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for JsType {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -4647,6 +6255,31 @@ pub mod field_options {
         RetentionUnknown = 0,
         RetentionRuntime = 1,
         RetentionSource = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for OptionRetention {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for OptionRetention {
@@ -4699,6 +6332,31 @@ pub mod field_options {
         TargetTypeEnumEntry = 7,
         TargetTypeService = 8,
         TargetTypeMethod = 9,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for OptionTargetType {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for OptionTargetType {
@@ -4852,6 +6510,65 @@ impl crate::codegen::Message for OneofOptions {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for OneofOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "features" => r.optional(seen, 0, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    1,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for OneofOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -5009,6 +6726,85 @@ impl crate::codegen::Message for EnumOptions {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for EnumOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("allowAlias", "allow_alias", &self.allow_alias)?;
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional(
+            "deprecatedLegacyJsonFieldConflicts",
+            "deprecated_legacy_json_field_conflicts",
+            &self.deprecated_legacy_json_field_conflicts,
+        )?;
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "allowAlias" | "allow_alias" => {
+                r.optional(seen, 0, "allowAlias", &mut self.allow_alias)?
+            }
+            "deprecated" => r.optional(seen, 1, "deprecated", &mut self.deprecated)?,
+            "deprecatedLegacyJsonFieldConflicts"
+            | "deprecated_legacy_json_field_conflicts" => {
+                r.optional(
+                    seen,
+                    2,
+                    "deprecatedLegacyJsonFieldConflicts",
+                    &mut self.deprecated_legacy_json_field_conflicts,
+                )?
+            }
+            "features" => r.optional(seen, 3, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    4,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for EnumOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct EnumValueOptions {
@@ -5157,6 +6953,75 @@ impl crate::codegen::Message for EnumValueOptions {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for EnumValueOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional("features", "features", &self.features)?;
+        o.optional("debugRedact", "debug_redact", &self.debug_redact)?;
+        o.optional("featureSupport", "feature_support", &self.feature_support)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "deprecated" => r.optional(seen, 0, "deprecated", &mut self.deprecated)?,
+            "features" => r.optional(seen, 1, "features", &mut self.features)?,
+            "debugRedact" | "debug_redact" => {
+                r.optional(seen, 2, "debugRedact", &mut self.debug_redact)?
+            }
+            "featureSupport" | "feature_support" => {
+                r.optional(seen, 3, "featureSupport", &mut self.feature_support)?
+            }
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    4,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for EnumValueOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct ServiceOptions {
@@ -5265,6 +7130,67 @@ impl crate::codegen::Message for ServiceOptions {
             crate::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for ServiceOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "deprecated" => r.optional(seen, 1, "deprecated", &mut self.deprecated)?,
+            "features" => r.optional(seen, 0, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    2,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for ServiceOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -5410,6 +7336,71 @@ impl crate::codegen::Message for MethodOptions {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for MethodOptions {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("deprecated", "deprecated", &self.deprecated)?;
+        o.optional("idempotencyLevel", "idempotency_level", &self.idempotency_level)?;
+        o.optional("features", "features", &self.features)?;
+        o.repeated(
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "deprecated" => r.optional(seen, 0, "deprecated", &mut self.deprecated)?,
+            "idempotencyLevel" | "idempotency_level" => {
+                r.optional(seen, 1, "idempotencyLevel", &mut self.idempotency_level)?
+            }
+            "features" => r.optional(seen, 2, "features", &mut self.features)?,
+            "uninterpretedOption" | "uninterpreted_option" => {
+                r.repeated(
+                    seen,
+                    3,
+                    "uninterpretedOption",
+                    &mut self.uninterpreted_option,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for MethodOptions {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`MethodOptions`].
 #[allow(deprecated)]
 pub mod method_options {
@@ -5426,6 +7417,31 @@ pub mod method_options {
         NoSideEffects = 1,
         /// idempotent, but may have side effects
         Idempotent = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for IdempotencyLevel {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for IdempotencyLevel {
@@ -5644,6 +7660,72 @@ impl crate::codegen::Message for UninterpretedOption {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for UninterpretedOption {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("name", "name", &self.name)?;
+        o.optional("identifierValue", "identifier_value", &self.identifier_value)?;
+        o.optional("positiveIntValue", "positive_int_value", &self.positive_int_value)?;
+        o.optional("negativeIntValue", "negative_int_value", &self.negative_int_value)?;
+        o.optional("doubleValue", "double_value", &self.double_value)?;
+        o.optional("stringValue", "string_value", &self.string_value)?;
+        o.optional("aggregateValue", "aggregate_value", &self.aggregate_value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.repeated(seen, 0, "name", &mut self.name)?,
+            "identifierValue" | "identifier_value" => {
+                r.optional(seen, 1, "identifierValue", &mut self.identifier_value)?
+            }
+            "positiveIntValue" | "positive_int_value" => {
+                r.optional(seen, 2, "positiveIntValue", &mut self.positive_int_value)?
+            }
+            "negativeIntValue" | "negative_int_value" => {
+                r.optional(seen, 3, "negativeIntValue", &mut self.negative_int_value)?
+            }
+            "doubleValue" | "double_value" => {
+                r.optional(seen, 4, "doubleValue", &mut self.double_value)?
+            }
+            "stringValue" | "string_value" => {
+                r.optional(seen, 5, "stringValue", &mut self.string_value)?
+            }
+            "aggregateValue" | "aggregate_value" => {
+                r.optional(seen, 6, "aggregateValue", &mut self.aggregate_value)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for UninterpretedOption {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`UninterpretedOption`].
 #[allow(deprecated)]
 pub mod uninterpreted_option {
@@ -5742,6 +7824,54 @@ pub mod uninterpreted_option {
                 );
             }
             ::core::result::Result::Ok(())
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for NamePart {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("namePart", "name_part", &self.name_part)?;
+            o.optional("isExtension", "is_extension", &self.is_extension)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "namePart" | "name_part" => {
+                    r.optional(seen, 0, "namePart", &mut self.name_part)?
+                }
+                "isExtension" | "is_extension" => {
+                    r.optional(seen, 1, "isExtension", &mut self.is_extension)?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for NamePart {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -6094,6 +8224,122 @@ impl crate::codegen::Message for FeatureSet {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FeatureSet {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.optional("fieldPresence", "field_presence", &self.field_presence)?;
+        o.optional("enumType", "enum_type", &self.enum_type)?;
+        o.optional(
+            "repeatedFieldEncoding",
+            "repeated_field_encoding",
+            &self.repeated_field_encoding,
+        )?;
+        o.optional("utf8Validation", "utf8_validation", &self.utf8_validation)?;
+        o.optional("messageEncoding", "message_encoding", &self.message_encoding)?;
+        o.optional("jsonFormat", "json_format", &self.json_format)?;
+        o.optional(
+            "enforceNamingStyle",
+            "enforce_naming_style",
+            &self.enforce_naming_style,
+        )?;
+        o.optional(
+            "defaultSymbolVisibility",
+            "default_symbol_visibility",
+            &self.default_symbol_visibility,
+        )?;
+        o.optional(
+            "enforceProtoLimits",
+            "enforce_proto_limits",
+            &self.enforce_proto_limits,
+        )?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "fieldPresence" | "field_presence" => {
+                r.optional(seen, 0, "fieldPresence", &mut self.field_presence)?
+            }
+            "enumType" | "enum_type" => {
+                r.optional(seen, 1, "enumType", &mut self.enum_type)?
+            }
+            "repeatedFieldEncoding" | "repeated_field_encoding" => {
+                r.optional(
+                    seen,
+                    2,
+                    "repeatedFieldEncoding",
+                    &mut self.repeated_field_encoding,
+                )?
+            }
+            "utf8Validation" | "utf8_validation" => {
+                r.optional(seen, 3, "utf8Validation", &mut self.utf8_validation)?
+            }
+            "messageEncoding" | "message_encoding" => {
+                r.optional(seen, 4, "messageEncoding", &mut self.message_encoding)?
+            }
+            "jsonFormat" | "json_format" => {
+                r.optional(seen, 5, "jsonFormat", &mut self.json_format)?
+            }
+            "enforceNamingStyle" | "enforce_naming_style" => {
+                r.optional(
+                    seen,
+                    6,
+                    "enforceNamingStyle",
+                    &mut self.enforce_naming_style,
+                )?
+            }
+            "defaultSymbolVisibility" | "default_symbol_visibility" => {
+                r.optional(
+                    seen,
+                    7,
+                    "defaultSymbolVisibility",
+                    &mut self.default_symbol_visibility,
+                )?
+            }
+            "enforceProtoLimits" | "enforce_proto_limits" => {
+                r.optional(
+                    seen,
+                    8,
+                    "enforceProtoLimits",
+                    &mut self.enforce_proto_limits,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FeatureSet {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FeatureSet`].
 #[allow(deprecated)]
 pub mod feature_set {
@@ -6135,6 +8381,44 @@ pub mod feature_set {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for VisibilityFeature {
+        fn write_json_fields(
+            &self,
+            _o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            let _ = (key, r, seen);
+            ::core::result::Result::Ok(false)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for VisibilityFeature {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Nested types and oneofs of [`VisibilityFeature`].
     #[allow(deprecated)]
     pub mod visibility_feature {
@@ -6154,6 +8438,31 @@ pub mod feature_set {
             /// With special case caveat for message { enum {} reserved 1 to max; }
             /// This is the recommended setting for new protos.
             Strict = 4,
+        }
+        #[allow(deprecated)]
+        impl crate::codegen::JsonValue for DefaultSymbolVisibility {
+            #[inline]
+            fn write_json(
+                &self,
+                w: &mut crate::codegen::JsonWriter<'_>,
+            ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+                crate::codegen::write_enum(w, *self)
+            }
+            fn read_json(
+                r: &mut crate::codegen::JsonReader<'_>,
+            ) -> ::core::result::Result<
+                ::core::option::Option<Self>,
+                crate::codegen::JsonError,
+            > {
+                ::core::result::Result::Ok(
+                    crate::codegen::read_enum::<Self>(r, false)?
+                        .and_then(crate::codegen::OpenEnum::known),
+                )
+            }
+            #[inline]
+            fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
         }
         #[allow(deprecated)]
         impl crate::codegen::Enumeration for DefaultSymbolVisibility {
@@ -6233,6 +8542,44 @@ pub mod feature_set {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for ProtoLimitsFeature {
+        fn write_json_fields(
+            &self,
+            _o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            let _ = (key, r, seen);
+            ::core::result::Result::Ok(false)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for ProtoLimitsFeature {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Nested types and oneofs of [`ProtoLimitsFeature`].
     #[allow(deprecated)]
     pub mod proto_limits_feature {
@@ -6250,6 +8597,31 @@ pub mod feature_set {
             /// A set of limits enforced by Edition 2026 by default. For a detailed
             /// list of all the limits please consult the Edition 2026 documentation.
             ProtoLimits2026 = 2,
+        }
+        #[allow(deprecated)]
+        impl crate::codegen::JsonValue for EnforceProtoLimits {
+            #[inline]
+            fn write_json(
+                &self,
+                w: &mut crate::codegen::JsonWriter<'_>,
+            ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+                crate::codegen::write_enum(w, *self)
+            }
+            fn read_json(
+                r: &mut crate::codegen::JsonReader<'_>,
+            ) -> ::core::result::Result<
+                ::core::option::Option<Self>,
+                crate::codegen::JsonError,
+            > {
+                ::core::result::Result::Ok(
+                    crate::codegen::read_enum::<Self>(r, false)?
+                        .and_then(crate::codegen::OpenEnum::known),
+                )
+            }
+            #[inline]
+            fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
         }
         #[allow(deprecated)]
         impl crate::codegen::Enumeration for EnforceProtoLimits {
@@ -6298,6 +8670,31 @@ pub mod feature_set {
         LegacyRequired = 3,
     }
     #[allow(deprecated)]
+    impl crate::codegen::JsonValue for FieldPresence {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for FieldPresence {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -6339,6 +8736,31 @@ pub mod feature_set {
         Closed = 2,
     }
     #[allow(deprecated)]
+    impl crate::codegen::JsonValue for EnumType {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for EnumType {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -6375,6 +8797,31 @@ pub mod feature_set {
         Unknown = 0,
         Packed = 1,
         Expanded = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for RepeatedFieldEncoding {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for RepeatedFieldEncoding {
@@ -6417,6 +8864,31 @@ pub mod feature_set {
         None = 3,
     }
     #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Utf8Validation {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for Utf8Validation {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -6455,6 +8927,31 @@ pub mod feature_set {
         Delimited = 2,
     }
     #[allow(deprecated)]
+    impl crate::codegen::JsonValue for MessageEncoding {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for MessageEncoding {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -6491,6 +8988,31 @@ pub mod feature_set {
         Unknown = 0,
         Allow = 1,
         LegacyBestEffort = 2,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for JsonFormat {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for JsonFormat {
@@ -6532,6 +9054,31 @@ pub mod feature_set {
         Style2024 = 1,
         StyleLegacy = 2,
         Style2026 = 3,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for EnforceNamingStyle {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for EnforceNamingStyle {
@@ -6697,6 +9244,56 @@ impl crate::codegen::Message for FeatureSetDefaults {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for FeatureSetDefaults {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("defaults", "defaults", &self.defaults)?;
+        o.optional("minimumEdition", "minimum_edition", &self.minimum_edition)?;
+        o.optional("maximumEdition", "maximum_edition", &self.maximum_edition)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "defaults" => r.repeated(seen, 0, "defaults", &mut self.defaults)?,
+            "minimumEdition" | "minimum_edition" => {
+                r.optional(seen, 1, "minimumEdition", &mut self.minimum_edition)?
+            }
+            "maximumEdition" | "maximum_edition" => {
+                r.optional(seen, 2, "maximumEdition", &mut self.maximum_edition)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for FeatureSetDefaults {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FeatureSetDefaults`].
 #[allow(deprecated)]
 pub mod feature_set_defaults {
@@ -6822,6 +9419,65 @@ pub mod feature_set_defaults {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for FeatureSetEditionDefault {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.optional("edition", "edition", &self.edition)?;
+            o.optional(
+                "overridableFeatures",
+                "overridable_features",
+                &self.overridable_features,
+            )?;
+            o.optional("fixedFeatures", "fixed_features", &self.fixed_features)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "edition" => r.optional(seen, 0, "edition", &mut self.edition)?,
+                "overridableFeatures" | "overridable_features" => {
+                    r.optional(
+                        seen,
+                        1,
+                        "overridableFeatures",
+                        &mut self.overridable_features,
+                    )?
+                }
+                "fixedFeatures" | "fixed_features" => {
+                    r.optional(seen, 2, "fixedFeatures", &mut self.fixed_features)?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for FeatureSetEditionDefault {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
 }
 /// Encapsulates information about the original source file from which a
 /// FileDescriptorProto was generated.
@@ -6926,6 +9582,52 @@ impl crate::codegen::Message for SourceCodeInfo {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SourceCodeInfo {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("location", "location", &self.location)?;
+        crate::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if key.starts_with('[') {
+            return crate::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "location" => r.repeated(seen, 0, "location", &mut self.location)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SourceCodeInfo {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`SourceCodeInfo`].
@@ -7161,6 +9863,75 @@ pub mod source_code_info {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for Location {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.repeated("path", "path", &self.path)?;
+            o.repeated("span", "span", &self.span)?;
+            o.optional("leadingComments", "leading_comments", &self.leading_comments)?;
+            o.optional(
+                "trailingComments",
+                "trailing_comments",
+                &self.trailing_comments,
+            )?;
+            o.repeated(
+                "leadingDetachedComments",
+                "leading_detached_comments",
+                &self.leading_detached_comments,
+            )?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "path" => r.repeated(seen, 0, "path", &mut self.path)?,
+                "span" => r.repeated(seen, 1, "span", &mut self.span)?,
+                "leadingComments" | "leading_comments" => {
+                    r.optional(seen, 2, "leadingComments", &mut self.leading_comments)?
+                }
+                "trailingComments" | "trailing_comments" => {
+                    r.optional(seen, 3, "trailingComments", &mut self.trailing_comments)?
+                }
+                "leadingDetachedComments" | "leading_detached_comments" => {
+                    r.repeated(
+                        seen,
+                        4,
+                        "leadingDetachedComments",
+                        &mut self.leading_detached_comments,
+                    )?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Location {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
 }
 /// Describes the relationship between generated code and its original source
 /// file. A GeneratedCodeInfo message is associated with only one generated
@@ -7223,6 +9994,48 @@ impl crate::codegen::Message for GeneratedCodeInfo {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for GeneratedCodeInfo {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.repeated("annotation", "annotation", &self.annotation)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "annotation" => r.repeated(seen, 0, "annotation", &mut self.annotation)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for GeneratedCodeInfo {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`GeneratedCodeInfo`].
@@ -7385,6 +10198,58 @@ pub mod generated_code_info {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonMessage for Annotation {
+        fn write_json_fields(
+            &self,
+            o: &mut crate::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            o.repeated("path", "path", &self.path)?;
+            o.optional("sourceFile", "source_file", &self.source_file)?;
+            o.optional("begin", "begin", &self.begin)?;
+            o.optional("end", "end", &self.end)?;
+            o.optional("semantic", "semantic", &self.semantic)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut crate::codegen::JsonReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match key {
+                "path" => r.repeated(seen, 0, "path", &mut self.path)?,
+                "sourceFile" | "source_file" => {
+                    r.optional(seen, 1, "sourceFile", &mut self.source_file)?
+                }
+                "begin" => r.optional(seen, 2, "begin", &mut self.begin)?,
+                "end" => r.optional(seen, 3, "end", &mut self.end)?,
+                "semantic" => r.optional(seen, 4, "semantic", &mut self.semantic)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Annotation {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Nested types and oneofs of [`Annotation`].
     #[allow(deprecated)]
     pub mod annotation {
@@ -7401,6 +10266,31 @@ pub mod generated_code_info {
             Set = 1,
             /// An alias to the element is returned.
             Alias = 2,
+        }
+        #[allow(deprecated)]
+        impl crate::codegen::JsonValue for Semantic {
+            #[inline]
+            fn write_json(
+                &self,
+                w: &mut crate::codegen::JsonWriter<'_>,
+            ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+                crate::codegen::write_enum(w, *self)
+            }
+            fn read_json(
+                r: &mut crate::codegen::JsonReader<'_>,
+            ) -> ::core::result::Result<
+                ::core::option::Option<Self>,
+                crate::codegen::JsonError,
+            > {
+                ::core::result::Result::Ok(
+                    crate::codegen::read_enum::<Self>(r, false)?
+                        .and_then(crate::codegen::OpenEnum::known),
+                )
+            }
+            #[inline]
+            fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
         }
         #[allow(deprecated)]
         impl crate::codegen::Enumeration for Semantic {
@@ -7617,6 +10507,44 @@ impl crate::codegen::Message for Empty {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Empty {
+    fn write_json_fields(
+        &self,
+        _o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        let _ = (key, r, seen);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Empty {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// `FieldMask` represents a set of symbolic field paths, for example:
@@ -7950,6 +10878,50 @@ impl crate::codegen::Message for SourceContext {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for SourceContext {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("fileName", "file_name", &self.file_name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "fileName" | "file_name" => {
+                r.implicit(seen, 0, "fileName", &mut self.file_name)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for SourceContext {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Represents a JSON object.
@@ -8613,6 +11585,62 @@ impl crate::codegen::Message for Type {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Type {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.repeated("fields", "fields", &self.fields)?;
+        o.repeated("oneofs", "oneofs", &self.oneofs)?;
+        o.repeated("options", "options", &self.options)?;
+        o.optional("sourceContext", "source_context", &self.source_context)?;
+        o.implicit("syntax", "syntax", &self.syntax)?;
+        o.implicit("edition", "edition", &self.edition)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "fields" => r.repeated(seen, 1, "fields", &mut self.fields)?,
+            "oneofs" => r.repeated(seen, 2, "oneofs", &mut self.oneofs)?,
+            "options" => r.repeated(seen, 3, "options", &mut self.options)?,
+            "sourceContext" | "source_context" => {
+                r.optional(seen, 4, "sourceContext", &mut self.source_context)?
+            }
+            "syntax" => r.implicit(seen, 5, "syntax", &mut self.syntax)?,
+            "edition" => r.implicit(seen, 6, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Type {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A single field of a message type.
 ///
 /// New usages of this message as an alternative to FieldDescriptorProto are
@@ -8808,6 +11836,72 @@ impl crate::codegen::Message for Field {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Field {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("kind", "kind", &self.kind)?;
+        o.implicit("cardinality", "cardinality", &self.cardinality)?;
+        o.implicit("number", "number", &self.number)?;
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("typeUrl", "type_url", &self.type_url)?;
+        o.implicit("oneofIndex", "oneof_index", &self.oneof_index)?;
+        o.implicit("packed", "packed", &self.packed)?;
+        o.repeated("options", "options", &self.options)?;
+        o.implicit("jsonName", "json_name", &self.json_name)?;
+        o.implicit("defaultValue", "default_value", &self.default_value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "kind" => r.implicit(seen, 0, "kind", &mut self.kind)?,
+            "cardinality" => r.implicit(seen, 1, "cardinality", &mut self.cardinality)?,
+            "number" => r.implicit(seen, 2, "number", &mut self.number)?,
+            "name" => r.implicit(seen, 3, "name", &mut self.name)?,
+            "typeUrl" | "type_url" => r.implicit(seen, 4, "typeUrl", &mut self.type_url)?,
+            "oneofIndex" | "oneof_index" => {
+                r.implicit(seen, 5, "oneofIndex", &mut self.oneof_index)?
+            }
+            "packed" => r.implicit(seen, 6, "packed", &mut self.packed)?,
+            "options" => r.repeated(seen, 7, "options", &mut self.options)?,
+            "jsonName" | "json_name" => {
+                r.implicit(seen, 8, "jsonName", &mut self.json_name)?
+            }
+            "defaultValue" | "default_value" => {
+                r.implicit(seen, 9, "defaultValue", &mut self.default_value)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Field {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Field`].
 #[allow(deprecated)]
 pub mod field {
@@ -8855,6 +11949,31 @@ pub mod field {
         TypeSint32 = 17,
         /// Field type sint64.
         TypeSint64 = 18,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Kind {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for Kind {
@@ -8947,6 +12066,31 @@ pub mod field {
         Required = 2,
         /// For repeated fields.
         Repeated = 3,
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::JsonValue for Cardinality {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut crate::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut crate::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            crate::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                crate::codegen::read_enum::<Self>(r, false)?
+                    .and_then(crate::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl crate::codegen::Enumeration for Cardinality {
@@ -9129,6 +12273,60 @@ impl crate::codegen::Message for Enum {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Enum {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.repeated("enumvalue", "enumvalue", &self.enumvalue)?;
+        o.repeated("options", "options", &self.options)?;
+        o.optional("sourceContext", "source_context", &self.source_context)?;
+        o.implicit("syntax", "syntax", &self.syntax)?;
+        o.implicit("edition", "edition", &self.edition)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "enumvalue" => r.repeated(seen, 1, "enumvalue", &mut self.enumvalue)?,
+            "options" => r.repeated(seen, 2, "options", &mut self.options)?,
+            "sourceContext" | "source_context" => {
+                r.optional(seen, 3, "sourceContext", &mut self.source_context)?
+            }
+            "syntax" => r.implicit(seen, 4, "syntax", &mut self.syntax)?,
+            "edition" => r.implicit(seen, 5, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Enum {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Enum value definition.
 ///
 /// New usages of this message as an alternative to EnumValueDescriptorProto are
@@ -9222,6 +12420,52 @@ impl crate::codegen::Message for EnumValue {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for EnumValue {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("number", "number", &self.number)?;
+        o.repeated("options", "options", &self.options)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "number" => r.implicit(seen, 1, "number", &mut self.number)?,
+            "options" => r.repeated(seen, 2, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for EnumValue {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A protocol buffer option, which can be attached to a message, field,
 /// enumeration, etc.
 ///
@@ -9302,6 +12546,50 @@ impl crate::codegen::Message for Option {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonMessage for Option {
+    fn write_json_fields(
+        &self,
+        o: &mut crate::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.optional("value", "value", &self.value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut crate::codegen::JsonReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "value" => r.optional(seen, 1, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Option {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Wrapper message for `double`.
@@ -9882,6 +13170,31 @@ pub enum Edition {
     Max = 2147483647,
 }
 #[allow(deprecated)]
+impl crate::codegen::JsonValue for Edition {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            crate::codegen::read_enum::<Self>(r, false)?
+                .and_then(crate::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
 impl crate::codegen::Enumeration for Edition {
     fn from_i32(value: i32) -> ::core::option::Option<Self> {
         match value {
@@ -9964,6 +13277,31 @@ pub enum SymbolVisibility {
     VisibilityExport = 2,
 }
 #[allow(deprecated)]
+impl crate::codegen::JsonValue for SymbolVisibility {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            crate::codegen::read_enum::<Self>(r, false)?
+                .and_then(crate::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
 impl crate::codegen::Enumeration for SymbolVisibility {
     fn from_i32(value: i32) -> ::core::option::Option<Self> {
         match value {
@@ -10044,6 +13382,31 @@ pub enum Syntax {
     Proto3 = 1,
     /// Syntax `editions`.
     Editions = 2,
+}
+#[allow(deprecated)]
+impl crate::codegen::JsonValue for Syntax {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut crate::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut crate::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        crate::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            crate::codegen::read_enum::<Self>(r, false)?
+                .and_then(crate::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl crate::codegen::Enumeration for Syntax {

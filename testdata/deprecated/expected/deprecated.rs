@@ -65,6 +65,52 @@ impl ::rust_rpc::codegen::Message for Old {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Old {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("x", "x", &self.x)?;
+        ::rust_rpc::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if key.starts_with('[') {
+            return ::rust_rpc::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "x" => r.optional(seen, 0, "x", &mut self.x)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Old {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A message of today that holds old types.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -240,6 +286,70 @@ impl ::rust_rpc::codegen::Message for Host {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Host {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("mode", "mode", &self.mode)?;
+        o.map("byName", "by_name", &self.by_name)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                host::Choice::Old(v) => o.member("old", "old", v)?,
+                host::Choice::OldMode(v) => o.member("oldMode", "old_mode", v)?,
+            }
+        }
+        ::rust_rpc::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if key.starts_with('[') {
+            return ::rust_rpc::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "mode" => r.optional(seen, 0, "mode", &mut self.mode)?,
+            "byName" | "by_name" => r.map(seen, 1, "byName", &mut self.by_name)?,
+            "old" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "old")? {
+                    self.choice = ::core::option::Option::Some(host::Choice::Old(v));
+                }
+            }
+            "oldMode" | "old_mode" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "oldMode")? {
+                    self.choice = ::core::option::Option::Some(host::Choice::OldMode(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Host {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Host`].
 #[allow(deprecated)]
 pub mod host {
@@ -289,6 +399,44 @@ impl ::rust_rpc::codegen::Message for Scope {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Scope {
+    fn write_json_fields(
+        &self,
+        _o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        let _ = (key, r, seen);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Scope {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types, oneofs and extensions of [`Scope`].
 #[allow(deprecated)]
 pub mod scope {
@@ -311,6 +459,31 @@ pub enum OldEnum {
     A = 0,
     #[deprecated]
     B = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for OldEnum {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for OldEnum {

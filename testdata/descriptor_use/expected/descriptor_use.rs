@@ -191,6 +191,62 @@ impl ::rust_rpc::codegen::Message for ProtoSchema {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for ProtoSchema {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("protoDescriptor", "proto_descriptor", &self.proto_descriptor)?;
+        o.optional("files", "files", &self.files)?;
+        o.optional("fileOptions", "file_options", &self.file_options)?;
+        o.optional("features", "features", &self.features)?;
+        o.optional("edition", "edition", &self.edition)?;
+        o.repeated("rows", "rows", &self.rows)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "protoDescriptor" | "proto_descriptor" => {
+                r.optional(seen, 0, "protoDescriptor", &mut self.proto_descriptor)?
+            }
+            "files" => r.optional(seen, 1, "files", &mut self.files)?,
+            "fileOptions" | "file_options" => {
+                r.optional(seen, 2, "fileOptions", &mut self.file_options)?
+            }
+            "features" => r.optional(seen, 3, "features", &mut self.features)?,
+            "edition" => r.optional(seen, 4, "edition", &mut self.edition)?,
+            "rows" => r.repeated(seen, 5, "rows", &mut self.rows)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for ProtoSchema {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A recorded plugin run: what protoc sent and what came back.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -275,6 +331,50 @@ impl ::rust_rpc::codegen::Message for PluginRun {
             ::rust_rpc::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for PluginRun {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("request", "request", &self.request)?;
+        o.optional("response", "response", &self.response)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "request" => r.optional(seen, 0, "request", &mut self.request)?,
+            "response" => r.optional(seen, 1, "response", &mut self.response)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for PluginRun {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The descriptor of `descriptor_use.proto`.

@@ -88,6 +88,50 @@ impl ::rust_rpc::codegen::Message for Documentation {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Documentation {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("overview", "overview", &self.overview)?;
+        o.implicit("name", "name", &self.name)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "overview" => r.implicit(seen, 0, "overview", &mut self.overview)?,
+            "name" => r.implicit(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Documentation {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Like google/rpc/error_details.proto and google/api/usage.proto: text in
 /// angle brackets that reads as an HTML tag nobody closes.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -288,6 +332,66 @@ impl ::rust_rpc::codegen::Message for Violation {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Violation {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("subject", "subject", &self.subject)?;
+        o.repeated("requirements", "requirements", &self.requirements)?;
+        o.implicit("html", "html", &self.html)?;
+        o.implicit("breaks", "breaks", &self.breaks)?;
+        o.implicit("units", "units", &self.units)?;
+        o.implicit("policy", "policy", &self.policy)?;
+        o.implicit("rollout", "rollout", &self.rollout)?;
+        o.implicit("filter", "filter", &self.filter)?;
+        o.implicit("params", "params", &self.params)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "subject" => r.implicit(seen, 0, "subject", &mut self.subject)?,
+            "requirements" => {
+                r.repeated(seen, 1, "requirements", &mut self.requirements)?
+            }
+            "html" => r.implicit(seen, 2, "html", &mut self.html)?,
+            "breaks" => r.implicit(seen, 3, "breaks", &mut self.breaks)?,
+            "units" => r.implicit(seen, 4, "units", &mut self.units)?,
+            "policy" => r.implicit(seen, 5, "policy", &mut self.policy)?,
+            "rollout" => r.implicit(seen, 6, "rollout", &mut self.rollout)?,
+            "filter" => r.implicit(seen, 7, "filter", &mut self.filter)?,
+            "params" => r.implicit(seen, 8, "params", &mut self.params)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Violation {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The descriptor of `doc_comments.proto`.

@@ -55,6 +55,48 @@ impl ::rust_rpc::codegen::Message for Leaf {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Leaf {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("value", "value", &self.value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "value" => r.implicit(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Leaf {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Every field follows the file defaults unless it says otherwise.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -319,6 +361,72 @@ impl ::rust_rpc::codegen::Message for Defaults {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Defaults {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("a", "a", &self.a)?;
+        o.implicit("b", "b", &self.b)?;
+        o.optional("c", "c", &self.c)?;
+        o.optional("leaf", "leaf", &self.leaf)?;
+        o.optional("prefixed", "prefixed", &self.prefixed)?;
+        o.repeated("values", "values", &self.values)?;
+        o.repeated("packedValues", "packed_values", &self.packed_values)?;
+        o.repeated("leaves", "leaves", &self.leaves)?;
+        o.map("mapped", "mapped", &self.mapped)?;
+        o.implicit("flag", "flag", &self.flag)?;
+        o.optional("must", "must", &self.must)?;
+        o.optional("inner", "inner", &self.inner)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "a" => r.implicit(seen, 0, "a", &mut self.a)?,
+            "b" => r.implicit(seen, 1, "b", &mut self.b)?,
+            "c" => r.optional(seen, 2, "c", &mut self.c)?,
+            "leaf" => r.optional(seen, 3, "leaf", &mut self.leaf)?,
+            "prefixed" => r.optional(seen, 4, "prefixed", &mut self.prefixed)?,
+            "values" => r.repeated(seen, 5, "values", &mut self.values)?,
+            "packedValues" | "packed_values" => {
+                r.repeated(seen, 6, "packedValues", &mut self.packed_values)?
+            }
+            "leaves" => r.repeated(seen, 7, "leaves", &mut self.leaves)?,
+            "mapped" => r.map(seen, 8, "mapped", &mut self.mapped)?,
+            "flag" => r.implicit(seen, 9, "flag", &mut self.flag)?,
+            "must" => r.optional(seen, 10, "must", &mut self.must)?,
+            "inner" => r.optional(seen, 11, "inner", &mut self.inner)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Defaults {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Defaults`].
 #[allow(deprecated)]
 pub mod defaults {
@@ -390,6 +498,50 @@ pub mod defaults {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Inner {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.repeated("list", "list", &self.list)?;
+            o.optional("leaf", "leaf", &self.leaf)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "list" => r.repeated(seen, 0, "list", &mut self.list)?,
+                "leaf" => r.optional(seen, 1, "leaf", &mut self.leaf)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Inner {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -398,6 +550,31 @@ pub enum Flag {
     #[default]
     Unspecified = 0,
     Set = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Flag {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Flag {

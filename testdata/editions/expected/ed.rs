@@ -231,6 +231,84 @@ impl ::rust_rpc::codegen::Message for Presence {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Presence {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("explicitInt", "explicit_int", &self.explicit_int)?;
+        o.implicit("implicitInt", "implicit_int", &self.implicit_int)?;
+        o.optional("requiredInt", "required_int", &self.required_int)?;
+        o.optional("explicitStr", "explicit_str", &self.explicit_str)?;
+        o.implicit("implicitStr", "implicit_str", &self.implicit_str)?;
+        o.optional("closedEnum", "closed_enum", &self.closed_enum)?;
+        o.optional("openEnum", "open_enum", &self.open_enum)?;
+        o.implicit("implicitOpenEnum", "implicit_open_enum", &self.implicit_open_enum)?;
+        o.implicit("implicitBytes", "implicit_bytes", &self.implicit_bytes)?;
+        o.optional("child", "child", &self.child)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "explicitInt" | "explicit_int" => {
+                r.optional(seen, 0, "explicitInt", &mut self.explicit_int)?
+            }
+            "implicitInt" | "implicit_int" => {
+                r.implicit(seen, 1, "implicitInt", &mut self.implicit_int)?
+            }
+            "requiredInt" | "required_int" => {
+                r.optional(seen, 2, "requiredInt", &mut self.required_int)?
+            }
+            "explicitStr" | "explicit_str" => {
+                r.optional(seen, 3, "explicitStr", &mut self.explicit_str)?
+            }
+            "implicitStr" | "implicit_str" => {
+                r.implicit(seen, 4, "implicitStr", &mut self.implicit_str)?
+            }
+            "closedEnum" | "closed_enum" => {
+                r.optional(seen, 5, "closedEnum", &mut self.closed_enum)?
+            }
+            "openEnum" | "open_enum" => {
+                r.optional(seen, 6, "openEnum", &mut self.open_enum)?
+            }
+            "implicitOpenEnum" | "implicit_open_enum" => {
+                r.implicit(seen, 7, "implicitOpenEnum", &mut self.implicit_open_enum)?
+            }
+            "implicitBytes" | "implicit_bytes" => {
+                r.implicit(seen, 8, "implicitBytes", &mut self.implicit_bytes)?
+            }
+            "child" => r.optional(seen, 9, "child", &mut self.child)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Presence {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Repeated encodings.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -388,6 +466,62 @@ impl ::rust_rpc::codegen::Message for Repeats {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Repeats {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.repeated("packed", "packed", &self.packed)?;
+        o.repeated("expanded", "expanded", &self.expanded)?;
+        o.repeated("closedPacked", "closed_packed", &self.closed_packed)?;
+        o.repeated("openExpanded", "open_expanded", &self.open_expanded)?;
+        o.repeated("fixedExpanded", "fixed_expanded", &self.fixed_expanded)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "packed" => r.repeated(seen, 0, "packed", &mut self.packed)?,
+            "expanded" => r.repeated(seen, 1, "expanded", &mut self.expanded)?,
+            "closedPacked" | "closed_packed" => {
+                r.repeated(seen, 2, "closedPacked", &mut self.closed_packed)?
+            }
+            "openExpanded" | "open_expanded" => {
+                r.repeated(seen, 3, "openExpanded", &mut self.open_expanded)?
+            }
+            "fixedExpanded" | "fixed_expanded" => {
+                r.repeated(seen, 4, "fixedExpanded", &mut self.fixed_expanded)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Repeats {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Delimited (group-like) encoding of messages.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -517,6 +651,78 @@ impl ::rust_rpc::codegen::Message for Delimited {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Delimited {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("child", "child", &self.child)?;
+        o.repeated("children", "children", &self.children)?;
+        o.optional("lengthPrefixed", "length_prefixed", &self.length_prefixed)?;
+        if let ::core::option::Option::Some(v) = &self.either {
+            match v {
+                delimited::Either::DelimitedMember(v) => {
+                    o.member("delimitedMember", "delimited_member", v)?
+                }
+                delimited::Either::Number(v) => o.member("number", "number", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "child" => r.optional(seen, 0, "child", &mut self.child)?,
+            "children" => r.repeated(seen, 1, "children", &mut self.children)?,
+            "lengthPrefixed" | "length_prefixed" => {
+                r.optional(seen, 2, "lengthPrefixed", &mut self.length_prefixed)?
+            }
+            "delimitedMember" | "delimited_member" => {
+                if let ::core::option::Option::Some(v) = r
+                    .oneof(seen, 3, "delimitedMember")?
+                {
+                    self.either = ::core::option::Option::Some(
+                        delimited::Either::DelimitedMember(v),
+                    );
+                }
+            }
+            "number" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "number")? {
+                    self.either = ::core::option::Option::Some(
+                        delimited::Either::Number(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Delimited {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`Delimited`].
@@ -666,6 +872,58 @@ impl ::rust_rpc::codegen::Message for Strings {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Strings {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("unchecked", "unchecked", &self.unchecked)?;
+        o.optional("checked", "checked", &self.checked)?;
+        o.repeated("uncheckedList", "unchecked_list", &self.unchecked_list)?;
+        o.map("uncheckedMap", "unchecked_map", &self.unchecked_map)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "unchecked" => r.optional(seen, 0, "unchecked", &mut self.unchecked)?,
+            "checked" => r.optional(seen, 1, "checked", &mut self.checked)?,
+            "uncheckedList" | "unchecked_list" => {
+                r.repeated(seen, 2, "uncheckedList", &mut self.unchecked_list)?
+            }
+            "uncheckedMap" | "unchecked_map" => {
+                r.map(seen, 3, "uncheckedMap", &mut self.unchecked_map)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Strings {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Child {
@@ -743,6 +1001,50 @@ impl ::rust_rpc::codegen::Message for Child {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Child {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("value", "value", &self.value)?;
+        o.optional("note", "note", &self.note)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "value" => r.optional(seen, 0, "value", &mut self.value)?,
+            "note" => r.optional(seen, 1, "note", &mut self.note)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Child {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Closed by the file default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -751,6 +1053,31 @@ pub enum Shut {
     #[default]
     Zero = 0,
     One = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Shut {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Shut {
@@ -786,6 +1113,31 @@ pub enum Ajar {
     #[default]
     Zero = 0,
     One = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Ajar {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Ajar {

@@ -64,6 +64,52 @@ impl ::rust_rpc::codegen::Message for Host {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Host {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("id", "id", &self.id)?;
+        ::rust_rpc::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if key.starts_with('[') {
+            return ::rust_rpc::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "id" => r.optional(seen, 0, "id", &mut self.id)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Host {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Carried by message-typed extensions.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -139,6 +185,50 @@ impl ::rust_rpc::codegen::Message for Note {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Note {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("text", "text", &self.text)?;
+        o.repeated("marks", "marks", &self.marks)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "text" => r.optional(seen, 0, "text", &mut self.text)?,
+            "marks" => r.repeated(seen, 1, "marks", &mut self.marks)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Note {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct FGroup {
@@ -196,6 +286,48 @@ impl ::rust_rpc::codegen::Message for FGroup {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for FGroup {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("a", "a", &self.a)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "a" => r.optional(seen, 0, "a", &mut self.a)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for FGroup {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Extensions declared inside a message live in its module.
@@ -256,6 +388,48 @@ impl ::rust_rpc::codegen::Message for Scope {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Scope {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("v", "v", &self.v)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "v" => r.optional(seen, 0, "v", &mut self.v)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Scope {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types, oneofs and extensions of [`Scope`].
@@ -321,6 +495,48 @@ impl ::rust_rpc::codegen::Message for Set {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Set {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if key.starts_with('[') {
+            return ::rust_rpc::codegen::read_extension(r, key, self);
+        }
+        let _ = (key, r, seen);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Set {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// One item type of the set.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -383,6 +599,48 @@ impl ::rust_rpc::codegen::Message for Item {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Item {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("text", "text", &self.text)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "text" => r.optional(seen, 0, "text", &mut self.text)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Item {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types, oneofs and extensions of [`Item`].
 #[allow(deprecated)]
 pub mod item {
@@ -402,6 +660,31 @@ pub enum Level {
     #[default]
     Low = 1,
     High = 2,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Level {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Level {

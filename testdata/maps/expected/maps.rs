@@ -68,6 +68,50 @@ impl ::rust_rpc::codegen::Message for Value {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Value {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("text", "text", &self.text)?;
+        o.implicit("n", "n", &self.n)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "text" => r.implicit(seen, 0, "text", &mut self.text)?,
+            "n" => r.implicit(seen, 1, "n", &mut self.n)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Value {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// One map per key type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -600,6 +644,74 @@ impl ::rust_rpc::codegen::Message for Keys {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Keys {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.map("kInt32", "k_int32", &self.k_int32)?;
+        o.map("kInt64", "k_int64", &self.k_int64)?;
+        o.map("kUint32", "k_uint32", &self.k_uint32)?;
+        o.map("kUint64", "k_uint64", &self.k_uint64)?;
+        o.map("kSint32", "k_sint32", &self.k_sint32)?;
+        o.map("kSint64", "k_sint64", &self.k_sint64)?;
+        o.map("kFixed32", "k_fixed32", &self.k_fixed32)?;
+        o.map("kFixed64", "k_fixed64", &self.k_fixed64)?;
+        o.map("kSfixed32", "k_sfixed32", &self.k_sfixed32)?;
+        o.map("kSfixed64", "k_sfixed64", &self.k_sfixed64)?;
+        o.map("kBool", "k_bool", &self.k_bool)?;
+        o.map("kString", "k_string", &self.k_string)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "kInt32" | "k_int32" => r.map(seen, 0, "kInt32", &mut self.k_int32)?,
+            "kInt64" | "k_int64" => r.map(seen, 1, "kInt64", &mut self.k_int64)?,
+            "kUint32" | "k_uint32" => r.map(seen, 2, "kUint32", &mut self.k_uint32)?,
+            "kUint64" | "k_uint64" => r.map(seen, 3, "kUint64", &mut self.k_uint64)?,
+            "kSint32" | "k_sint32" => r.map(seen, 4, "kSint32", &mut self.k_sint32)?,
+            "kSint64" | "k_sint64" => r.map(seen, 5, "kSint64", &mut self.k_sint64)?,
+            "kFixed32" | "k_fixed32" => r.map(seen, 6, "kFixed32", &mut self.k_fixed32)?,
+            "kFixed64" | "k_fixed64" => r.map(seen, 7, "kFixed64", &mut self.k_fixed64)?,
+            "kSfixed32" | "k_sfixed32" => {
+                r.map(seen, 8, "kSfixed32", &mut self.k_sfixed32)?
+            }
+            "kSfixed64" | "k_sfixed64" => {
+                r.map(seen, 9, "kSfixed64", &mut self.k_sfixed64)?
+            }
+            "kBool" | "k_bool" => r.map(seen, 10, "kBool", &mut self.k_bool)?,
+            "kString" | "k_string" => r.map(seen, 11, "kString", &mut self.k_string)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Keys {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// One map per value type.
@@ -1478,6 +1590,90 @@ impl ::rust_rpc::codegen::Message for Values {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Values {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.map("vDouble", "v_double", &self.v_double)?;
+        o.map("vFloat", "v_float", &self.v_float)?;
+        o.map("vInt32", "v_int32", &self.v_int32)?;
+        o.map("vInt64", "v_int64", &self.v_int64)?;
+        o.map("vUint32", "v_uint32", &self.v_uint32)?;
+        o.map("vUint64", "v_uint64", &self.v_uint64)?;
+        o.map("vSint32", "v_sint32", &self.v_sint32)?;
+        o.map("vSint64", "v_sint64", &self.v_sint64)?;
+        o.map("vFixed32", "v_fixed32", &self.v_fixed32)?;
+        o.map("vFixed64", "v_fixed64", &self.v_fixed64)?;
+        o.map("vSfixed32", "v_sfixed32", &self.v_sfixed32)?;
+        o.map("vSfixed64", "v_sfixed64", &self.v_sfixed64)?;
+        o.map("vBool", "v_bool", &self.v_bool)?;
+        o.map("vString", "v_string", &self.v_string)?;
+        o.map("vBytes", "v_bytes", &self.v_bytes)?;
+        o.map("vEnum", "v_enum", &self.v_enum)?;
+        o.map("vMessage", "v_message", &self.v_message)?;
+        o.map("byId", "by_id", &self.by_id)?;
+        o.map("flags", "flags", &self.flags)?;
+        o.map("zigSuits", "zig_suits", &self.zig_suits)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "vDouble" | "v_double" => r.map(seen, 0, "vDouble", &mut self.v_double)?,
+            "vFloat" | "v_float" => r.map(seen, 1, "vFloat", &mut self.v_float)?,
+            "vInt32" | "v_int32" => r.map(seen, 2, "vInt32", &mut self.v_int32)?,
+            "vInt64" | "v_int64" => r.map(seen, 3, "vInt64", &mut self.v_int64)?,
+            "vUint32" | "v_uint32" => r.map(seen, 4, "vUint32", &mut self.v_uint32)?,
+            "vUint64" | "v_uint64" => r.map(seen, 5, "vUint64", &mut self.v_uint64)?,
+            "vSint32" | "v_sint32" => r.map(seen, 6, "vSint32", &mut self.v_sint32)?,
+            "vSint64" | "v_sint64" => r.map(seen, 7, "vSint64", &mut self.v_sint64)?,
+            "vFixed32" | "v_fixed32" => r.map(seen, 8, "vFixed32", &mut self.v_fixed32)?,
+            "vFixed64" | "v_fixed64" => r.map(seen, 9, "vFixed64", &mut self.v_fixed64)?,
+            "vSfixed32" | "v_sfixed32" => {
+                r.map(seen, 10, "vSfixed32", &mut self.v_sfixed32)?
+            }
+            "vSfixed64" | "v_sfixed64" => {
+                r.map(seen, 11, "vSfixed64", &mut self.v_sfixed64)?
+            }
+            "vBool" | "v_bool" => r.map(seen, 12, "vBool", &mut self.v_bool)?,
+            "vString" | "v_string" => r.map(seen, 13, "vString", &mut self.v_string)?,
+            "vBytes" | "v_bytes" => r.map(seen, 14, "vBytes", &mut self.v_bytes)?,
+            "vEnum" | "v_enum" => r.map(seen, 15, "vEnum", &mut self.v_enum)?,
+            "vMessage" | "v_message" => r.map(seen, 16, "vMessage", &mut self.v_message)?,
+            "byId" | "by_id" => r.map(seen, 17, "byId", &mut self.by_id)?,
+            "flags" => r.map(seen, 18, "flags", &mut self.flags)?,
+            "zigSuits" | "zig_suits" => r.map(seen, 19, "zigSuits", &mut self.zig_suits)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Values {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A map whose value type is nested in the same message.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1561,6 +1757,48 @@ impl ::rust_rpc::codegen::Message for Nested {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Nested {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.map("entries", "entries", &self.entries)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "entries" => r.map(seen, 0, "entries", &mut self.entries)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Nested {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`Nested`].
@@ -1664,6 +1902,50 @@ pub mod nested {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Entry {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.repeated("tags", "tags", &self.tags)?;
+            o.map("children", "children", &self.children)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "tags" => r.repeated(seen, 0, "tags", &mut self.tags)?,
+                "children" => r.map(seen, 1, "children", &mut self.children)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Entry {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -1673,6 +1955,31 @@ pub enum Suit {
     Unspecified = 0,
     Hearts = 1,
     Spades = 2,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Suit {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Suit {

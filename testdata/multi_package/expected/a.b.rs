@@ -221,6 +221,80 @@ impl ::rust_rpc::codegen::Message for Derived {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Derived {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("base", "base", &self.base)?;
+        o.optional("part", "part", &self.part)?;
+        o.implicit("kind", "kind", &self.kind)?;
+        o.repeated("bases", "bases", &self.bases)?;
+        o.map("parts", "parts", &self.parts)?;
+        o.optional("leaf", "leaf", &self.leaf)?;
+        if let ::core::option::Option::Some(v) = &self.pick {
+            match v {
+                derived::Pick::PickedBase(v) => o.member("pickedBase", "picked_base", v)?,
+                derived::Pick::PickedKind(v) => o.member("pickedKind", "picked_kind", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "base" => r.optional(seen, 0, "base", &mut self.base)?,
+            "part" => r.optional(seen, 1, "part", &mut self.part)?,
+            "kind" => r.implicit(seen, 2, "kind", &mut self.kind)?,
+            "bases" => r.repeated(seen, 3, "bases", &mut self.bases)?,
+            "parts" => r.map(seen, 4, "parts", &mut self.parts)?,
+            "leaf" => r.optional(seen, 5, "leaf", &mut self.leaf)?,
+            "pickedBase" | "picked_base" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 6, "pickedBase")?
+                {
+                    self.pick = ::core::option::Option::Some(
+                        derived::Pick::PickedBase(v),
+                    );
+                }
+            }
+            "pickedKind" | "picked_kind" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 6, "pickedKind")?
+                {
+                    self.pick = ::core::option::Option::Some(
+                        derived::Pick::PickedKind(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Derived {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Derived`].
 #[allow(deprecated)]
 pub mod derived {
@@ -287,6 +361,48 @@ impl ::rust_rpc::codegen::Message for Leaf {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Leaf {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("tip", "tip", &self.tip)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "tip" => r.optional(seen, 0, "tip", &mut self.tip)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Leaf {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// The descriptor of `a_b.proto`.

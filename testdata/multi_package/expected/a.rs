@@ -70,6 +70,50 @@ impl ::rust_rpc::codegen::Message for Base {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Base {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("id", "id", &self.id)?;
+        o.implicit("kind", "kind", &self.kind)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "id" => r.implicit(seen, 0, "id", &mut self.id)?,
+            "kind" => r.implicit(seen, 1, "kind", &mut self.kind)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Base {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Base`].
 #[allow(deprecated)]
 pub mod base {
@@ -124,6 +168,48 @@ pub mod base {
         }
         fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Part {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.implicit("name", "name", &self.name)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Part {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -205,6 +291,64 @@ impl ::rust_rpc::codegen::Message for B {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for B {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("inner", "inner", &self.inner)?;
+        if let ::core::option::Option::Some(v) = &self.c {
+            match v {
+                b_::C::X(v) => o.member("x", "x", v)?,
+                b_::C::Y(v) => o.member("y", "y", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "inner" => r.implicit(seen, 0, "inner", &mut self.inner)?,
+            "x" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "x")? {
+                    self.c = ::core::option::Option::Some(b_::C::X(v));
+                }
+            }
+            "y" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "y")? {
+                    self.c = ::core::option::Option::Some(b_::C::Y(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for B {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`B`].
 #[allow(deprecated)]
 pub mod b_ {
@@ -221,6 +365,31 @@ pub mod b_ {
         #[default]
         Unspecified = 0,
         Set = 1,
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Inner {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                    .and_then(::rust_rpc::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl ::rust_rpc::codegen::Enumeration for Inner {
@@ -256,6 +425,31 @@ pub enum Kind {
     #[default]
     Unspecified = 0,
     Primary = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Kind {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Kind {

@@ -110,6 +110,53 @@ impl ::rust_rpc::codegen::Message for CaseClash {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for CaseClash {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("fooBar", "foo_bar", &self.foo_bar)?;
+        o.optional("fooBar", "fooBar", &self.foo_bar_)?;
+        o.optional("FooBar", "FooBar", &self.foo_bar__)?;
+        o.optional("fooBar", "foo_bar_", &self.foo_bar___)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "fooBar" | "foo_bar" => r.optional(seen, 0, "fooBar", &mut self.foo_bar)?,
+            "FooBar" => r.optional(seen, 2, "FooBar", &mut self.foo_bar__)?,
+            "foo_bar_" => r.optional(seen, 3, "fooBar", &mut self.foo_bar___)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for CaseClash {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Fields named after keywords and generated items.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -331,6 +378,74 @@ impl ::rust_rpc::codegen::Message for Keywords {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Keywords {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("type", "type", &self.r#type)?;
+        o.implicit("self", "self", &self.self_)?;
+        o.implicit("super", "super", &self.super_)?;
+        o.implicit("crate", "crate", &self.crate_)?;
+        o.implicit("async", "async", &self.r#async)?;
+        o.implicit("fn", "fn", &self.r#fn)?;
+        o.implicit("match", "match", &self.r#match)?;
+        o.implicit("unknownFields", "unknown_fields", &self.unknown_fields_)?;
+        o.implicit("clone", "clone", &self.clone)?;
+        o.implicit("encode", "encode", &self.encode)?;
+        o.optional("decode", "decode", &self.decode)?;
+        o.optional("default", "default", &self.default)?;
+        o.implicit("Self", "Self", &self.self__)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "type" => r.implicit(seen, 0, "type", &mut self.r#type)?,
+            "self" => r.implicit(seen, 1, "self", &mut self.self_)?,
+            "super" => r.implicit(seen, 2, "super", &mut self.super_)?,
+            "crate" => r.implicit(seen, 3, "crate", &mut self.crate_)?,
+            "async" => r.implicit(seen, 4, "async", &mut self.r#async)?,
+            "fn" => r.implicit(seen, 5, "fn", &mut self.r#fn)?,
+            "match" => r.implicit(seen, 6, "match", &mut self.r#match)?,
+            "unknownFields" | "unknown_fields" => {
+                r.implicit(seen, 7, "unknownFields", &mut self.unknown_fields_)?
+            }
+            "clone" => r.implicit(seen, 8, "clone", &mut self.clone)?,
+            "encode" => r.implicit(seen, 9, "encode", &mut self.encode)?,
+            "decode" => r.optional(seen, 10, "decode", &mut self.decode)?,
+            "default" => r.optional(seen, 11, "default", &mut self.default)?,
+            "Self" => r.implicit(seen, 12, "Self", &mut self.self__)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Keywords {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Prelude and std names as messages.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -383,6 +498,48 @@ impl ::rust_rpc::codegen::Message for Option {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Option {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("value", "value", &self.value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "value" => r.implicit(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Option {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -456,6 +613,50 @@ impl ::rust_rpc::codegen::Message for Result {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Result {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("ok", "ok", &self.ok)?;
+        o.implicit("err", "err", &self.err)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "ok" => r.optional(seen, 0, "ok", &mut self.ok)?,
+            "err" => r.implicit(seen, 1, "err", &mut self.err)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Result {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct String {
@@ -507,6 +708,48 @@ impl ::rust_rpc::codegen::Message for String {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for String {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("value", "value", &self.value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "value" => r.implicit(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for String {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -570,6 +813,48 @@ impl ::rust_rpc::codegen::Message for Vec {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Vec {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.repeated("items", "items", &self.items)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "items" => r.repeated(seen, 0, "items", &mut self.items)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Vec {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Box {
@@ -630,6 +915,48 @@ impl ::rust_rpc::codegen::Message for Box {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Box {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("inner", "inner", &self.inner)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "inner" => r.optional(seen, 0, "inner", &mut self.inner)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Box {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -705,6 +1032,50 @@ impl ::rust_rpc::codegen::Message for Self_ {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Self_ {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("me", "me", &self.me)?;
+        o.implicit("n", "n", &self.n)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "me" => r.optional(seen, 0, "me", &mut self.me)?,
+            "n" => r.implicit(seen, 1, "n", &mut self.n)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Self_ {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Default {
@@ -756,6 +1127,48 @@ impl ::rust_rpc::codegen::Message for Default {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Default {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("flag", "flag", &self.flag)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "flag" => r.implicit(seen, 0, "flag", &mut self.flag)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Default {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -814,6 +1227,48 @@ impl ::rust_rpc::codegen::Message for Some {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Some {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("none", "none", &self.none)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "none" => r.optional(seen, 0, "none", &mut self.none)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Some {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Uses every prelude-named type in field positions.
@@ -1142,6 +1597,84 @@ impl ::rust_rpc::codegen::Message for UsesAll {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for UsesAll {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("opt", "opt", &self.opt)?;
+        o.optional("res", "res", &self.res)?;
+        o.optional("str", "str", &self.str)?;
+        o.optional("vec", "vec", &self.vec)?;
+        o.optional("box", "box", &self.r#box)?;
+        o.optional("me", "me", &self.me)?;
+        o.optional("def", "def", &self.def)?;
+        o.repeated("opts", "opts", &self.opts)?;
+        o.map("results", "results", &self.results)?;
+        if let ::core::option::Option::Some(v) = &self.pick {
+            match v {
+                uses_all::Pick::PickStr(v) => o.member("pickStr", "pick_str", v)?,
+                uses_all::Pick::PickVec(v) => o.member("pickVec", "pick_vec", v)?,
+            }
+        }
+        o.optional("some", "some", &self.some)?;
+        o.optional("none", "none", &self.none)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "opt" => r.optional(seen, 0, "opt", &mut self.opt)?,
+            "res" => r.optional(seen, 1, "res", &mut self.res)?,
+            "str" => r.optional(seen, 2, "str", &mut self.str)?,
+            "vec" => r.optional(seen, 3, "vec", &mut self.vec)?,
+            "box" => r.optional(seen, 4, "box", &mut self.r#box)?,
+            "me" => r.optional(seen, 5, "me", &mut self.me)?,
+            "def" => r.optional(seen, 6, "def", &mut self.def)?,
+            "opts" => r.repeated(seen, 7, "opts", &mut self.opts)?,
+            "results" => r.map(seen, 8, "results", &mut self.results)?,
+            "pickStr" | "pick_str" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 11, "pickStr")? {
+                    self.pick = ::core::option::Option::Some(uses_all::Pick::PickStr(v));
+                }
+            }
+            "pickVec" | "pick_vec" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 11, "pickVec")? {
+                    self.pick = ::core::option::Option::Some(uses_all::Pick::PickVec(v));
+                }
+            }
+            "some" => r.optional(seen, 9, "some", &mut self.some)?,
+            "none" => r.optional(seen, 10, "none", &mut self.none)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for UsesAll {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`UsesAll`].
 #[allow(deprecated)]
 pub mod uses_all {
@@ -1246,6 +1779,52 @@ impl ::rust_rpc::codegen::Message for Container {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Container {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("item", "item", &self.item)?;
+        o.implicit("container", "container", &self.container)?;
+        o.repeated("items", "items", &self.items)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "item" => r.optional(seen, 0, "item", &mut self.item)?,
+            "container" => r.implicit(seen, 1, "container", &mut self.container)?,
+            "items" => r.repeated(seen, 2, "items", &mut self.items)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Container {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Container`].
 #[allow(deprecated)]
 pub mod container {
@@ -1300,6 +1879,48 @@ pub mod container {
         }
         fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Item {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.implicit("id", "id", &self.id)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "id" => r.implicit(seen, 0, "id", &mut self.id)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Item {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -1410,6 +2031,71 @@ impl ::rust_rpc::codegen::Message for Outer {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Outer {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("outer", "outer", &self.outer)?;
+        if let ::core::option::Option::Some(v) = &self.outer_choice {
+            match v {
+                outer::OuterChoice::NestedOuter(v) => {
+                    o.member("nestedOuter", "nested_outer", v)?
+                }
+                outer::OuterChoice::Depth(v) => o.member("depth", "depth", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "outer" => r.optional(seen, 0, "outer", &mut self.outer)?,
+            "nestedOuter" | "nested_outer" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "nestedOuter")?
+                {
+                    self.outer_choice = ::core::option::Option::Some(
+                        outer::OuterChoice::NestedOuter(v),
+                    );
+                }
+            }
+            "depth" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "depth")? {
+                    self.outer_choice = ::core::option::Option::Some(
+                        outer::OuterChoice::Depth(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Outer {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Outer`].
 #[allow(deprecated)]
 pub mod outer {
@@ -1470,6 +2156,48 @@ pub mod outer {
         }
         fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Outer {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.implicit("depth", "depth", &self.depth)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "depth" => r.implicit(seen, 0, "depth", &mut self.depth)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Outer {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -1576,6 +2304,84 @@ impl ::rust_rpc::codegen::Message for OneofNames {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for OneofNames {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("choice", "choice", &self.choice)?;
+        if let ::core::option::Option::Some(v) = &self.choice_ {
+            match v {
+                oneof_names::Choice::A(v) => o.member("a", "a", v)?,
+                oneof_names::Choice::B(v) => o.member("b", "b", v)?,
+            }
+        }
+        if let ::core::option::Option::Some(v) = &self.r#type {
+            match v {
+                oneof_names::Type::C(v) => o.member("c", "c", v)?,
+                oneof_names::Type::D(v) => o.member("d", "d", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "choice" => r.implicit(seen, 0, "choice", &mut self.choice)?,
+            "a" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "a")? {
+                    self.choice_ = ::core::option::Option::Some(
+                        oneof_names::Choice::A(v),
+                    );
+                }
+            }
+            "b" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "b")? {
+                    self.choice_ = ::core::option::Option::Some(
+                        oneof_names::Choice::B(v),
+                    );
+                }
+            }
+            "c" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "c")? {
+                    self.r#type = ::core::option::Option::Some(oneof_names::Type::C(v));
+                }
+            }
+            "d" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "d")? {
+                    self.r#type = ::core::option::Option::Some(oneof_names::Type::D(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for OneofNames {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`OneofNames`].
@@ -1755,6 +2561,66 @@ impl ::rust_rpc::codegen::Message for Methods {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Methods {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("merge", "merge", &self.merge)?;
+        o.optional("clear", "clear", &self.clear)?;
+        o.optional("encodedLen", "encoded_len", &self.encoded_len)?;
+        o.optional("computeSize", "compute_size", &self.compute_size)?;
+        o.optional("fmt", "fmt", &self.fmt)?;
+        o.optional("eq", "eq", &self.eq)?;
+        o.optional("getMerge", "get_merge", &self.get_merge)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "merge" => r.optional(seen, 0, "merge", &mut self.merge)?,
+            "clear" => r.optional(seen, 1, "clear", &mut self.clear)?,
+            "encodedLen" | "encoded_len" => {
+                r.optional(seen, 2, "encodedLen", &mut self.encoded_len)?
+            }
+            "computeSize" | "compute_size" => {
+                r.optional(seen, 3, "computeSize", &mut self.compute_size)?
+            }
+            "fmt" => r.optional(seen, 4, "fmt", &mut self.fmt)?,
+            "eq" => r.optional(seen, 5, "eq", &mut self.eq)?,
+            "getMerge" | "get_merge" => {
+                r.optional(seen, 6, "getMerge", &mut self.get_merge)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Methods {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Message names that differ only in case or underscores.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1809,6 +2675,48 @@ impl ::rust_rpc::codegen::Message for FooBar {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for FooBar {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("a", "a", &self.a)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "a" => r.implicit(seen, 0, "a", &mut self.a)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for FooBar {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FooBar`].
 #[allow(deprecated)]
 pub mod foo_bar {
@@ -1818,6 +2726,31 @@ pub mod foo_bar {
     pub enum Kind {
         #[default]
         Unspecified = 0,
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Kind {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                    .and_then(::rust_rpc::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl ::rust_rpc::codegen::Enumeration for Kind {
@@ -1896,6 +2829,48 @@ impl ::rust_rpc::codegen::Message for FooBar_ {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for FooBar_ {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("b", "b", &self.b)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "b" => r.implicit(seen, 0, "b", &mut self.b)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for FooBar_ {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`FooBar_`].
 #[allow(deprecated)]
 pub mod foo_bar_ {
@@ -1906,6 +2881,31 @@ pub mod foo_bar_ {
         #[default]
         Unspecified = 0,
         Other = 1,
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Kind {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                    .and_then(::rust_rpc::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl ::rust_rpc::codegen::Enumeration for Kind {
@@ -1985,6 +2985,48 @@ impl ::rust_rpc::codegen::Message for FooBar__ {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for FooBar__ {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("c", "c", &self.c)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "c" => r.implicit(seen, 0, "c", &mut self.c)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for FooBar__ {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -2113,6 +3155,56 @@ impl ::rust_rpc::codegen::Message for UsesFooBars {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for UsesFooBars {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("one", "one", &self.one)?;
+        o.optional("two", "two", &self.two)?;
+        o.optional("three", "three", &self.three)?;
+        o.implicit("k1", "k1", &self.k1)?;
+        o.implicit("k2", "k2", &self.k2)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "one" => r.optional(seen, 0, "one", &mut self.one)?,
+            "two" => r.optional(seen, 1, "two", &mut self.two)?,
+            "three" => r.optional(seen, 2, "three", &mut self.three)?,
+            "k1" => r.implicit(seen, 3, "k1", &mut self.k1)?,
+            "k2" => r.implicit(seen, 4, "k2", &mut self.k2)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for UsesFooBars {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Enum prefix stripping that would collide (only a warning in proto2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -2128,6 +3220,31 @@ pub enum Status {
     Status2xx = 4,
     Status = 5,
     Self_ = 6,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Status {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Status {
@@ -2184,6 +3301,31 @@ pub enum HttpCode {
     Crate = 5,
 }
 #[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for HttpCode {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for HttpCode {
     fn from_i32(value: i32) -> ::core::option::Option<Self> {
         match value {
@@ -2232,6 +3374,31 @@ pub enum Keyword {
     Type = 2,
     None = 3,
     Some = 4,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Keyword {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Keyword {

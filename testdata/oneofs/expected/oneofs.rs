@@ -111,6 +111,54 @@ impl ::rust_rpc::codegen::Message for Payload {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Payload {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("text", "text", &self.text)?;
+        o.implicit("count", "count", &self.count)?;
+        o.repeated("items", "items", &self.items)?;
+        o.optional("child", "child", &self.child)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "text" => r.implicit(seen, 0, "text", &mut self.text)?,
+            "count" => r.implicit(seen, 1, "count", &mut self.count)?,
+            "items" => r.repeated(seen, 2, "items", &mut self.items)?,
+            "child" => r.optional(seen, 3, "child", &mut self.child)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Payload {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Two oneofs in one message, with plain fields between them.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -356,6 +404,126 @@ impl ::rust_rpc::codegen::Message for Two {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Two {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("id", "id", &self.id)?;
+        if let ::core::option::Option::Some(v) = &self.first {
+            match v {
+                two::First::FString(v) => o.member("fString", "f_string", v)?,
+                two::First::FBytes(v) => o.member("fBytes", "f_bytes", v)?,
+                two::First::FMessage(v) => o.member("fMessage", "f_message", v)?,
+                two::First::FEnum(v) => o.member("fEnum", "f_enum", v)?,
+                two::First::FInt32(v) => o.member("fInt32", "f_int32", v)?,
+                two::First::FDouble(v) => o.member("fDouble", "f_double", v)?,
+            }
+        }
+        o.implicit("middle", "middle", &self.middle)?;
+        if let ::core::option::Option::Some(v) = &self.second {
+            match v {
+                two::Second::SBool(v) => o.member("sBool", "s_bool", v)?,
+                two::Second::SSint64(v) => o.member("sSint64", "s_sint64", v)?,
+                two::Second::SFixed32(v) => o.member("sFixed32", "s_fixed32", v)?,
+                two::Second::SMessage(v) => o.member("sMessage", "s_message", v)?,
+                two::Second::SFloat(v) => o.member("sFloat", "s_float", v)?,
+            }
+        }
+        o.implicit("trailing", "trailing", &self.trailing)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "id" => r.implicit(seen, 0, "id", &mut self.id)?,
+            "fString" | "f_string" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "fString")? {
+                    self.first = ::core::option::Option::Some(two::First::FString(v));
+                }
+            }
+            "fBytes" | "f_bytes" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "fBytes")? {
+                    self.first = ::core::option::Option::Some(two::First::FBytes(v));
+                }
+            }
+            "fMessage" | "f_message" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "fMessage")? {
+                    self.first = ::core::option::Option::Some(two::First::FMessage(v));
+                }
+            }
+            "fEnum" | "f_enum" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "fEnum")? {
+                    self.first = ::core::option::Option::Some(two::First::FEnum(v));
+                }
+            }
+            "fInt32" | "f_int32" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "fInt32")? {
+                    self.first = ::core::option::Option::Some(two::First::FInt32(v));
+                }
+            }
+            "fDouble" | "f_double" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "fDouble")? {
+                    self.first = ::core::option::Option::Some(two::First::FDouble(v));
+                }
+            }
+            "middle" => r.implicit(seen, 1, "middle", &mut self.middle)?,
+            "sBool" | "s_bool" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 4, "sBool")? {
+                    self.second = ::core::option::Option::Some(two::Second::SBool(v));
+                }
+            }
+            "sSint64" | "s_sint64" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 4, "sSint64")? {
+                    self.second = ::core::option::Option::Some(two::Second::SSint64(v));
+                }
+            }
+            "sFixed32" | "s_fixed32" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 4, "sFixed32")? {
+                    self.second = ::core::option::Option::Some(two::Second::SFixed32(v));
+                }
+            }
+            "sMessage" | "s_message" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 4, "sMessage")? {
+                    self.second = ::core::option::Option::Some(two::Second::SMessage(v));
+                }
+            }
+            "sFloat" | "s_float" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 4, "sFloat")? {
+                    self.second = ::core::option::Option::Some(two::Second::SFloat(v));
+                }
+            }
+            "trailing" => r.implicit(seen, 2, "trailing", &mut self.trailing)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Two {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Two`].
 #[allow(deprecated)]
 pub mod two {
@@ -504,6 +672,82 @@ impl ::rust_rpc::codegen::Message for Clash {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Clash {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.kind {
+            match v {
+                clash::Kind_::KMessage(v) => o.member("kMessage", "k_message", v)?,
+                clash::Kind_::KName(v) => o.member("kName", "k_name", v)?,
+            }
+        }
+        if let ::core::option::Option::Some(v) = &self.shape {
+            match v {
+                clash::Shape_::SEnum(v) => o.member("sEnum", "s_enum", v)?,
+                clash::Shape_::SSides(v) => o.member("sSides", "s_sides", v)?,
+            }
+        }
+        o.optional("plainKind", "plain_kind", &self.plain_kind)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "kMessage" | "k_message" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "kMessage")? {
+                    self.kind = ::core::option::Option::Some(clash::Kind_::KMessage(v));
+                }
+            }
+            "kName" | "k_name" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "kName")? {
+                    self.kind = ::core::option::Option::Some(clash::Kind_::KName(v));
+                }
+            }
+            "sEnum" | "s_enum" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "sEnum")? {
+                    self.shape = ::core::option::Option::Some(clash::Shape_::SEnum(v));
+                }
+            }
+            "sSides" | "s_sides" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "sSides")? {
+                    self.shape = ::core::option::Option::Some(clash::Shape_::SSides(v));
+                }
+            }
+            "plainKind" | "plain_kind" => {
+                r.optional(seen, 0, "plainKind", &mut self.plain_kind)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Clash {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Clash`].
 #[allow(deprecated)]
 pub mod clash {
@@ -572,6 +816,48 @@ pub mod clash {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Kind {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.implicit("k", "k", &self.k)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "k" => r.implicit(seen, 0, "k", &mut self.k)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Kind {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
     #[allow(deprecated, clippy::enum_variant_names)]
@@ -579,6 +865,31 @@ pub mod clash {
         #[default]
         Unspecified = 0,
         Round = 1,
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Shape {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                    .and_then(::rust_rpc::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl ::rust_rpc::codegen::Enumeration for Shape {
@@ -699,6 +1010,74 @@ impl ::rust_rpc::codegen::Message for Sparse {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Sparse {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.mixed {
+            match v {
+                sparse::Mixed::Late(v) => o.member("late", "late", v)?,
+                sparse::Mixed::Early(v) => o.member("early", "early", v)?,
+            }
+        }
+        o.implicit("normal", "normal", &self.normal)?;
+        if let ::core::option::Option::Some(v) = &self.only {
+            match v {
+                sparse::Only::High(v) => o.member("high", "high", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "late" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "late")? {
+                    self.mixed = ::core::option::Option::Some(sparse::Mixed::Late(v));
+                }
+            }
+            "early" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "early")? {
+                    self.mixed = ::core::option::Option::Some(sparse::Mixed::Early(v));
+                }
+            }
+            "normal" => r.implicit(seen, 0, "normal", &mut self.normal)?,
+            "high" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 1, "high")? {
+                    self.only = ::core::option::Option::Some(sparse::Only::High(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Sparse {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Sparse`].
 #[allow(deprecated)]
 pub mod sparse {
@@ -817,6 +1196,68 @@ impl ::rust_rpc::codegen::Message for WithOptional {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for WithOptional {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("maybe", "maybe", &self.maybe)?;
+        if let ::core::option::Option::Some(v) = &self.real {
+            match v {
+                with_optional::Real::A(v) => o.member("a", "a", v)?,
+                with_optional::Real::B(v) => o.member("b", "b", v)?,
+            }
+        }
+        o.optional("maybeText", "maybe_text", &self.maybe_text)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "maybe" => r.optional(seen, 0, "maybe", &mut self.maybe)?,
+            "a" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "a")? {
+                    self.real = ::core::option::Option::Some(with_optional::Real::A(v));
+                }
+            }
+            "b" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "b")? {
+                    self.real = ::core::option::Option::Some(with_optional::Real::B(v));
+                }
+            }
+            "maybeText" | "maybe_text" => {
+                r.optional(seen, 1, "maybeText", &mut self.maybe_text)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for WithOptional {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`WithOptional`].
 #[allow(deprecated)]
 pub mod with_optional {
@@ -835,6 +1276,31 @@ pub enum Level {
     Unspecified = 0,
     Low = 1,
     High = 2,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Level {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Level {

@@ -210,6 +210,74 @@ impl ::rust_rpc::codegen::Message for Blob {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Blob {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("data", "data", &self.data)?;
+        o.optional("maybe", "maybe", &self.maybe)?;
+        o.repeated("chunks", "chunks", &self.chunks)?;
+        o.map("named", "named", &self.named)?;
+        o.map("ordered", "ordered", &self.ordered)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                blob::Choice::Raw(v) => o.member("raw", "raw", v)?,
+                blob::Choice::Text(v) => o.member("text", "text", v)?,
+            }
+        }
+        o.optional("key", "key", &self.key)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "data" => r.implicit(seen, 0, "data", &mut self.data)?,
+            "maybe" => r.optional(seen, 1, "maybe", &mut self.maybe)?,
+            "chunks" => r.repeated(seen, 2, "chunks", &mut self.chunks)?,
+            "named" => r.map(seen, 3, "named", &mut self.named)?,
+            "ordered" => r.map(seen, 4, "ordered", &mut self.ordered)?,
+            "raw" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 6, "raw")? {
+                    self.choice = ::core::option::Option::Some(blob::Choice::Raw(v));
+                }
+            }
+            "text" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 6, "text")? {
+                    self.choice = ::core::option::Option::Some(blob::Choice::Text(v));
+                }
+            }
+            "key" => r.optional(seen, 5, "key", &mut self.key)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Blob {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Blob`].
 #[allow(deprecated)]
 pub mod blob {
@@ -286,6 +354,50 @@ impl ::rust_rpc::codegen::Message for Key {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Key {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("id", "id", &self.id)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "id" => r.implicit(seen, 1, "id", &mut self.id)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Key {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -399,6 +511,52 @@ impl ::rust_rpc::codegen::Message for Tagged {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Tagged {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("tag", "tag", &self.tag)?;
+        o.implicit("tone", "tone", &self.tone)?;
+        o.map("keys", "keys", &self.keys)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "tag" => r.implicit(seen, 0, "tag", &mut self.tag)?,
+            "tone" => r.implicit(seen, 1, "tone", &mut self.tone)?,
+            "keys" => r.map(seen, 2, "keys", &mut self.keys)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Tagged {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
 ///A tone.
@@ -407,6 +565,31 @@ pub enum Tone {
     #[default]
     Unspecified = 0,
     Loud = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Tone {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Tone {

@@ -354,6 +354,90 @@ impl ::rust_rpc::codegen::Message for Plain {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Plain {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("fDouble", "f_double", &self.f_double)?;
+        o.optional("fFloat", "f_float", &self.f_float)?;
+        o.optional("fInt32", "f_int32", &self.f_int32)?;
+        o.optional("fInt64", "f_int64", &self.f_int64)?;
+        o.optional("fUint32", "f_uint32", &self.f_uint32)?;
+        o.optional("fUint64", "f_uint64", &self.f_uint64)?;
+        o.optional("fSint32", "f_sint32", &self.f_sint32)?;
+        o.optional("fSint64", "f_sint64", &self.f_sint64)?;
+        o.optional("fFixed32", "f_fixed32", &self.f_fixed32)?;
+        o.optional("fFixed64", "f_fixed64", &self.f_fixed64)?;
+        o.optional("fSfixed32", "f_sfixed32", &self.f_sfixed32)?;
+        o.optional("fSfixed64", "f_sfixed64", &self.f_sfixed64)?;
+        o.optional("fBool", "f_bool", &self.f_bool)?;
+        o.optional("fString", "f_string", &self.f_string)?;
+        o.optional("fBytes", "f_bytes", &self.f_bytes)?;
+        o.optional("fMode", "f_mode", &self.f_mode)?;
+        o.optional("fChild", "f_child", &self.f_child)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "fDouble" | "f_double" => r.optional(seen, 0, "fDouble", &mut self.f_double)?,
+            "fFloat" | "f_float" => r.optional(seen, 1, "fFloat", &mut self.f_float)?,
+            "fInt32" | "f_int32" => r.optional(seen, 2, "fInt32", &mut self.f_int32)?,
+            "fInt64" | "f_int64" => r.optional(seen, 3, "fInt64", &mut self.f_int64)?,
+            "fUint32" | "f_uint32" => r.optional(seen, 4, "fUint32", &mut self.f_uint32)?,
+            "fUint64" | "f_uint64" => r.optional(seen, 5, "fUint64", &mut self.f_uint64)?,
+            "fSint32" | "f_sint32" => r.optional(seen, 6, "fSint32", &mut self.f_sint32)?,
+            "fSint64" | "f_sint64" => r.optional(seen, 7, "fSint64", &mut self.f_sint64)?,
+            "fFixed32" | "f_fixed32" => {
+                r.optional(seen, 8, "fFixed32", &mut self.f_fixed32)?
+            }
+            "fFixed64" | "f_fixed64" => {
+                r.optional(seen, 9, "fFixed64", &mut self.f_fixed64)?
+            }
+            "fSfixed32" | "f_sfixed32" => {
+                r.optional(seen, 10, "fSfixed32", &mut self.f_sfixed32)?
+            }
+            "fSfixed64" | "f_sfixed64" => {
+                r.optional(seen, 11, "fSfixed64", &mut self.f_sfixed64)?
+            }
+            "fBool" | "f_bool" => r.optional(seen, 12, "fBool", &mut self.f_bool)?,
+            "fString" | "f_string" => {
+                r.optional(seen, 13, "fString", &mut self.f_string)?
+            }
+            "fBytes" | "f_bytes" => r.optional(seen, 14, "fBytes", &mut self.f_bytes)?,
+            "fMode" | "f_mode" => r.optional(seen, 15, "fMode", &mut self.f_mode)?,
+            "fChild" | "f_child" => r.optional(seen, 16, "fChild", &mut self.f_child)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Plain {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Declared defaults for every type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -958,6 +1042,128 @@ impl ::rust_rpc::codegen::Message for Defaults {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Defaults {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("dDouble", "d_double", &self.d_double)?;
+        o.optional("dFloat", "d_float", &self.d_float)?;
+        o.optional("dInt32", "d_int32", &self.d_int32)?;
+        o.optional("dInt64", "d_int64", &self.d_int64)?;
+        o.optional("dUint32", "d_uint32", &self.d_uint32)?;
+        o.optional("dUint64", "d_uint64", &self.d_uint64)?;
+        o.optional("dSint32", "d_sint32", &self.d_sint32)?;
+        o.optional("dSint64", "d_sint64", &self.d_sint64)?;
+        o.optional("dFixed32", "d_fixed32", &self.d_fixed32)?;
+        o.optional("dFixed64", "d_fixed64", &self.d_fixed64)?;
+        o.optional("dSfixed32", "d_sfixed32", &self.d_sfixed32)?;
+        o.optional("dSfixed64", "d_sfixed64", &self.d_sfixed64)?;
+        o.optional("dBool", "d_bool", &self.d_bool)?;
+        o.optional("dString", "d_string", &self.d_string)?;
+        o.optional("dBytes", "d_bytes", &self.d_bytes)?;
+        o.optional("dMode", "d_mode", &self.d_mode)?;
+        o.optional("dNan", "d_nan", &self.d_nan)?;
+        o.optional("dInf", "d_inf", &self.d_inf)?;
+        o.optional("dNegInf", "d_neg_inf", &self.d_neg_inf)?;
+        o.optional("fNan", "f_nan", &self.f_nan)?;
+        o.optional("fInf", "f_inf", &self.f_inf)?;
+        o.optional("fNegInf", "f_neg_inf", &self.f_neg_inf)?;
+        o.optional("dExp", "d_exp", &self.d_exp)?;
+        o.optional("fSmall", "f_small", &self.f_small)?;
+        o.optional("dHex", "d_hex", &self.d_hex)?;
+        o.optional("dMin64", "d_min64", &self.d_min64)?;
+        o.optional("dMin32", "d_min32", &self.d_min32)?;
+        o.optional("dFalse", "d_false", &self.d_false)?;
+        o.optional("dEmpty", "d_empty", &self.d_empty)?;
+        o.optional("dNegativeMode", "d_negative_mode", &self.d_negative_mode)?;
+        o.optional("dNegZero", "d_neg_zero", &self.d_neg_zero)?;
+        o.optional("dOctal", "d_octal", &self.d_octal)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "dDouble" | "d_double" => r.optional(seen, 0, "dDouble", &mut self.d_double)?,
+            "dFloat" | "d_float" => r.optional(seen, 1, "dFloat", &mut self.d_float)?,
+            "dInt32" | "d_int32" => r.optional(seen, 2, "dInt32", &mut self.d_int32)?,
+            "dInt64" | "d_int64" => r.optional(seen, 3, "dInt64", &mut self.d_int64)?,
+            "dUint32" | "d_uint32" => r.optional(seen, 4, "dUint32", &mut self.d_uint32)?,
+            "dUint64" | "d_uint64" => r.optional(seen, 5, "dUint64", &mut self.d_uint64)?,
+            "dSint32" | "d_sint32" => r.optional(seen, 6, "dSint32", &mut self.d_sint32)?,
+            "dSint64" | "d_sint64" => r.optional(seen, 7, "dSint64", &mut self.d_sint64)?,
+            "dFixed32" | "d_fixed32" => {
+                r.optional(seen, 8, "dFixed32", &mut self.d_fixed32)?
+            }
+            "dFixed64" | "d_fixed64" => {
+                r.optional(seen, 9, "dFixed64", &mut self.d_fixed64)?
+            }
+            "dSfixed32" | "d_sfixed32" => {
+                r.optional(seen, 10, "dSfixed32", &mut self.d_sfixed32)?
+            }
+            "dSfixed64" | "d_sfixed64" => {
+                r.optional(seen, 11, "dSfixed64", &mut self.d_sfixed64)?
+            }
+            "dBool" | "d_bool" => r.optional(seen, 12, "dBool", &mut self.d_bool)?,
+            "dString" | "d_string" => {
+                r.optional(seen, 13, "dString", &mut self.d_string)?
+            }
+            "dBytes" | "d_bytes" => r.optional(seen, 14, "dBytes", &mut self.d_bytes)?,
+            "dMode" | "d_mode" => r.optional(seen, 15, "dMode", &mut self.d_mode)?,
+            "dNan" | "d_nan" => r.optional(seen, 16, "dNan", &mut self.d_nan)?,
+            "dInf" | "d_inf" => r.optional(seen, 17, "dInf", &mut self.d_inf)?,
+            "dNegInf" | "d_neg_inf" => {
+                r.optional(seen, 18, "dNegInf", &mut self.d_neg_inf)?
+            }
+            "fNan" | "f_nan" => r.optional(seen, 19, "fNan", &mut self.f_nan)?,
+            "fInf" | "f_inf" => r.optional(seen, 20, "fInf", &mut self.f_inf)?,
+            "fNegInf" | "f_neg_inf" => {
+                r.optional(seen, 21, "fNegInf", &mut self.f_neg_inf)?
+            }
+            "dExp" | "d_exp" => r.optional(seen, 22, "dExp", &mut self.d_exp)?,
+            "fSmall" | "f_small" => r.optional(seen, 23, "fSmall", &mut self.f_small)?,
+            "dHex" | "d_hex" => r.optional(seen, 24, "dHex", &mut self.d_hex)?,
+            "dMin64" | "d_min64" => r.optional(seen, 25, "dMin64", &mut self.d_min64)?,
+            "dMin32" | "d_min32" => r.optional(seen, 26, "dMin32", &mut self.d_min32)?,
+            "dFalse" | "d_false" => r.optional(seen, 27, "dFalse", &mut self.d_false)?,
+            "dEmpty" | "d_empty" => r.optional(seen, 28, "dEmpty", &mut self.d_empty)?,
+            "dNegativeMode" | "d_negative_mode" => {
+                r.optional(seen, 29, "dNegativeMode", &mut self.d_negative_mode)?
+            }
+            "dNegZero" | "d_neg_zero" => {
+                r.optional(seen, 30, "dNegZero", &mut self.d_neg_zero)?
+            }
+            "dOctal" | "d_octal" => r.optional(seen, 31, "dOctal", &mut self.d_octal)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Defaults {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Required fields and their interplay with nested messages.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1110,6 +1316,56 @@ impl ::rust_rpc::codegen::Message for Needs {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Needs {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("id", "id", &self.id)?;
+        o.optional("name", "name", &self.name)?;
+        o.optional("extra", "extra", &self.extra)?;
+        o.optional("inner", "inner", &self.inner)?;
+        o.repeated("inners", "inners", &self.inners)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "id" => r.optional(seen, 0, "id", &mut self.id)?,
+            "name" => r.optional(seen, 1, "name", &mut self.name)?,
+            "extra" => r.optional(seen, 2, "extra", &mut self.extra)?,
+            "inner" => r.optional(seen, 3, "inner", &mut self.inner)?,
+            "inners" => r.repeated(seen, 4, "inners", &mut self.inners)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Needs {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Needs`].
 #[allow(deprecated)]
 pub mod needs {
@@ -1176,6 +1432,48 @@ pub mod needs {
                 return ::core::result::Result::Err("p2.Needs.Inner.flag");
             }
             ::core::result::Result::Ok(())
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Inner {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.optional("flag", "flag", &self.flag)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "flag" => r.optional(seen, 0, "flag", &mut self.flag)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Inner {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }
@@ -1355,6 +1653,68 @@ impl ::rust_rpc::codegen::Message for Wrapper {
             ::rust_rpc::codegen::Message::check_initialized(v)?;
         }
         ::core::result::Result::Ok(())
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Wrapper {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("needs", "needs", &self.needs)?;
+        o.repeated("many", "many", &self.many)?;
+        o.map("byName", "by_name", &self.by_name)?;
+        if let ::core::option::Option::Some(v) = &self.pick {
+            match v {
+                wrapper::Pick::One(v) => o.member("one", "one", v)?,
+                wrapper::Pick::Other(v) => o.member("other", "other", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "needs" => r.optional(seen, 0, "needs", &mut self.needs)?,
+            "many" => r.repeated(seen, 1, "many", &mut self.many)?,
+            "byName" | "by_name" => r.map(seen, 2, "byName", &mut self.by_name)?,
+            "one" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "one")? {
+                    self.pick = ::core::option::Option::Some(wrapper::Pick::One(v));
+                }
+            }
+            "other" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 3, "other")? {
+                    self.pick = ::core::option::Option::Some(wrapper::Pick::Other(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Wrapper {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`Wrapper`].
@@ -1582,6 +1942,64 @@ impl ::rust_rpc::codegen::Message for Lists {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Lists {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.repeated("ints", "ints", &self.ints)?;
+        o.repeated("packedInts", "packed_ints", &self.packed_ints)?;
+        o.repeated("modes", "modes", &self.modes)?;
+        o.repeated("packedModes", "packed_modes", &self.packed_modes)?;
+        o.repeated("names", "names", &self.names)?;
+        o.repeated("doubles", "doubles", &self.doubles)?;
+        o.repeated("zigzags", "zigzags", &self.zigzags)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "ints" => r.repeated(seen, 0, "ints", &mut self.ints)?,
+            "packedInts" | "packed_ints" => {
+                r.repeated(seen, 1, "packedInts", &mut self.packed_ints)?
+            }
+            "modes" => r.repeated(seen, 2, "modes", &mut self.modes)?,
+            "packedModes" | "packed_modes" => {
+                r.repeated(seen, 3, "packedModes", &mut self.packed_modes)?
+            }
+            "names" => r.repeated(seen, 4, "names", &mut self.names)?,
+            "doubles" => r.repeated(seen, 5, "doubles", &mut self.doubles)?,
+            "zigzags" => r.repeated(seen, 6, "zigzags", &mut self.zigzags)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Lists {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Groups, singular and repeated.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1686,6 +2104,54 @@ impl ::rust_rpc::codegen::Message for WithGroups {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for WithGroups {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("before", "before", &self.before)?;
+        o.optional("single", "single", &self.single)?;
+        o.repeated("multi", "multi", &self.multi)?;
+        o.optional("after", "after", &self.after)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "before" => r.optional(seen, 0, "before", &mut self.before)?,
+            "single" => r.optional(seen, 1, "single", &mut self.single)?,
+            "multi" => r.repeated(seen, 2, "multi", &mut self.multi)?,
+            "after" => r.optional(seen, 3, "after", &mut self.after)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for WithGroups {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`WithGroups`].
 #[allow(deprecated)]
 pub mod with_groups {
@@ -1766,6 +2232,50 @@ pub mod with_groups {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Single {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.optional("a", "a", &self.a)?;
+            o.optional("b", "b", &self.b)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "a" => r.optional(seen, 0, "a", &mut self.a)?,
+                "b" => r.optional(seen, 1, "b", &mut self.b)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Single {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     #[derive(Clone, PartialEq, Debug, Default)]
     #[allow(deprecated)]
     pub struct Multi {
@@ -1838,6 +2348,50 @@ pub mod with_groups {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Multi {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.optional("c", "c", &self.c)?;
+            o.repeated("deeper", "deeper", &self.deeper)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "c" => r.optional(seen, 0, "c", &mut self.c)?,
+                "deeper" => r.repeated(seen, 1, "deeper", &mut self.deeper)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Multi {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
     /// Nested types and oneofs of [`Multi`].
     #[allow(deprecated)]
     pub mod multi {
@@ -1901,6 +2455,48 @@ pub mod with_groups {
             }
             fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
                 &mut self.unknown_fields
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::JsonMessage for Deeper {
+            fn write_json_fields(
+                &self,
+                o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                o.optional("d", "d", &self.d)?;
+                ::core::result::Result::Ok(())
+            }
+            fn merge_json_field(
+                &mut self,
+                key: &str,
+                r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+                seen: &mut ::rust_rpc::codegen::FieldSet,
+            ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+                match key {
+                    "d" => r.optional(seen, 0, "d", &mut self.d)?,
+                    _ => return ::core::result::Result::Ok(false),
+                }
+                ::core::result::Result::Ok(true)
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::JsonValue for Deeper {
+            #[inline]
+            fn write_json(
+                &self,
+                w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                w.message(self)
+            }
+            fn read_json(
+                r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            ) -> ::core::result::Result<
+                ::core::option::Option<Self>,
+                ::rust_rpc::codegen::JsonError,
+            > {
+                let mut m = Self::default();
+                r.message(&mut m)?;
+                ::core::result::Result::Ok(::core::option::Option::Some(m))
             }
         }
     }
@@ -1985,6 +2581,56 @@ impl ::rust_rpc::codegen::Message for Extendable {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Extendable {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("known", "known", &self.known)?;
+        o.optional("alsoKnown", "also_known", &self.also_known)?;
+        ::rust_rpc::codegen::write_extensions(o, self)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if key.starts_with('[') {
+            return ::rust_rpc::codegen::read_extension(r, key, self);
+        }
+        match key {
+            "known" => r.optional(seen, 0, "known", &mut self.known)?,
+            "alsoKnown" | "also_known" => {
+                r.optional(seen, 1, "alsoKnown", &mut self.also_known)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Extendable {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Extensions declared inside a message scope.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2043,6 +2689,48 @@ impl ::rust_rpc::codegen::Message for Scoped {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Scoped {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("value", "value", &self.value)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "value" => r.optional(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Scoped {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types, oneofs and extensions of [`Scoped`].
@@ -2353,6 +3041,76 @@ impl ::rust_rpc::codegen::Message for Closed {
         ::core::result::Result::Ok(())
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Closed {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("single", "single", &self.single)?;
+        o.repeated("list", "list", &self.list)?;
+        o.repeated("packedList", "packed_list", &self.packed_list)?;
+        o.map("byId", "by_id", &self.by_id)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                closed::Choice::Chosen(v) => o.member("chosen", "chosen", v)?,
+                closed::Choice::Other(v) => o.member("other", "other", v)?,
+            }
+        }
+        o.optional("must", "must", &self.must)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "single" => r.optional(seen, 0, "single", &mut self.single)?,
+            "list" => r.repeated(seen, 1, "list", &mut self.list)?,
+            "packedList" | "packed_list" => {
+                r.repeated(seen, 2, "packedList", &mut self.packed_list)?
+            }
+            "byId" | "by_id" => r.map(seen, 3, "byId", &mut self.by_id)?,
+            "chosen" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 5, "chosen")? {
+                    self.choice = ::core::option::Option::Some(
+                        closed::Choice::Chosen(v),
+                    );
+                }
+            }
+            "other" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 5, "other")? {
+                    self.choice = ::core::option::Option::Some(closed::Choice::Other(v));
+                }
+            }
+            "must" => r.optional(seen, 4, "must", &mut self.must)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Closed {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Closed`].
 #[allow(deprecated)]
 pub mod closed {
@@ -2516,6 +3274,54 @@ impl ::rust_rpc::codegen::Message for NonZero {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for NonZero {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("single", "single", &self.single)?;
+        o.repeated("list", "list", &self.list)?;
+        o.optional("withDefault", "with_default", &self.with_default)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "single" => r.optional(seen, 0, "single", &mut self.single)?,
+            "list" => r.repeated(seen, 1, "list", &mut self.list)?,
+            "withDefault" | "with_default" => {
+                r.optional(seen, 2, "withDefault", &mut self.with_default)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for NonZero {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A group as a oneof member.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2596,6 +3402,66 @@ impl ::rust_rpc::codegen::Message for GroupInOneof {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for GroupInOneof {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                group_in_oneof::Choice::Picked(v) => o.member("picked", "picked", v)?,
+                group_in_oneof::Choice::Other(v) => o.member("other", "other", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "picked" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "picked")? {
+                    self.choice = ::core::option::Option::Some(
+                        group_in_oneof::Choice::Picked(v),
+                    );
+                }
+            }
+            "other" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "other")? {
+                    self.choice = ::core::option::Option::Some(
+                        group_in_oneof::Choice::Other(v),
+                    );
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for GroupInOneof {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`GroupInOneof`].
@@ -2684,6 +3550,50 @@ pub mod group_in_oneof {
             &mut self.unknown_fields
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Picked {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.optional("x", "x", &self.x)?;
+            o.optional("y", "y", &self.y)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "x" => r.optional(seen, 0, "x", &mut self.x)?,
+                "y" => r.optional(seen, 1, "y", &mut self.y)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Picked {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
 }
 /// A closed enum: unknown numbers go to unknown fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -2695,6 +3605,31 @@ pub enum Mode {
     On = 1,
     Auto = 5,
     Backwards = -3,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Mode {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Mode {
@@ -2736,6 +3671,31 @@ pub enum Start {
     #[default]
     One = 1,
     Two = 2,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Start {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Start {

@@ -100,6 +100,52 @@ impl ::rust_rpc::codegen::Message for Node {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Node {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("value", "value", &self.value)?;
+        o.optional("next", "next", &self.next)?;
+        o.repeated("children", "children", &self.children)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "value" => r.implicit(seen, 0, "value", &mut self.value)?,
+            "next" => r.optional(seen, 1, "next", &mut self.next)?,
+            "children" => r.repeated(seen, 2, "children", &mut self.children)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Node {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Mutually recursive through singular fields.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -176,6 +222,50 @@ impl ::rust_rpc::codegen::Message for Ping {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Ping {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("tag", "tag", &self.tag)?;
+        o.optional("pong", "pong", &self.pong)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "tag" => r.implicit(seen, 0, "tag", &mut self.tag)?,
+            "pong" => r.optional(seen, 1, "pong", &mut self.pong)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Ping {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Pong {
@@ -249,6 +339,50 @@ impl ::rust_rpc::codegen::Message for Pong {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Pong {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("tag", "tag", &self.tag)?;
+        o.optional("ping", "ping", &self.ping)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "tag" => r.implicit(seen, 0, "tag", &mut self.tag)?,
+            "ping" => r.optional(seen, 1, "ping", &mut self.ping)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Pong {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Recursion through a oneof.
@@ -360,6 +494,68 @@ impl ::rust_rpc::codegen::Message for Expr {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Expr {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.kind {
+            match v {
+                expr::Kind::Literal(v) => o.member("literal", "literal", v)?,
+                expr::Kind::Binary(v) => o.member("binary", "binary", v)?,
+                expr::Kind::Negate(v) => o.member("negate", "negate", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "literal" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "literal")? {
+                    self.kind = ::core::option::Option::Some(expr::Kind::Literal(v));
+                }
+            }
+            "binary" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "binary")? {
+                    self.kind = ::core::option::Option::Some(expr::Kind::Binary(v));
+                }
+            }
+            "negate" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 0, "negate")? {
+                    self.kind = ::core::option::Option::Some(expr::Kind::Negate(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Expr {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Expr`].
 #[allow(deprecated)]
 pub mod expr {
@@ -467,6 +663,52 @@ impl ::rust_rpc::codegen::Message for Binary {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Binary {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("left", "left", &self.left)?;
+        o.optional("right", "right", &self.right)?;
+        o.implicit("op", "op", &self.op)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "left" => r.optional(seen, 0, "left", &mut self.left)?,
+            "right" => r.optional(seen, 1, "right", &mut self.right)?,
+            "op" => r.implicit(seen, 2, "op", &mut self.op)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Binary {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Recursion only through repeated fields and maps (needs no Box).
@@ -589,6 +831,52 @@ impl ::rust_rpc::codegen::Message for Tree {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Tree {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.repeated("kids", "kids", &self.kids)?;
+        o.map("named", "named", &self.named)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "kids" => r.repeated(seen, 1, "kids", &mut self.kids)?,
+            "named" => r.map(seen, 2, "named", &mut self.named)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Tree {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A three-message cycle.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -663,6 +951,50 @@ impl ::rust_rpc::codegen::Message for A {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for A {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("b", "b", &self.b)?;
+        o.implicit("x", "x", &self.x)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "b" => r.optional(seen, 0, "b", &mut self.b)?,
+            "x" => r.implicit(seen, 1, "x", &mut self.x)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for A {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct B {
@@ -721,6 +1053,48 @@ impl ::rust_rpc::codegen::Message for B {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for B {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("c", "c", &self.c)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "c" => r.optional(seen, 0, "c", &mut self.c)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for B {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -802,6 +1176,50 @@ impl ::rust_rpc::codegen::Message for C {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for C {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("a", "a", &self.a)?;
+        o.optional("node", "node", &self.node)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "a" => r.optional(seen, 0, "a", &mut self.a)?,
+            "node" => r.optional(seen, 1, "node", &mut self.node)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for C {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A message that only points into a cycle, without being on one.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -880,6 +1298,50 @@ impl ::rust_rpc::codegen::Message for Holder {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Holder {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("node", "node", &self.node)?;
+        o.optional("ping", "ping", &self.ping)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "node" => r.optional(seen, 0, "node", &mut self.node)?,
+            "ping" => r.optional(seen, 1, "ping", &mut self.ping)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Holder {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Proto3 optional message-typed recursion via nested type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -941,6 +1403,48 @@ impl ::rust_rpc::codegen::Message for Outer {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Outer {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("inner", "inner", &self.inner)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "inner" => r.optional(seen, 0, "inner", &mut self.inner)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Outer {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`Outer`].
@@ -1006,6 +1510,48 @@ pub mod outer {
         }
         fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Inner {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.optional("outer", "outer", &self.outer)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "outer" => r.optional(seen, 0, "outer", &mut self.outer)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Inner {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
 }

@@ -353,6 +353,104 @@ impl ::rust_rpc::codegen::Message for Scalars {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Scalars {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("fDouble", "f_double", &self.f_double)?;
+        o.implicit("fFloat", "f_float", &self.f_float)?;
+        o.implicit("fInt32", "f_int32", &self.f_int32)?;
+        o.implicit("fInt64", "f_int64", &self.f_int64)?;
+        o.implicit("fUint32", "f_uint32", &self.f_uint32)?;
+        o.implicit("fUint64", "f_uint64", &self.f_uint64)?;
+        o.implicit("fSint32", "f_sint32", &self.f_sint32)?;
+        o.implicit("fSint64", "f_sint64", &self.f_sint64)?;
+        o.implicit("fFixed32", "f_fixed32", &self.f_fixed32)?;
+        o.implicit("fFixed64", "f_fixed64", &self.f_fixed64)?;
+        o.implicit("fSfixed32", "f_sfixed32", &self.f_sfixed32)?;
+        o.implicit("fSfixed64", "f_sfixed64", &self.f_sfixed64)?;
+        o.implicit("fBool", "f_bool", &self.f_bool)?;
+        o.implicit("fString", "f_string", &self.f_string)?;
+        o.implicit("fBytes", "f_bytes", &self.f_bytes)?;
+        o.implicit("fBigTag", "f_big_tag", &self.f_big_tag)?;
+        o.optional("fNested", "f_nested", &self.f_nested)?;
+        o.implicit("fKind", "f_kind", &self.f_kind)?;
+        o.optional("fInner", "f_inner", &self.f_inner)?;
+        o.implicit("fDepth", "f_depth", &self.f_depth)?;
+        o.implicit("fMaxTag", "f_max_tag", &self.f_max_tag)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "fDouble" | "f_double" => r.implicit(seen, 0, "fDouble", &mut self.f_double)?,
+            "fFloat" | "f_float" => r.implicit(seen, 1, "fFloat", &mut self.f_float)?,
+            "fInt32" | "f_int32" => r.implicit(seen, 2, "fInt32", &mut self.f_int32)?,
+            "fInt64" | "f_int64" => r.implicit(seen, 3, "fInt64", &mut self.f_int64)?,
+            "fUint32" | "f_uint32" => r.implicit(seen, 4, "fUint32", &mut self.f_uint32)?,
+            "fUint64" | "f_uint64" => r.implicit(seen, 5, "fUint64", &mut self.f_uint64)?,
+            "fSint32" | "f_sint32" => r.implicit(seen, 6, "fSint32", &mut self.f_sint32)?,
+            "fSint64" | "f_sint64" => r.implicit(seen, 7, "fSint64", &mut self.f_sint64)?,
+            "fFixed32" | "f_fixed32" => {
+                r.implicit(seen, 8, "fFixed32", &mut self.f_fixed32)?
+            }
+            "fFixed64" | "f_fixed64" => {
+                r.implicit(seen, 9, "fFixed64", &mut self.f_fixed64)?
+            }
+            "fSfixed32" | "f_sfixed32" => {
+                r.implicit(seen, 10, "fSfixed32", &mut self.f_sfixed32)?
+            }
+            "fSfixed64" | "f_sfixed64" => {
+                r.implicit(seen, 11, "fSfixed64", &mut self.f_sfixed64)?
+            }
+            "fBool" | "f_bool" => r.implicit(seen, 12, "fBool", &mut self.f_bool)?,
+            "fString" | "f_string" => {
+                r.implicit(seen, 13, "fString", &mut self.f_string)?
+            }
+            "fBytes" | "f_bytes" => r.implicit(seen, 14, "fBytes", &mut self.f_bytes)?,
+            "fBigTag" | "f_big_tag" => {
+                r.implicit(seen, 15, "fBigTag", &mut self.f_big_tag)?
+            }
+            "fNested" | "f_nested" => {
+                r.optional(seen, 16, "fNested", &mut self.f_nested)?
+            }
+            "fKind" | "f_kind" => r.implicit(seen, 17, "fKind", &mut self.f_kind)?,
+            "fInner" | "f_inner" => r.optional(seen, 18, "fInner", &mut self.f_inner)?,
+            "fDepth" | "f_depth" => r.implicit(seen, 19, "fDepth", &mut self.f_depth)?,
+            "fMaxTag" | "f_max_tag" => {
+                r.implicit(seen, 20, "fMaxTag", &mut self.f_max_tag)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Scalars {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Scalars`].
 #[allow(deprecated)]
 pub mod scalars {
@@ -426,6 +524,50 @@ pub mod scalars {
         }
         fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
             &mut self.unknown_fields
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonMessage for Nested {
+        fn write_json_fields(
+            &self,
+            o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            o.implicit("a", "a", &self.a)?;
+            o.optional("inner", "inner", &self.inner)?;
+            ::core::result::Result::Ok(())
+        }
+        fn merge_json_field(
+            &mut self,
+            key: &str,
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match key {
+                "a" => r.implicit(seen, 0, "a", &mut self.a)?,
+                "inner" => r.optional(seen, 1, "inner", &mut self.inner)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Nested {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
     /// Nested types and oneofs of [`Nested`].
@@ -502,6 +644,50 @@ pub mod scalars {
                 &mut self.unknown_fields
             }
         }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::JsonMessage for Inner {
+            fn write_json_fields(
+                &self,
+                o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                o.implicit("label", "label", &self.label)?;
+                o.implicit("depth", "depth", &self.depth)?;
+                ::core::result::Result::Ok(())
+            }
+            fn merge_json_field(
+                &mut self,
+                key: &str,
+                r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+                seen: &mut ::rust_rpc::codegen::FieldSet,
+            ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+                match key {
+                    "label" => r.implicit(seen, 0, "label", &mut self.label)?,
+                    "depth" => r.implicit(seen, 1, "depth", &mut self.depth)?,
+                    _ => return ::core::result::Result::Ok(false),
+                }
+                ::core::result::Result::Ok(true)
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::JsonValue for Inner {
+            #[inline]
+            fn write_json(
+                &self,
+                w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                w.message(self)
+            }
+            fn read_json(
+                r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            ) -> ::core::result::Result<
+                ::core::option::Option<Self>,
+                ::rust_rpc::codegen::JsonError,
+            > {
+                let mut m = Self::default();
+                r.message(&mut m)?;
+                ::core::result::Result::Ok(::core::option::Option::Some(m))
+            }
+        }
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         #[repr(i32)]
         #[allow(deprecated, clippy::enum_variant_names)]
@@ -510,6 +696,31 @@ pub mod scalars {
             Unspecified = 0,
             Shallow = 1,
             Deep = 2,
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::JsonValue for Depth {
+            #[inline]
+            fn write_json(
+                &self,
+                w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                ::rust_rpc::codegen::write_enum(w, *self)
+            }
+            fn read_json(
+                r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+            ) -> ::core::result::Result<
+                ::core::option::Option<Self>,
+                ::rust_rpc::codegen::JsonError,
+            > {
+                ::core::result::Result::Ok(
+                    ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                        .and_then(::rust_rpc::codegen::OpenEnum::known),
+                )
+            }
+            #[inline]
+            fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
         }
         #[allow(deprecated)]
         impl ::rust_rpc::codegen::Enumeration for Depth {
@@ -554,6 +765,31 @@ pub mod scalars {
         Negative = -1,
         VeryNegative = -2147483648,
         Max = 2147483647,
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Kind {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                    .and_then(::rust_rpc::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl ::rust_rpc::codegen::Enumeration for Kind {
@@ -925,6 +1161,92 @@ impl ::rust_rpc::codegen::Message for Optionals {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Optionals {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("oDouble", "o_double", &self.o_double)?;
+        o.optional("oFloat", "o_float", &self.o_float)?;
+        o.optional("oInt32", "o_int32", &self.o_int32)?;
+        o.optional("oInt64", "o_int64", &self.o_int64)?;
+        o.optional("oUint32", "o_uint32", &self.o_uint32)?;
+        o.optional("oUint64", "o_uint64", &self.o_uint64)?;
+        o.optional("oSint32", "o_sint32", &self.o_sint32)?;
+        o.optional("oSint64", "o_sint64", &self.o_sint64)?;
+        o.optional("oFixed32", "o_fixed32", &self.o_fixed32)?;
+        o.optional("oFixed64", "o_fixed64", &self.o_fixed64)?;
+        o.optional("oSfixed32", "o_sfixed32", &self.o_sfixed32)?;
+        o.optional("oSfixed64", "o_sfixed64", &self.o_sfixed64)?;
+        o.optional("oBool", "o_bool", &self.o_bool)?;
+        o.optional("oString", "o_string", &self.o_string)?;
+        o.optional("oBytes", "o_bytes", &self.o_bytes)?;
+        o.optional("oColor", "o_color", &self.o_color)?;
+        o.optional("oNested", "o_nested", &self.o_nested)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "oDouble" | "o_double" => r.optional(seen, 0, "oDouble", &mut self.o_double)?,
+            "oFloat" | "o_float" => r.optional(seen, 1, "oFloat", &mut self.o_float)?,
+            "oInt32" | "o_int32" => r.optional(seen, 2, "oInt32", &mut self.o_int32)?,
+            "oInt64" | "o_int64" => r.optional(seen, 3, "oInt64", &mut self.o_int64)?,
+            "oUint32" | "o_uint32" => r.optional(seen, 4, "oUint32", &mut self.o_uint32)?,
+            "oUint64" | "o_uint64" => r.optional(seen, 5, "oUint64", &mut self.o_uint64)?,
+            "oSint32" | "o_sint32" => r.optional(seen, 6, "oSint32", &mut self.o_sint32)?,
+            "oSint64" | "o_sint64" => r.optional(seen, 7, "oSint64", &mut self.o_sint64)?,
+            "oFixed32" | "o_fixed32" => {
+                r.optional(seen, 8, "oFixed32", &mut self.o_fixed32)?
+            }
+            "oFixed64" | "o_fixed64" => {
+                r.optional(seen, 9, "oFixed64", &mut self.o_fixed64)?
+            }
+            "oSfixed32" | "o_sfixed32" => {
+                r.optional(seen, 10, "oSfixed32", &mut self.o_sfixed32)?
+            }
+            "oSfixed64" | "o_sfixed64" => {
+                r.optional(seen, 11, "oSfixed64", &mut self.o_sfixed64)?
+            }
+            "oBool" | "o_bool" => r.optional(seen, 12, "oBool", &mut self.o_bool)?,
+            "oString" | "o_string" => {
+                r.optional(seen, 13, "oString", &mut self.o_string)?
+            }
+            "oBytes" | "o_bytes" => r.optional(seen, 14, "oBytes", &mut self.o_bytes)?,
+            "oColor" | "o_color" => r.optional(seen, 15, "oColor", &mut self.o_color)?,
+            "oNested" | "o_nested" => {
+                r.optional(seen, 16, "oNested", &mut self.o_nested)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Optionals {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Repeated fields: packed by default in proto3.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1291,6 +1613,92 @@ impl ::rust_rpc::codegen::Message for Packed {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Packed {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.repeated("rDouble", "r_double", &self.r_double)?;
+        o.repeated("rFloat", "r_float", &self.r_float)?;
+        o.repeated("rInt32", "r_int32", &self.r_int32)?;
+        o.repeated("rInt64", "r_int64", &self.r_int64)?;
+        o.repeated("rUint32", "r_uint32", &self.r_uint32)?;
+        o.repeated("rUint64", "r_uint64", &self.r_uint64)?;
+        o.repeated("rSint32", "r_sint32", &self.r_sint32)?;
+        o.repeated("rSint64", "r_sint64", &self.r_sint64)?;
+        o.repeated("rFixed32", "r_fixed32", &self.r_fixed32)?;
+        o.repeated("rFixed64", "r_fixed64", &self.r_fixed64)?;
+        o.repeated("rSfixed32", "r_sfixed32", &self.r_sfixed32)?;
+        o.repeated("rSfixed64", "r_sfixed64", &self.r_sfixed64)?;
+        o.repeated("rBool", "r_bool", &self.r_bool)?;
+        o.repeated("rColor", "r_color", &self.r_color)?;
+        o.repeated("rString", "r_string", &self.r_string)?;
+        o.repeated("rBytes", "r_bytes", &self.r_bytes)?;
+        o.repeated("rNested", "r_nested", &self.r_nested)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "rDouble" | "r_double" => r.repeated(seen, 0, "rDouble", &mut self.r_double)?,
+            "rFloat" | "r_float" => r.repeated(seen, 1, "rFloat", &mut self.r_float)?,
+            "rInt32" | "r_int32" => r.repeated(seen, 2, "rInt32", &mut self.r_int32)?,
+            "rInt64" | "r_int64" => r.repeated(seen, 3, "rInt64", &mut self.r_int64)?,
+            "rUint32" | "r_uint32" => r.repeated(seen, 4, "rUint32", &mut self.r_uint32)?,
+            "rUint64" | "r_uint64" => r.repeated(seen, 5, "rUint64", &mut self.r_uint64)?,
+            "rSint32" | "r_sint32" => r.repeated(seen, 6, "rSint32", &mut self.r_sint32)?,
+            "rSint64" | "r_sint64" => r.repeated(seen, 7, "rSint64", &mut self.r_sint64)?,
+            "rFixed32" | "r_fixed32" => {
+                r.repeated(seen, 8, "rFixed32", &mut self.r_fixed32)?
+            }
+            "rFixed64" | "r_fixed64" => {
+                r.repeated(seen, 9, "rFixed64", &mut self.r_fixed64)?
+            }
+            "rSfixed32" | "r_sfixed32" => {
+                r.repeated(seen, 10, "rSfixed32", &mut self.r_sfixed32)?
+            }
+            "rSfixed64" | "r_sfixed64" => {
+                r.repeated(seen, 11, "rSfixed64", &mut self.r_sfixed64)?
+            }
+            "rBool" | "r_bool" => r.repeated(seen, 12, "rBool", &mut self.r_bool)?,
+            "rColor" | "r_color" => r.repeated(seen, 13, "rColor", &mut self.r_color)?,
+            "rString" | "r_string" => {
+                r.repeated(seen, 14, "rString", &mut self.r_string)?
+            }
+            "rBytes" | "r_bytes" => r.repeated(seen, 15, "rBytes", &mut self.r_bytes)?,
+            "rNested" | "r_nested" => {
+                r.repeated(seen, 16, "rNested", &mut self.r_nested)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Packed {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// The same repeated fields with `[packed = false]`.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1519,6 +1927,82 @@ impl ::rust_rpc::codegen::Message for Unpacked {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Unpacked {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.repeated("rDouble", "r_double", &self.r_double)?;
+        o.repeated("rFloat", "r_float", &self.r_float)?;
+        o.repeated("rInt32", "r_int32", &self.r_int32)?;
+        o.repeated("rInt64", "r_int64", &self.r_int64)?;
+        o.repeated("rUint32", "r_uint32", &self.r_uint32)?;
+        o.repeated("rUint64", "r_uint64", &self.r_uint64)?;
+        o.repeated("rSint32", "r_sint32", &self.r_sint32)?;
+        o.repeated("rSint64", "r_sint64", &self.r_sint64)?;
+        o.repeated("rFixed32", "r_fixed32", &self.r_fixed32)?;
+        o.repeated("rFixed64", "r_fixed64", &self.r_fixed64)?;
+        o.repeated("rSfixed32", "r_sfixed32", &self.r_sfixed32)?;
+        o.repeated("rSfixed64", "r_sfixed64", &self.r_sfixed64)?;
+        o.repeated("rBool", "r_bool", &self.r_bool)?;
+        o.repeated("rColor", "r_color", &self.r_color)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "rDouble" | "r_double" => r.repeated(seen, 0, "rDouble", &mut self.r_double)?,
+            "rFloat" | "r_float" => r.repeated(seen, 1, "rFloat", &mut self.r_float)?,
+            "rInt32" | "r_int32" => r.repeated(seen, 2, "rInt32", &mut self.r_int32)?,
+            "rInt64" | "r_int64" => r.repeated(seen, 3, "rInt64", &mut self.r_int64)?,
+            "rUint32" | "r_uint32" => r.repeated(seen, 4, "rUint32", &mut self.r_uint32)?,
+            "rUint64" | "r_uint64" => r.repeated(seen, 5, "rUint64", &mut self.r_uint64)?,
+            "rSint32" | "r_sint32" => r.repeated(seen, 6, "rSint32", &mut self.r_sint32)?,
+            "rSint64" | "r_sint64" => r.repeated(seen, 7, "rSint64", &mut self.r_sint64)?,
+            "rFixed32" | "r_fixed32" => {
+                r.repeated(seen, 8, "rFixed32", &mut self.r_fixed32)?
+            }
+            "rFixed64" | "r_fixed64" => {
+                r.repeated(seen, 9, "rFixed64", &mut self.r_fixed64)?
+            }
+            "rSfixed32" | "r_sfixed32" => {
+                r.repeated(seen, 10, "rSfixed32", &mut self.r_sfixed32)?
+            }
+            "rSfixed64" | "r_sfixed64" => {
+                r.repeated(seen, 11, "rSfixed64", &mut self.r_sfixed64)?
+            }
+            "rBool" | "r_bool" => r.repeated(seen, 12, "rBool", &mut self.r_bool)?,
+            "rColor" | "r_color" => r.repeated(seen, 13, "rColor", &mut self.r_color)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Unpacked {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A message kept only for old clients.
 #[deprecated]
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -1614,6 +2098,68 @@ impl ::rust_rpc::codegen::Message for Legacy {
     }
     fn unknown_fields_mut(&mut self) -> &mut ::rust_rpc::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Legacy {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("old", "old", &self.old)?;
+        o.implicit("mode", "mode", &self.mode)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                legacy::Choice::OldName(v) => o.member("oldName", "old_name", v)?,
+                legacy::Choice::NewId(v) => o.member("newId", "new_id", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "old" => r.implicit(seen, 0, "old", &mut self.old)?,
+            "mode" => r.implicit(seen, 1, "mode", &mut self.mode)?,
+            "oldName" | "old_name" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "oldName")? {
+                    self.choice = ::core::option::Option::Some(
+                        legacy::Choice::OldName(v),
+                    );
+                }
+            }
+            "newId" | "new_id" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 2, "newId")? {
+                    self.choice = ::core::option::Option::Some(legacy::Choice::NewId(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Legacy {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
 /// Nested types and oneofs of [`Legacy`].
@@ -1714,6 +2260,50 @@ impl ::rust_rpc::codegen::Message for UsesLegacy {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for UsesLegacy {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("legacy", "legacy", &self.legacy)?;
+        o.repeated("modes", "modes", &self.modes)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "legacy" => r.optional(seen, 0, "legacy", &mut self.legacy)?,
+            "modes" => r.repeated(seen, 1, "modes", &mut self.modes)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for UsesLegacy {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Empty message.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1753,6 +2343,44 @@ impl ::rust_rpc::codegen::Message for Empty {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Empty {
+    fn write_json_fields(
+        &self,
+        _o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        let _ = (key, r, seen);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Empty {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// A top-level open enum with aliases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -1772,6 +2400,31 @@ impl Color {
     pub const COLOR_VERDANT: Self = Self::Green;
     /// Alias of [`Color::Blue`].
     pub const COLOR_AZURE: Self = Self::Blue;
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Color {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for Color {
@@ -1820,6 +2473,31 @@ pub enum OldEnum {
     Unspecified = 0,
     #[deprecated]
     Gone = 1,
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for OldEnum {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_enum(w, *self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        ::core::result::Result::Ok(
+            ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                .and_then(::rust_rpc::codegen::OpenEnum::known),
+        )
+    }
+    #[inline]
+    fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for OldEnum {

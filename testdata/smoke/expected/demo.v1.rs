@@ -303,6 +303,88 @@ impl ::rust_rpc::codegen::Message for Person {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Person {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.implicit("name", "name", &self.name)?;
+        o.implicit("age", "age", &self.age)?;
+        o.repeated("ids", "ids", &self.ids)?;
+        o.map("friends", "friends", &self.friends)?;
+        o.optional("blob", "blob", &self.blob)?;
+        o.optional("parent", "parent", &self.parent)?;
+        if let ::core::option::Option::Some(v) = &self.kind {
+            match v {
+                person::Kind::A(v) => o.member("a", "a", v)?,
+                person::Kind::B(v) => o.member("b", "b", v)?,
+                person::Kind::C(v) => o.member("c", "c", v)?,
+            }
+        }
+        o.implicit("color", "color", &self.color)?;
+        o.repeated("colors", "colors", &self.colors)?;
+        o.implicit("d", "d", &self.d)?;
+        o.implicit("s", "s", &self.s)?;
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "name" => r.implicit(seen, 0, "name", &mut self.name)?,
+            "age" => r.implicit(seen, 1, "age", &mut self.age)?,
+            "ids" => r.repeated(seen, 2, "ids", &mut self.ids)?,
+            "friends" => r.map(seen, 3, "friends", &mut self.friends)?,
+            "blob" => r.optional(seen, 4, "blob", &mut self.blob)?,
+            "parent" => r.optional(seen, 5, "parent", &mut self.parent)?,
+            "a" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 10, "a")? {
+                    self.kind = ::core::option::Option::Some(person::Kind::A(v));
+                }
+            }
+            "b" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 10, "b")? {
+                    self.kind = ::core::option::Option::Some(person::Kind::B(v));
+                }
+            }
+            "c" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 10, "c")? {
+                    self.kind = ::core::option::Option::Some(person::Kind::C(v));
+                }
+            }
+            "color" => r.implicit(seen, 6, "color", &mut self.color)?,
+            "colors" => r.repeated(seen, 7, "colors", &mut self.colors)?,
+            "d" => r.implicit(seen, 8, "d", &mut self.d)?,
+            "s" => r.implicit(seen, 9, "s", &mut self.s)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Person {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Person`].
 #[allow(deprecated)]
 pub mod person {
@@ -320,6 +402,31 @@ pub mod person {
         #[default]
         Unspecified = 0,
         Red = 1,
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::JsonValue for Color {
+        #[inline]
+        fn write_json(
+            &self,
+            w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_enum(w, *self)
+        }
+        fn read_json(
+            r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        ) -> ::core::result::Result<
+            ::core::option::Option<Self>,
+            ::rust_rpc::codegen::JsonError,
+        > {
+            ::core::result::Result::Ok(
+                ::rust_rpc::codegen::read_enum::<Self>(r, false)?
+                    .and_then(::rust_rpc::codegen::OpenEnum::known),
+            )
+        }
+        #[inline]
+        fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
     }
     #[allow(deprecated)]
     impl ::rust_rpc::codegen::Enumeration for Color {

@@ -498,6 +498,110 @@ impl ::rust_rpc::codegen::Message for Event {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonMessage for Event {
+    fn write_json_fields(
+        &self,
+        o: &mut ::rust_rpc::codegen::ObjectWriter<'_, '_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        o.optional("at", "at", &self.at)?;
+        o.optional("took", "took", &self.took)?;
+        o.optional("detail", "detail", &self.detail)?;
+        o.optional("attributes", "attributes", &self.attributes)?;
+        o.optional("value", "value", &self.value)?;
+        o.optional("list", "list", &self.list)?;
+        o.implicit("nullValue", "null_value", &self.null_value)?;
+        o.optional("nothing", "nothing", &self.nothing)?;
+        o.optional("mask", "mask", &self.mask)?;
+        o.optional("wDouble", "w_double", &self.w_double)?;
+        o.optional("wFloat", "w_float", &self.w_float)?;
+        o.optional("wInt64", "w_int64", &self.w_int64)?;
+        o.optional("wUint64", "w_uint64", &self.w_uint64)?;
+        o.optional("wInt32", "w_int32", &self.w_int32)?;
+        o.optional("wUint32", "w_uint32", &self.w_uint32)?;
+        o.optional("wBool", "w_bool", &self.w_bool)?;
+        o.optional("wString", "w_string", &self.w_string)?;
+        o.optional("wBytes", "w_bytes", &self.w_bytes)?;
+        o.repeated("history", "history", &self.history)?;
+        o.map("extras", "extras", &self.extras)?;
+        if let ::core::option::Option::Some(v) = &self.when {
+            match v {
+                event::When::Absolute(v) => o.member("absolute", "absolute", v)?,
+                event::When::Relative(v) => o.member("relative", "relative", v)?,
+            }
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn merge_json_field(
+        &mut self,
+        key: &str,
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match key {
+            "at" => r.optional(seen, 0, "at", &mut self.at)?,
+            "took" => r.optional(seen, 1, "took", &mut self.took)?,
+            "detail" => r.optional(seen, 2, "detail", &mut self.detail)?,
+            "attributes" => r.optional(seen, 3, "attributes", &mut self.attributes)?,
+            "value" => r.optional(seen, 4, "value", &mut self.value)?,
+            "list" => r.optional(seen, 5, "list", &mut self.list)?,
+            "nullValue" | "null_value" => {
+                r.implicit(seen, 6, "nullValue", &mut self.null_value)?
+            }
+            "nothing" => r.optional(seen, 7, "nothing", &mut self.nothing)?,
+            "mask" => r.optional(seen, 8, "mask", &mut self.mask)?,
+            "wDouble" | "w_double" => r.optional(seen, 9, "wDouble", &mut self.w_double)?,
+            "wFloat" | "w_float" => r.optional(seen, 10, "wFloat", &mut self.w_float)?,
+            "wInt64" | "w_int64" => r.optional(seen, 11, "wInt64", &mut self.w_int64)?,
+            "wUint64" | "w_uint64" => {
+                r.optional(seen, 12, "wUint64", &mut self.w_uint64)?
+            }
+            "wInt32" | "w_int32" => r.optional(seen, 13, "wInt32", &mut self.w_int32)?,
+            "wUint32" | "w_uint32" => {
+                r.optional(seen, 14, "wUint32", &mut self.w_uint32)?
+            }
+            "wBool" | "w_bool" => r.optional(seen, 15, "wBool", &mut self.w_bool)?,
+            "wString" | "w_string" => {
+                r.optional(seen, 16, "wString", &mut self.w_string)?
+            }
+            "wBytes" | "w_bytes" => r.optional(seen, 17, "wBytes", &mut self.w_bytes)?,
+            "history" => r.repeated(seen, 18, "history", &mut self.history)?,
+            "extras" => r.map(seen, 19, "extras", &mut self.extras)?,
+            "absolute" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 20, "absolute")? {
+                    self.when = ::core::option::Option::Some(event::When::Absolute(v));
+                }
+            }
+            "relative" => {
+                if let ::core::option::Option::Some(v) = r.oneof(seen, 20, "relative")? {
+                    self.when = ::core::option::Option::Some(event::When::Relative(v));
+                }
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::JsonValue for Event {
+    #[inline]
+    fn write_json(
+        &self,
+        w: &mut ::rust_rpc::codegen::JsonWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_json(
+        r: &mut ::rust_rpc::codegen::JsonReader<'_>,
+    ) -> ::core::result::Result<
+        ::core::option::Option<Self>,
+        ::rust_rpc::codegen::JsonError,
+    > {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
 /// Nested types and oneofs of [`Event`].
 #[allow(deprecated)]
 pub mod event {

@@ -1,0 +1,164 @@
+//! Extensions in JSON: a member named by the extension's full name in
+//! brackets (`"[pkg.ext]": 1`), read and written for the extensions in the
+//! options' [`TypeRegistry`](super::TypeRegistry), through the typed
+//! extension API (values live in the message's unknown fields).
+
+use std::any::Any;
+
+use super::{JsonError, JsonReader, JsonValue, JsonWriter, ObjectWriter};
+use crate::extension::{Defaulted, Extendable, ExtensionType, Kind, Optional, Repeated};
+
+/// An extension whose values have a JSON form.
+pub trait JsonExtensionType: ExtensionType {
+    /// Writes the value read from a message that has it.
+    fn write_json(value: &Self::Get, w: &mut JsonWriter<'_>) -> Result<(), JsonError>;
+    /// Reads a value to set; `None` to set nothing (`null`, an ignored
+    /// enum name).
+    fn read_json(r: &mut JsonReader<'_>) -> Result<Option<Self::Set>, JsonError>;
+}
+
+fn read_one<V: JsonValue>(r: &mut JsonReader<'_>) -> Result<Option<V>, JsonError> {
+    if !V::NULL_IS_VALUE && r.peek_null()? {
+        return Ok(None);
+    }
+    V::read_json(r)
+}
+
+impl<K: Kind> JsonExtensionType for Optional<K>
+where
+    K::Value: JsonValue,
+{
+    fn write_json(value: &Option<K::Value>, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
+        match value {
+            Some(v) => v.write_json(w),
+            None => {
+                w.null();
+                Ok(())
+            }
+        }
+    }
+    fn read_json(r: &mut JsonReader<'_>) -> Result<Option<K::Value>, JsonError> {
+        read_one(r)
+    }
+}
+
+impl<K: Kind> JsonExtensionType for Defaulted<K>
+where
+    K::Value: JsonValue,
+{
+    fn write_json(value: &K::Value, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
+        value.write_json(w)
+    }
+    fn read_json(r: &mut JsonReader<'_>) -> Result<Option<K::Value>, JsonError> {
+        read_one(r)
+    }
+}
+
+impl<K: Kind, const PACKED: bool> JsonExtensionType for Repeated<K, PACKED>
+where
+    K::Value: JsonValue,
+{
+    fn write_json(values: &Vec<K::Value>, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
+        w.list(values)
+    }
+    fn read_json(r: &mut JsonReader<'_>) -> Result<Option<Vec<K::Value>>, JsonError> {
+        if r.peek_null()? {
+            return Ok(None);
+        }
+        let mut values = Vec::new();
+        r.list(&mut values)?;
+        Ok(Some(values))
+    }
+}
+
+type WriteFn = dyn Fn(&dyn Any, &mut ObjectWriter<'_, '_>) -> Result<(), JsonError> + Send + Sync;
+type ReadFn = dyn Fn(&mut dyn Any, &mut JsonReader<'_>) -> Result<(), JsonError> + Send + Sync;
+
+/// One registered extension, its type erased: what the registry keeps.
+pub(crate) struct ExtensionEntry {
+    pub(crate) extendee: &'static str,
+    pub(crate) write: Box<WriteFn>,
+    pub(crate) read: Box<ReadFn>,
+}
+
+impl ExtensionEntry {
+    pub(crate) fn new<M: Extendable, T: JsonExtensionType>(
+        ext: crate::extension::Extension<M, T>,
+    ) -> Self
+    where
+        T::Default: Send + Sync,
+    {
+        // The member name, escaped for a JSON key (full names are
+        // identifiers and dots: nothing to escape).
+        let key: &'static str = Box::leak(format!("[{}]", ext.full_name()).into_boxed_str());
+        Self {
+            extendee: M::NAME,
+            write: Box::new(move |m, o| {
+                let Some(m) = m.downcast_ref::<M>() else {
+                    return Ok(());
+                };
+                if !m.has_extension(&ext) {
+                    return Ok(());
+                }
+                let value = m
+                    .try_extension(&ext)
+                    .map_err(|e| JsonError::new(format!("extension {key} does not decode: {e}")))?;
+                T::write_json(&value, o.key(key)).map_err(|e| e.in_field(key))
+            }),
+            read: Box::new(move |m, r| {
+                let Some(m) = m.downcast_mut::<M>() else {
+                    return Err(r.error(format!("{key} does not extend this message")));
+                };
+                if m.has_extension(&ext) {
+                    return Err(r.error(format!("field {key:?} given more than once")));
+                }
+                if let Some(v) = T::read_json(r).map_err(|e| e.in_field(key))? {
+                    m.set_extension(&ext, v);
+                }
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// Writes the extensions of `m` that the options' registry knows, as
+/// `"[full.name]": value` members. Generated code calls it last in every
+/// message that declares extension ranges.
+pub fn write_extensions<M: Extendable>(
+    o: &mut ObjectWriter<'_, '_>,
+    m: &M,
+) -> Result<(), JsonError> {
+    let Some(types) = o.options().types.clone() else {
+        return Ok(());
+    };
+    if m.unknown_fields().as_bytes().is_empty() {
+        return Ok(());
+    }
+    for entry in types.extensions_of(M::NAME) {
+        (entry.write)(m, o)?;
+    }
+    Ok(())
+}
+
+/// Reads member `key` as an extension of `m` if it is `[full.name]` of one
+/// the options' registry knows for `M`; `Ok(false)`, reading nothing,
+/// otherwise. Generated code calls it for bracketed keys.
+pub fn read_extension<M: Extendable>(
+    r: &mut JsonReader<'_>,
+    key: &str,
+    m: &mut M,
+) -> Result<bool, JsonError> {
+    let Some(name) = key.strip_prefix('[').and_then(|k| k.strip_suffix(']')) else {
+        return Ok(false);
+    };
+    let Some(types) = r.options().types.clone() else {
+        return Ok(false);
+    };
+    match types.extension(name) {
+        Some(entry) if entry.extendee == M::NAME => {
+            (entry.read)(m, r)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
