@@ -110,7 +110,7 @@ impl ExtensionEntry {
                     return Err(r.error(format!("{key} does not extend this message")));
                 };
                 if m.has_extension(&ext) {
-                    return Err(r.error(format!("field {key:?} given more than once")));
+                    return Err(r.key_error(format!("field {key:?} given more than once")));
                 }
                 if let Some(v) = T::read_json(r).map_err(|e| e.in_field(key))? {
                     m.set_extension(&ext, v);

@@ -17,6 +17,8 @@ pub struct JsonReader<'de> {
     text: &'de str,
     pos: usize,
     depth: u32,
+    // Where the last member name began: errors about a member point there.
+    key_at: usize,
     options: &'de JsonOptions,
 }
 
@@ -38,6 +40,7 @@ impl<'de> JsonReader<'de> {
             text,
             pos: 0,
             depth: 0,
+            key_at: 0,
             options,
         }
     }
@@ -51,6 +54,12 @@ impl<'de> JsonReader<'de> {
     #[cold]
     pub fn error(&self, message: impl Into<Cow<'static, str>>) -> JsonError {
         JsonError::at_offset(message, self.text, self.pos)
+    }
+
+    /// An error at the start of the last member name.
+    #[cold]
+    pub fn key_error(&self, message: impl Into<Cow<'static, str>>) -> JsonError {
+        JsonError::at_offset(message, self.text, self.key_at)
     }
 
     #[inline]
@@ -316,6 +325,7 @@ impl<'de> JsonReader<'de> {
             (_, false) => return Err(self.unexpected("',' or '}'")),
         }
         *first = false;
+        self.key_at = self.pos;
         let key = self.string()?;
         if self.peek() != Some(b':') {
             return Err(self.unexpected("':'"));
@@ -419,13 +429,13 @@ impl<'de> JsonReader<'de> {
         if self.options.ignore_unknown_fields {
             self.skip_value()
         } else {
-            Err(self.error(format!("no field named {key:?}")))
+            Err(self.key_error(format!("no field named {key:?}")))
         }
     }
 
     #[cold]
     fn duplicate(&self, json: &'static str) -> JsonError {
-        self.error(format!("field {json:?} given more than once"))
+        self.key_error(format!("field {json:?} given more than once"))
     }
 
     /// Reads one value, with `null` reading as `None` (unless the type
@@ -484,9 +494,11 @@ impl<'de> JsonReader<'de> {
         index: u32,
         json: &'static str,
     ) -> Result<Option<T>, JsonError> {
+        let key_at = self.key_at;
         let v = self.value(json)?;
         if v.is_some() && !seen.insert(index) {
-            return Err(self.error(format!("field {json:?} is a second member of its oneof")));
+            self.key_at = key_at;
+            return Err(self.key_error(format!("field {json:?} is a second member of its oneof")));
         }
         Ok(v)
     }
