@@ -268,19 +268,19 @@ fn nesting_past_the_limit_is_an_error_not_a_stack_overflow() {
 
 /// How a round trip through JSON is checked.
 #[derive(Clone, Copy)]
-enum Check {
+enum Same {
     /// Writing what was read gives the same text.
-    SameText,
+    Text,
     /// What was read twice is equal (maps write in any order).
-    SameMessage,
+    Message,
     /// The same length (maps in any order, and NaN unequal to itself).
-    SameLength,
+    Length,
 }
 
 /// Writes `m` as JSON, reads it back and writes that again.
 fn round_trips<M: JsonValue + Default + PartialEq + std::fmt::Debug>(
     m: &M,
-    check: Check,
+    check: Same,
 ) -> Result<(), TestCaseError> {
     let Ok(text) = json::to_string(m) else {
         // Only values JSON cannot hold fail (a Value holding NaN, a
@@ -292,9 +292,9 @@ fn round_trips<M: JsonValue + Default + PartialEq + std::fmt::Debug>(
     let back = read(&text)?;
     let again = json::to_string(&back).map_err(|e| TestCaseError::fail(e.to_string()))?;
     match check {
-        Check::SameText => prop_assert_eq!(&again, &text),
-        Check::SameMessage => prop_assert_eq!(read(&again)?, back),
-        Check::SameLength => prop_assert_eq!(again.len(), text.len()),
+        Same::Text => prop_assert_eq!(&again, &text),
+        Same::Message => prop_assert_eq!(read(&again)?, back),
+        Same::Length => prop_assert_eq!(again.len(), text.len()),
     }
     Ok(())
 }
@@ -304,11 +304,11 @@ proptest! {
 
     #[test]
     fn whatever_decodes_from_the_wire_round_trips_through_json(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        if let Ok(m) = Scalars::decode_slice(&bytes) { round_trips(&m, Check::SameText)?; }
-        if let Ok(m) = Plain::decode_slice(&bytes) { round_trips(&m, Check::SameText)?; }
-        if let Ok(m) = Two::decode_slice(&bytes) { round_trips(&m, Check::SameText)?; }
-        if let Ok(m) = Event::decode_slice(&bytes) { round_trips(&m, Check::SameLength)?; }
-        if let Ok(m) = case_maps::maps::Keys::decode_slice(&bytes) { round_trips(&m, Check::SameMessage)?; }
+        if let Ok(m) = Scalars::decode_slice(&bytes) { round_trips(&m, Same::Text)?; }
+        if let Ok(m) = Plain::decode_slice(&bytes) { round_trips(&m, Same::Text)?; }
+        if let Ok(m) = Two::decode_slice(&bytes) { round_trips(&m, Same::Text)?; }
+        if let Ok(m) = Event::decode_slice(&bytes) { round_trips(&m, Same::Length)?; }
+        if let Ok(m) = case_maps::maps::Keys::decode_slice(&bytes) { round_trips(&m, Same::Message)?; }
     }
 
     #[test]
