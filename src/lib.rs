@@ -111,7 +111,7 @@ pub fn generate(
         client: options.client,
         server: options.server,
         messages: options.messages,
-        json: options.json,
+        text_formats: options.text_formats,
     };
     let mut out = Vec::new();
     for p in &packages {

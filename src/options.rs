@@ -17,8 +17,9 @@ pub struct Options {
     /// message types must then come from elsewhere: another generation into
     /// the same module, or `extern_path`) (default true).
     pub messages: bool,
-    /// `json=false`: no JSON mapping for messages and enums (default true).
-    pub json: bool,
+    /// `text_formats=false`: no JSON mapping and no text format for messages
+    /// and enums (default true).
+    pub text_formats: bool,
     /// `runtime=PATH`: path of the runtime crate (default `::rust_rpc`).
     pub runtime: String,
     /// `extern_path=.proto.pkg=::rust::path`: types of a proto package (or
@@ -58,7 +59,7 @@ impl Default for Options {
             client: true,
             server: true,
             messages: true,
-            json: true,
+            text_formats: true,
             runtime: "::rust_rpc".to_owned(),
             extern_paths: Vec::new(),
             type_attributes: Vec::new(),
@@ -174,7 +175,7 @@ impl Options {
                     }
                 }
             }
-            "client" | "server" | "messages" | "json" => {
+            "client" | "server" | "messages" | "text_formats" => {
                 let on = match value {
                     "true" => true,
                     "false" => false,
@@ -187,7 +188,7 @@ impl Options {
                 match key {
                     "client" => self.client = on,
                     "server" => self.server = on,
-                    "json" => self.json = on,
+                    "text_formats" => self.text_formats = on,
                     _ => self.messages = on,
                 }
             }

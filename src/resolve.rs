@@ -472,6 +472,28 @@ impl<'a> Resolver<'a> {
         Ok(out)
     }
 
+    /// The field's name in the text format: a group's is its type's name
+    /// (protobuf's "group-like" rule: a delimited field named as its type
+    /// lowercased, the type declared in the same file beside the field).
+    fn text_name(
+        &self,
+        scope: &str,
+        file: usize,
+        f: &FieldDescriptorProto,
+        delimited: bool,
+    ) -> String {
+        let type_name = f.type_name();
+        let simple = type_name.rsplit('.').next().unwrap_or(type_name);
+        let group_like = delimited
+            && f.name() == simple.to_ascii_lowercase()
+            && type_name
+                .strip_suffix(simple)
+                .and_then(|s| s.strip_suffix('.'))
+                == Some(scope)
+            && self.messages.get(type_name).is_some_and(|m| m.file == file);
+        if group_like { simple } else { f.name() }.to_owned()
+    }
+
     fn message(&mut self, full: &str) -> Result<Message, Error> {
         let info = self
             .messages
@@ -522,9 +544,26 @@ impl<'a> Resolver<'a> {
             let mut loc = location.clone();
             loc.extend([2, idx as i32]);
             let shape = self.field_shape(full, edition, features, f).map_err(&err)?;
+            let delimited = matches!(
+                &shape,
+                FieldShape::Singular {
+                    ty: ValueType::Message {
+                        delimited: true,
+                        ..
+                    },
+                    ..
+                } | FieldShape::Repeated {
+                    ty: ValueType::Message {
+                        delimited: true,
+                        ..
+                    },
+                    ..
+                }
+            );
             fields.push(Field {
                 proto_name: f.name().to_owned(),
                 json_name: json_name(f),
+                text_name: self.text_name(full, file, f, delimited),
                 rust_name: struct_scope.claim(naming::snake(f.name())),
                 number: field_number(f).map_err(&err)?,
                 docs: self.comments[file].docs(&loc),
@@ -553,9 +592,17 @@ impl<'a> Resolver<'a> {
                 let mut loc = location.clone();
                 loc.extend([2, idx as i32]);
                 let ty = self.value_type(full, features, f).map_err(&err)?;
+                let delimited = matches!(
+                    ty,
+                    ValueType::Message {
+                        delimited: true,
+                        ..
+                    }
+                );
                 variants.push(OneofVariant {
                     proto_name: f.name().to_owned(),
                     json_name: json_name(f),
+                    text_name: self.text_name(full, file, f, delimited),
                     rust_name: variant_scope.claim(naming::camel(f.name())),
                     number: field_number(f).map_err(&err)?,
                     docs: self.comments[file].docs(&loc),

@@ -134,11 +134,11 @@ impl Builder {
         self.set("descriptors", "source_info")
     }
 
-    /// Generate protobuf's JSON mapping for every message and enum
-    /// (`rust_rpc::json::{to_string, from_str}`; default `true`; plugin
-    /// `json=`). Off gives smaller code.
-    pub fn json(self, on: bool) -> Self {
-        self.set_bool("json", on)
+    /// Generate protobuf's JSON mapping and text format for every message
+    /// and enum (`rust_rpc::json`, `rust_rpc::text`; default `true`; plugin
+    /// `text_formats=`). Off gives smaller code.
+    pub fn text_formats(self, on: bool) -> Self {
+        self.set_bool("text_formats", on)
     }
 
     /// Map fields as `BTreeMap` instead of `HashMap` (plugin `map=btree`).

@@ -11,9 +11,13 @@ pub use crate::error::DecodeError;
 pub use crate::extension::{self, Extendable, Extension};
 pub use crate::json::{
     FieldSet, JsonError, JsonMessage, JsonReader, JsonValue, JsonWriter, ObjectWriter, read_enum,
-    read_extension, write_enum, write_extensions,
+    read_extension, read_text_extension, write_enum, write_extensions, write_text_extensions,
 };
 pub use crate::message::Message;
+pub use crate::text::{
+    TextMessage, TextReader, TextValue, TextWriter, read_enum as read_text_enum,
+    write_enum as write_text_enum,
+};
 pub use crate::unknown::UnknownFields;
 pub use bytes::{BufMut, Bytes};
 

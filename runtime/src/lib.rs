@@ -15,6 +15,7 @@ pub mod extension;
 pub mod json;
 pub mod message;
 pub mod rpc;
+pub mod text;
 pub mod unknown;
 pub mod wkt;
 

@@ -64,6 +64,7 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
         quote!(#adoc #[doc = #extra] pub const #cname: Self = Self::#target;)
     });
     let json = crate::json::emit_enum(cx, e);
+    let text = crate::text::emit_enum(cx, e);
     let alias_impl = if e.aliases.is_empty() {
         TokenStream::new()
     } else {
@@ -87,6 +88,7 @@ pub fn emit(cx: &Cx<'_>, e: &Enum) -> TokenStream {
 
         #alias_impl
         #json
+        #text
 
         #[allow(deprecated)]
         impl #rt::Enumeration for #name {

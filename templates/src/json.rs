@@ -4,12 +4,11 @@
 //! runtime's (`rust_rpc::json`); what is generated is the walk over the
 //! fields, with their names.
 
-use std::collections::HashSet;
-
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::codec::Cx;
+use crate::members::{Member, Names, in_number_order};
 use crate::model::{Enum, FieldShape, Message, Presence};
 use crate::util::ident;
 
@@ -36,7 +35,7 @@ const SPECIAL_FORMS: &[&str] = &[
 ];
 
 fn wanted(cx: &Cx<'_>, proto_name: &str) -> bool {
-    cx.config.json && !SPECIAL_FORMS.contains(&proto_name)
+    cx.config.text_formats && !SPECIAL_FORMS.contains(&proto_name)
 }
 
 /// A name as it goes between the quotes of a JSON key (a `json_name` may
@@ -64,41 +63,17 @@ pub fn emit_message(cx: &Cx<'_>, message: &Message) -> TokenStream {
     let name = ident(&message.rust_name);
     let module = ident(&message.module_name);
 
-    // Written in field-number order, a oneof where its first member is.
-    enum Item<'a> {
-        Field(&'a crate::model::Field, u32),
-        Oneof(&'a crate::model::Oneof, u32),
-    }
-    let mut items: Vec<(u32, Item<'_>)> = Vec::new();
-    for (i, f) in message.fields.iter().enumerate() {
-        items.push((f.number, Item::Field(f, i as u32)));
-    }
-    let base = message.fields.len() as u32;
-    for (i, o) in message.oneofs.iter().enumerate() {
-        let first = o.variants.iter().map(|v| v.number).min().unwrap_or(0);
-        items.push((first, Item::Oneof(o, base + i as u32)));
-    }
-    items.sort_by_key(|(n, _)| *n);
-
-    // A name (JSON or .proto) reads as the first field that has it.
-    let mut taken = HashSet::new();
-    let mut keys = |json: &str, proto: &str| -> Vec<String> {
-        [json, proto]
-            .into_iter()
-            .filter(|n| taken.insert((*n).to_owned()))
-            .map(str::to_owned)
-            .collect()
-    };
+    let mut names = Names::default();
 
     let mut writes = Vec::new();
     let mut arms = Vec::new();
-    for (_, item) in &items {
-        match item {
-            Item::Field(f, index) => {
+    for member in in_number_order(message) {
+        match member {
+            Member::Field(f, index) => {
                 let field = ident(&f.rust_name);
                 let json = escaped(&f.json_name);
                 let proto = escaped(&f.proto_name);
-                let index = Literal::u32_unsuffixed(*index);
+                let index = Literal::u32_unsuffixed(index);
                 let (write, read) = match &f.shape {
                     FieldShape::Singular {
                         presence: Presence::Implicit,
@@ -109,17 +84,17 @@ pub fn emit_message(cx: &Cx<'_>, message: &Message) -> TokenStream {
                     FieldShape::Map { .. } => (quote!(map), quote!(map)),
                 };
                 writes.push(quote!(o.#write(#json, #proto, &self.#field)?;));
-                let names = keys(&f.json_name, &f.proto_name);
-                if !names.is_empty() {
+                let keys = names.claim(&[&f.json_name, &f.proto_name]);
+                if !keys.is_empty() {
                     arms.push(quote! {
-                        #(#names)|* => r.#read(seen, #index, #json, &mut self.#field)?,
+                        #(#keys)|* => r.#read(seen, #index, #json, &mut self.#field)?,
                     });
                 }
             }
-            Item::Oneof(o, index) => {
+            Member::Oneof(o, index) => {
                 let field = ident(&o.rust_name);
                 let oneof = ident(&o.enum_name);
-                let index = Literal::u32_unsuffixed(*index);
+                let index = Literal::u32_unsuffixed(index);
                 let cases = o.variants.iter().map(|v| {
                     let variant = ident(&v.rust_name);
                     let json = escaped(&v.json_name);
@@ -134,14 +109,14 @@ pub fn emit_message(cx: &Cx<'_>, message: &Message) -> TokenStream {
                     }
                 });
                 for v in &o.variants {
-                    let names = keys(&v.json_name, &v.proto_name);
-                    if names.is_empty() {
+                    let keys = names.claim(&[&v.json_name, &v.proto_name]);
+                    if keys.is_empty() {
                         continue;
                     }
                     let variant = ident(&v.rust_name);
                     let json = escaped(&v.json_name);
                     arms.push(quote! {
-                        #(#names)|* => {
+                        #(#keys)|* => {
                             if let ::core::option::Option::Some(v) = r.oneof(seen, #index, #json)? {
                                 self.#field = ::core::option::Option::Some(#module::#oneof::#variant(v));
                             }

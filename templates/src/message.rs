@@ -11,7 +11,7 @@ use crate::model::{
     DefaultValue, Field, FieldShape, Message, Oneof, OneofVariant, Presence, Scalar, ValueType,
 };
 use crate::util::{attributes, deprecated, docs, ident, u32_lit};
-use crate::{enumeration, extension, json, oneof};
+use crate::{enumeration, extension, json, oneof, text};
 
 /// Tokens for `message` and everything nested in it, emitted in module `cx.module`.
 pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
@@ -110,6 +110,7 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
     };
     let getters = getters(cx, message);
     let json = json::emit_message(cx, message);
+    let text = text::emit_message(cx, message);
 
     let nested_messages = message.messages.iter().map(|m| emit(&inner, m));
     let nested_enums = message.enums.iter().map(|e| enumeration::emit(&inner, e));
@@ -199,6 +200,7 @@ pub fn emit(cx: &Cx<'_>, message: &Message) -> TokenStream {
         }
 
         #json
+        #text
         #module_tokens
     }
 }

@@ -18,8 +18,9 @@ pub struct Config {
     pub server: bool,
     /// Emit message and enum types.
     pub messages: bool,
-    /// Emit the JSON mapping (`JsonMessage`/`JsonValue`) for messages and enums.
-    pub json: bool,
+    /// Emit the JSON mapping and text format (`JsonMessage`/`JsonValue`,
+    /// `TextMessage`/`TextValue`) for messages and enums.
+    pub text_formats: bool,
 }
 
 impl Default for Config {
@@ -31,7 +32,7 @@ impl Default for Config {
             client: true,
             server: true,
             messages: true,
-            json: true,
+            text_formats: true,
         }
     }
 }
@@ -177,6 +178,10 @@ pub struct Field {
     pub proto_name: String,
     /// Name in JSON (`json_name`, lowerCamelCase unless the .proto sets it).
     pub json_name: String,
+    /// Name in the text format: the .proto name, or for a group (a
+    /// delimited field named as its type, lowercased, declared beside it)
+    /// the type's name.
+    pub text_name: String,
     /// Rust field name (escaped when it is a keyword).
     pub rust_name: String,
     /// Field number.
@@ -324,6 +329,8 @@ pub struct OneofVariant {
     pub proto_name: String,
     /// Name in JSON.
     pub json_name: String,
+    /// Name in the text format (see [`Field::text_name`]).
+    pub text_name: String,
     /// Rust variant name.
     pub rust_name: String,
     /// Field number.

@@ -3,9 +3,9 @@
 //! 4-byte little-endian length and a serialized message
 //! (`conformance.ConformanceRequest` in, `conformance.ConformanceResponse` out).
 //!
-//! Binary protobuf and JSON input and output are handled by rust-rpc's
-//! generated code; JSPB is answered `skipped` (it is Google-internal), and
-//! text format until rust-rpc implements it.
+//! Binary protobuf, JSON and text-format input and output are handled by
+//! rust-rpc's generated code; JSPB is answered `skipped` (it is
+//! Google-internal).
 
 #[cfg(conformance_protos)]
 #[allow(dead_code)] // the suite's messages have far more than the testee touches
@@ -35,6 +35,7 @@ mod testee {
     use std::sync::Arc;
 
     use rust_rpc::json::{self, JsonOptions, JsonValue, TypeRegistry};
+    use rust_rpc::text::{self, TextMessage, TextOptions};
     use rust_rpc::{Message, OpenEnum};
 
     use crate::generated::conformance::{
@@ -90,20 +91,32 @@ mod testee {
     enum Input<'a> {
         Protobuf(&'a [u8]),
         Json(&'a str),
+        Text(&'a str),
+    }
+
+    /// How the test wants JSON and text read and written.
+    struct Formats {
+        json: JsonOptions,
+        text: TextOptions,
     }
 
     /// Reads the input as an `M`, writes it in the requested format.
-    fn round_trip<M: Message + JsonValue>(
+    fn round_trip<M: Message + JsonValue + TextMessage>(
         input: &Input<'_>,
         output: OpenEnum<WireFormat>,
-        options: &JsonOptions,
+        formats: &Formats,
     ) -> Outcome {
+        let options = &formats.json;
         let message: M = match input {
             Input::Protobuf(bytes) => match M::decode_slice(bytes) {
                 Ok(m) => m,
                 Err(e) => return Outcome::ParseError(e.to_string()),
             },
             Input::Json(text) => match json::from_str_with(text, options) {
+                Ok(m) => m,
+                Err(e) => return Outcome::ParseError(e.to_string()),
+            },
+            Input::Text(input) => match text::from_str_with(input, &formats.text) {
                 Ok(m) => m,
                 Err(e) => return Outcome::ParseError(e.to_string()),
             },
@@ -116,13 +129,19 @@ mod testee {
                 Ok(text) => Outcome::JsonPayload(text),
                 Err(e) => Outcome::SerializeError(e.to_string()),
             },
-            other => Outcome::Skipped(format!("output format {other:?} is not supported yet")),
+            OpenEnum::Known(WireFormat::TextFormat) => {
+                match text::to_string_with(&message, &formats.text) {
+                    Ok(out) => Outcome::TextPayload(out),
+                    Err(e) => Outcome::SerializeError(e.to_string()),
+                }
+            }
+            other => Outcome::Skipped(format!("output format {other:?} is not supported")),
         }
     }
 
     /// The message types an `Any` in the tests holds, and the extensions
     /// the JSON tests use.
-    fn json_options(ignore_unknown: bool) -> JsonOptions {
+    fn formats(req: &ConformanceRequest) -> Formats {
         use protobuf_test_messages::{editions, proto2, proto3};
         let mut types = TypeRegistry::new();
         types
@@ -133,10 +152,22 @@ mod testee {
             .add::<editions::proto2::TestAllTypesProto2>()
             .add_extension(&proto2::EXTENSION_INT32)
             .add_extension(&editions::proto2::EXTENSION_INT32)
-            .add_extension(&editions::EXTENSION_INT32);
-        JsonOptions::default()
-            .types(Arc::new(types))
-            .ignore_unknown_fields(ignore_unknown)
+            .add_extension(&editions::EXTENSION_INT32)
+            .add_extension(&proto2::GROUPFIELD)
+            .add_extension(&editions::proto2::GROUPFIELD)
+            .add_extension(&editions::GROUPLIKETYPE)
+            .add_extension(&editions::DELIMITED_EXT);
+        let types = Arc::new(types);
+        let ignore_unknown =
+            req.test_category == OpenEnum::Known(TestCategory::JsonIgnoreUnknownParsingTest);
+        Formats {
+            json: JsonOptions::default()
+                .types(types.clone())
+                .ignore_unknown_fields(ignore_unknown),
+            text: TextOptions::default()
+                .types(types)
+                .print_unknown_fields(req.print_unknown_fields),
+        }
     }
 
     fn handle(req: &ConformanceRequest) -> Outcome {
@@ -150,16 +181,11 @@ mod testee {
             Some(conformance_request::Payload::JspbPayload(_)) => {
                 return Outcome::Skipped("JSPB is not supported".into());
             }
-            Some(conformance_request::Payload::TextPayload(_)) => {
-                return Outcome::Skipped("text format input is not supported yet".into());
-            }
+            Some(conformance_request::Payload::TextPayload(text)) => Input::Text(text),
             None => return Outcome::RuntimeError("request has no payload".into()),
         };
         let output = req.requested_output_format;
-        let options = json_options(
-            req.test_category == OpenEnum::Known(TestCategory::JsonIgnoreUnknownParsingTest),
-        );
-        let options = &options;
+        let options = &formats(req);
         use protobuf_test_messages::{editions, proto2, proto3};
         match req.message_type.as_str() {
             "protobuf_test_messages.proto3.TestAllTypesProto3" => {

@@ -194,6 +194,54 @@ impl crate::codegen::JsonValue for Channel {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Channel {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("ref", &self.r#ref)?;
+        w.optional("data", &self.data)?;
+        w.repeated("channel_ref", &self.channel_ref)?;
+        w.repeated("subchannel_ref", &self.subchannel_ref)?;
+        w.repeated("socket_ref", &self.socket_ref)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "channel_ref" => r.repeated("channel_ref", &mut self.channel_ref)?,
+            "subchannel_ref" => r.repeated("subchannel_ref", &mut self.subchannel_ref)?,
+            "socket_ref" => r.repeated("socket_ref", &mut self.socket_ref)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Channel {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A subchannel: one of the connections a channel balances its calls over.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -384,6 +432,54 @@ impl crate::codegen::JsonValue for Subchannel {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Subchannel {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("ref", &self.r#ref)?;
+        w.optional("data", &self.data)?;
+        w.repeated("channel_ref", &self.channel_ref)?;
+        w.repeated("subchannel_ref", &self.subchannel_ref)?;
+        w.repeated("socket_ref", &self.socket_ref)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "channel_ref" => r.repeated("channel_ref", &mut self.channel_ref)?,
+            "subchannel_ref" => r.repeated("subchannel_ref", &mut self.subchannel_ref)?,
+            "socket_ref" => r.repeated("socket_ref", &mut self.socket_ref)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Subchannel {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A connectivity state, as gRPC's connectivity semantics define them.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -481,6 +577,46 @@ impl crate::codegen::JsonValue for ChannelConnectivityState {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ChannelConnectivityState {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("state", &self.state)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "state" => r.singular(seen, 0, "state", &mut self.state)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ChannelConnectivityState {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`ChannelConnectivityState`].
 #[allow(deprecated)]
 pub mod channel_connectivity_state {
@@ -525,6 +661,26 @@ pub mod channel_connectivity_state {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for State {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -789,6 +945,71 @@ impl crate::codegen::JsonValue for ChannelData {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ChannelData {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("state", &self.state)?;
+        w.implicit("target", &self.target)?;
+        w.optional("trace", &self.trace)?;
+        w.implicit("calls_started", &self.calls_started)?;
+        w.implicit("calls_succeeded", &self.calls_succeeded)?;
+        w.implicit("calls_failed", &self.calls_failed)?;
+        w.optional("last_call_started_timestamp", &self.last_call_started_timestamp)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "state" => r.optional(seen, 0, "state", &mut self.state)?,
+            "target" => r.singular(seen, 1, "target", &mut self.target)?,
+            "trace" => r.optional(seen, 2, "trace", &mut self.trace)?,
+            "calls_started" => {
+                r.singular(seen, 3, "calls_started", &mut self.calls_started)?
+            }
+            "calls_succeeded" => {
+                r.singular(seen, 4, "calls_succeeded", &mut self.calls_succeeded)?
+            }
+            "calls_failed" => {
+                r.singular(seen, 5, "calls_failed", &mut self.calls_failed)?
+            }
+            "last_call_started_timestamp" => {
+                r.optional(
+                    seen,
+                    6,
+                    "last_call_started_timestamp",
+                    &mut self.last_call_started_timestamp,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ChannelData {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Something notable that happened to a channel or subchannel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1011,6 +1232,72 @@ impl crate::codegen::JsonValue for ChannelTraceEvent {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ChannelTraceEvent {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("description", &self.description)?;
+        w.implicit("severity", &self.severity)?;
+        w.optional("timestamp", &self.timestamp)?;
+        if let ::core::option::Option::Some(v) = &self.child_ref {
+            match v {
+                channel_trace_event::ChildRef::ChannelRef(v) => {
+                    w.field("channel_ref", v)?
+                }
+                channel_trace_event::ChildRef::SubchannelRef(v) => {
+                    w.field("subchannel_ref", v)?
+                }
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "description" => r.singular(seen, 0, "description", &mut self.description)?,
+            "severity" => r.singular(seen, 1, "severity", &mut self.severity)?,
+            "timestamp" => r.optional(seen, 2, "timestamp", &mut self.timestamp)?,
+            "channel_ref" => {
+                let v = r.oneof(seen, 3, "channel_ref")?;
+                self.child_ref = ::core::option::Option::Some(
+                    channel_trace_event::ChildRef::ChannelRef(v),
+                );
+            }
+            "subchannel_ref" => {
+                let v = r.oneof(seen, 3, "subchannel_ref")?;
+                self.child_ref = ::core::option::Option::Some(
+                    channel_trace_event::ChildRef::SubchannelRef(v),
+                );
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ChannelTraceEvent {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`ChannelTraceEvent`].
 #[allow(deprecated)]
 pub mod channel_trace_event {
@@ -1060,6 +1347,26 @@ pub mod channel_trace_event {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Severity {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -1240,6 +1547,54 @@ impl crate::codegen::JsonValue for ChannelTrace {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ChannelTrace {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("num_events_logged", &self.num_events_logged)?;
+        w.optional("creation_timestamp", &self.creation_timestamp)?;
+        w.repeated("events", &self.events)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "num_events_logged" => {
+                r.singular(seen, 0, "num_events_logged", &mut self.num_events_logged)?
+            }
+            "creation_timestamp" => {
+                r.optional(seen, 1, "creation_timestamp", &mut self.creation_timestamp)?
+            }
+            "events" => r.repeated("events", &mut self.events)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ChannelTrace {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Names a channel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1353,6 +1708,48 @@ impl crate::codegen::JsonValue for ChannelRef {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ChannelRef {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("channel_id", &self.channel_id)?;
+        w.implicit("name", &self.name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "channel_id" => r.singular(seen, 0, "channel_id", &mut self.channel_id)?,
+            "name" => r.singular(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ChannelRef {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Names a subchannel.
@@ -1470,6 +1867,50 @@ impl crate::codegen::JsonValue for SubchannelRef {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SubchannelRef {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("subchannel_id", &self.subchannel_id)?;
+        w.implicit("name", &self.name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "subchannel_id" => {
+                r.singular(seen, 0, "subchannel_id", &mut self.subchannel_id)?
+            }
+            "name" => r.singular(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SubchannelRef {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Names a socket.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1585,6 +2026,48 @@ impl crate::codegen::JsonValue for SocketRef {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SocketRef {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("socket_id", &self.socket_id)?;
+        w.implicit("name", &self.name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "socket_id" => r.singular(seen, 0, "socket_id", &mut self.socket_id)?,
+            "name" => r.singular(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SocketRef {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Names a server.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1698,6 +2181,48 @@ impl crate::codegen::JsonValue for ServerRef {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServerRef {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("server_id", &self.server_id)?;
+        w.implicit("name", &self.name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "server_id" => r.singular(seen, 0, "server_id", &mut self.server_id)?,
+            "name" => r.singular(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServerRef {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A server: where calls come in. A process may have several.
@@ -1840,6 +2365,50 @@ impl crate::codegen::JsonValue for Server {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Server {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("ref", &self.r#ref)?;
+        w.optional("data", &self.data)?;
+        w.repeated("listen_socket", &self.listen_socket)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "listen_socket" => r.repeated("listen_socket", &mut self.listen_socket)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Server {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// What a server reports about itself.
@@ -2025,6 +2594,67 @@ impl crate::codegen::JsonValue for ServerData {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServerData {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("trace", &self.trace)?;
+        w.implicit("calls_started", &self.calls_started)?;
+        w.implicit("calls_succeeded", &self.calls_succeeded)?;
+        w.implicit("calls_failed", &self.calls_failed)?;
+        w.optional("last_call_started_timestamp", &self.last_call_started_timestamp)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "trace" => r.optional(seen, 0, "trace", &mut self.trace)?,
+            "calls_started" => {
+                r.singular(seen, 1, "calls_started", &mut self.calls_started)?
+            }
+            "calls_succeeded" => {
+                r.singular(seen, 2, "calls_succeeded", &mut self.calls_succeeded)?
+            }
+            "calls_failed" => {
+                r.singular(seen, 3, "calls_failed", &mut self.calls_failed)?
+            }
+            "last_call_started_timestamp" => {
+                r.optional(
+                    seen,
+                    4,
+                    "last_call_started_timestamp",
+                    &mut self.last_call_started_timestamp,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServerData {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A connection, or a listening socket.
@@ -2218,6 +2848,56 @@ impl crate::codegen::JsonValue for Socket {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Socket {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("ref", &self.r#ref)?;
+        w.optional("data", &self.data)?;
+        w.optional("local", &self.local)?;
+        w.optional("remote", &self.remote)?;
+        w.optional("security", &self.security)?;
+        w.implicit("remote_name", &self.remote_name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "ref" => r.optional(seen, 0, "ref", &mut self.r#ref)?,
+            "data" => r.optional(seen, 1, "data", &mut self.data)?,
+            "local" => r.optional(seen, 2, "local", &mut self.local)?,
+            "remote" => r.optional(seen, 3, "remote", &mut self.remote)?,
+            "security" => r.optional(seen, 4, "security", &mut self.security)?,
+            "remote_name" => r.singular(seen, 5, "remote_name", &mut self.remote_name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Socket {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A socket's counters. What exactly each counts depends somewhat on the
@@ -2640,6 +3320,133 @@ impl crate::codegen::JsonValue for SocketData {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SocketData {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("streams_started", &self.streams_started)?;
+        w.implicit("streams_succeeded", &self.streams_succeeded)?;
+        w.implicit("streams_failed", &self.streams_failed)?;
+        w.implicit("messages_sent", &self.messages_sent)?;
+        w.implicit("messages_received", &self.messages_received)?;
+        w.implicit("keep_alives_sent", &self.keep_alives_sent)?;
+        w.optional(
+            "last_local_stream_created_timestamp",
+            &self.last_local_stream_created_timestamp,
+        )?;
+        w.optional(
+            "last_remote_stream_created_timestamp",
+            &self.last_remote_stream_created_timestamp,
+        )?;
+        w.optional("last_message_sent_timestamp", &self.last_message_sent_timestamp)?;
+        w.optional(
+            "last_message_received_timestamp",
+            &self.last_message_received_timestamp,
+        )?;
+        w.optional("local_flow_control_window", &self.local_flow_control_window)?;
+        w.optional("remote_flow_control_window", &self.remote_flow_control_window)?;
+        w.repeated("option", &self.option)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "streams_started" => {
+                r.singular(seen, 0, "streams_started", &mut self.streams_started)?
+            }
+            "streams_succeeded" => {
+                r.singular(seen, 1, "streams_succeeded", &mut self.streams_succeeded)?
+            }
+            "streams_failed" => {
+                r.singular(seen, 2, "streams_failed", &mut self.streams_failed)?
+            }
+            "messages_sent" => {
+                r.singular(seen, 3, "messages_sent", &mut self.messages_sent)?
+            }
+            "messages_received" => {
+                r.singular(seen, 4, "messages_received", &mut self.messages_received)?
+            }
+            "keep_alives_sent" => {
+                r.singular(seen, 5, "keep_alives_sent", &mut self.keep_alives_sent)?
+            }
+            "last_local_stream_created_timestamp" => {
+                r.optional(
+                    seen,
+                    6,
+                    "last_local_stream_created_timestamp",
+                    &mut self.last_local_stream_created_timestamp,
+                )?
+            }
+            "last_remote_stream_created_timestamp" => {
+                r.optional(
+                    seen,
+                    7,
+                    "last_remote_stream_created_timestamp",
+                    &mut self.last_remote_stream_created_timestamp,
+                )?
+            }
+            "last_message_sent_timestamp" => {
+                r.optional(
+                    seen,
+                    8,
+                    "last_message_sent_timestamp",
+                    &mut self.last_message_sent_timestamp,
+                )?
+            }
+            "last_message_received_timestamp" => {
+                r.optional(
+                    seen,
+                    9,
+                    "last_message_received_timestamp",
+                    &mut self.last_message_received_timestamp,
+                )?
+            }
+            "local_flow_control_window" => {
+                r.optional(
+                    seen,
+                    10,
+                    "local_flow_control_window",
+                    &mut self.local_flow_control_window,
+                )?
+            }
+            "remote_flow_control_window" => {
+                r.optional(
+                    seen,
+                    11,
+                    "remote_flow_control_window",
+                    &mut self.remote_flow_control_window,
+                )?
+            }
+            "option" => r.repeated("option", &mut self.option)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SocketData {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A socket's address.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2842,6 +3649,69 @@ impl crate::codegen::JsonValue for Address {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Address {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.address {
+            match v {
+                address::Address::TcpipAddress(v) => w.field("tcpip_address", v)?,
+                address::Address::UdsAddress(v) => w.field("uds_address", v)?,
+                address::Address::OtherAddress(v) => w.field("other_address", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "tcpip_address" => {
+                let v = r.oneof(seen, 0, "tcpip_address")?;
+                self.address = ::core::option::Option::Some(
+                    address::Address::TcpipAddress(v),
+                );
+            }
+            "uds_address" => {
+                let v = r.oneof(seen, 0, "uds_address")?;
+                self.address = ::core::option::Option::Some(
+                    address::Address::UdsAddress(v),
+                );
+            }
+            "other_address" => {
+                let v = r.oneof(seen, 0, "other_address")?;
+                self.address = ::core::option::Option::Some(
+                    address::Address::OtherAddress(v),
+                );
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Address {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Address`].
 #[allow(deprecated)]
 pub mod address {
@@ -2971,6 +3841,48 @@ pub mod address {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for TcpIpAddress {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.implicit("ip_address", &self.ip_address)?;
+            w.implicit("port", &self.port)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "ip_address" => r.singular(seen, 0, "ip_address", &mut self.ip_address)?,
+                "port" => r.singular(seen, 1, "port", &mut self.port)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for TcpIpAddress {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// A Unix domain socket's address.
     #[derive(Clone, PartialEq, Debug, Default)]
     #[allow(deprecated)]
@@ -3066,6 +3978,46 @@ pub mod address {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for UdsAddress {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.implicit("filename", &self.filename)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "filename" => r.singular(seen, 0, "filename", &mut self.filename)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for UdsAddress {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
     /// Some other kind of address.
@@ -3184,6 +4136,48 @@ pub mod address {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for OtherAddress {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.implicit("name", &self.name)?;
+            w.optional("value", &self.value)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "name" => r.singular(seen, 0, "name", &mut self.name)?,
+                "value" => r.optional(seen, 1, "value", &mut self.value)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for OtherAddress {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -3325,6 +4319,58 @@ impl crate::codegen::JsonValue for Security {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Security {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.model {
+            match v {
+                security::Model::Tls(v) => w.field("tls", v)?,
+                security::Model::Other(v) => w.field("other", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "tls" => {
+                let v = r.oneof(seen, 0, "tls")?;
+                self.model = ::core::option::Option::Some(security::Model::Tls(v));
+            }
+            "other" => {
+                let v = r.oneof(seen, 0, "other")?;
+                self.model = ::core::option::Option::Some(security::Model::Other(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Security {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`Security`].
@@ -3531,6 +4577,80 @@ pub mod security {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for Tls {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            if let ::core::option::Option::Some(v) = &self.cipher_suite {
+                match v {
+                    tls::CipherSuite::StandardName(v) => w.field("standard_name", v)?,
+                    tls::CipherSuite::OtherName(v) => w.field("other_name", v)?,
+                }
+            }
+            w.implicit("local_certificate", &self.local_certificate)?;
+            w.implicit("remote_certificate", &self.remote_certificate)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "standard_name" => {
+                    let v = r.oneof(seen, 2, "standard_name")?;
+                    self.cipher_suite = ::core::option::Option::Some(
+                        tls::CipherSuite::StandardName(v),
+                    );
+                }
+                "other_name" => {
+                    let v = r.oneof(seen, 2, "other_name")?;
+                    self.cipher_suite = ::core::option::Option::Some(
+                        tls::CipherSuite::OtherName(v),
+                    );
+                }
+                "local_certificate" => {
+                    r.singular(
+                        seen,
+                        0,
+                        "local_certificate",
+                        &mut self.local_certificate,
+                    )?
+                }
+                "remote_certificate" => {
+                    r.singular(
+                        seen,
+                        1,
+                        "remote_certificate",
+                        &mut self.remote_certificate,
+                    )?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Tls {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Nested types and oneofs of [`Tls`].
     #[allow(deprecated)]
     pub mod tls {
@@ -3660,6 +4780,48 @@ pub mod security {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for OtherSecurity {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.implicit("name", &self.name)?;
+            w.optional("value", &self.value)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "name" => r.singular(seen, 0, "name", &mut self.name)?,
+                "value" => r.optional(seen, 1, "value", &mut self.value)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for OtherSecurity {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -3794,6 +4956,50 @@ impl crate::codegen::JsonValue for SocketOption {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SocketOption {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.implicit("value", &self.value)?;
+        w.optional("additional", &self.additional)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "value" => r.singular(seen, 1, "value", &mut self.value)?,
+            "additional" => r.optional(seen, 2, "additional", &mut self.additional)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SocketOption {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// For SocketOption.additional: SO_RCVTIMEO and SO_SNDTIMEO.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3891,6 +5097,46 @@ impl crate::codegen::JsonValue for SocketOptionTimeout {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SocketOptionTimeout {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("duration", &self.duration)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "duration" => r.optional(seen, 0, "duration", &mut self.duration)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SocketOptionTimeout {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// For SocketOption.additional: SO_LINGER.
@@ -4006,6 +5252,48 @@ impl crate::codegen::JsonValue for SocketOptionLinger {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SocketOptionLinger {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("active", &self.active)?;
+        w.optional("duration", &self.duration)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "active" => r.singular(seen, 0, "active", &mut self.active)?,
+            "duration" => r.optional(seen, 1, "duration", &mut self.duration)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SocketOptionLinger {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// For SocketOption.additional: TCP_INFO, the kernel's TCP statistics,
@@ -4616,6 +5904,150 @@ impl crate::codegen::JsonValue for SocketOptionTcpInfo {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SocketOptionTcpInfo {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("tcpi_state", &self.tcpi_state)?;
+        w.implicit("tcpi_ca_state", &self.tcpi_ca_state)?;
+        w.implicit("tcpi_retransmits", &self.tcpi_retransmits)?;
+        w.implicit("tcpi_probes", &self.tcpi_probes)?;
+        w.implicit("tcpi_backoff", &self.tcpi_backoff)?;
+        w.implicit("tcpi_options", &self.tcpi_options)?;
+        w.implicit("tcpi_snd_wscale", &self.tcpi_snd_wscale)?;
+        w.implicit("tcpi_rcv_wscale", &self.tcpi_rcv_wscale)?;
+        w.implicit("tcpi_rto", &self.tcpi_rto)?;
+        w.implicit("tcpi_ato", &self.tcpi_ato)?;
+        w.implicit("tcpi_snd_mss", &self.tcpi_snd_mss)?;
+        w.implicit("tcpi_rcv_mss", &self.tcpi_rcv_mss)?;
+        w.implicit("tcpi_unacked", &self.tcpi_unacked)?;
+        w.implicit("tcpi_sacked", &self.tcpi_sacked)?;
+        w.implicit("tcpi_lost", &self.tcpi_lost)?;
+        w.implicit("tcpi_retrans", &self.tcpi_retrans)?;
+        w.implicit("tcpi_fackets", &self.tcpi_fackets)?;
+        w.implicit("tcpi_last_data_sent", &self.tcpi_last_data_sent)?;
+        w.implicit("tcpi_last_ack_sent", &self.tcpi_last_ack_sent)?;
+        w.implicit("tcpi_last_data_recv", &self.tcpi_last_data_recv)?;
+        w.implicit("tcpi_last_ack_recv", &self.tcpi_last_ack_recv)?;
+        w.implicit("tcpi_pmtu", &self.tcpi_pmtu)?;
+        w.implicit("tcpi_rcv_ssthresh", &self.tcpi_rcv_ssthresh)?;
+        w.implicit("tcpi_rtt", &self.tcpi_rtt)?;
+        w.implicit("tcpi_rttvar", &self.tcpi_rttvar)?;
+        w.implicit("tcpi_snd_ssthresh", &self.tcpi_snd_ssthresh)?;
+        w.implicit("tcpi_snd_cwnd", &self.tcpi_snd_cwnd)?;
+        w.implicit("tcpi_advmss", &self.tcpi_advmss)?;
+        w.implicit("tcpi_reordering", &self.tcpi_reordering)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "tcpi_state" => r.singular(seen, 0, "tcpi_state", &mut self.tcpi_state)?,
+            "tcpi_ca_state" => {
+                r.singular(seen, 1, "tcpi_ca_state", &mut self.tcpi_ca_state)?
+            }
+            "tcpi_retransmits" => {
+                r.singular(seen, 2, "tcpi_retransmits", &mut self.tcpi_retransmits)?
+            }
+            "tcpi_probes" => r.singular(seen, 3, "tcpi_probes", &mut self.tcpi_probes)?,
+            "tcpi_backoff" => {
+                r.singular(seen, 4, "tcpi_backoff", &mut self.tcpi_backoff)?
+            }
+            "tcpi_options" => {
+                r.singular(seen, 5, "tcpi_options", &mut self.tcpi_options)?
+            }
+            "tcpi_snd_wscale" => {
+                r.singular(seen, 6, "tcpi_snd_wscale", &mut self.tcpi_snd_wscale)?
+            }
+            "tcpi_rcv_wscale" => {
+                r.singular(seen, 7, "tcpi_rcv_wscale", &mut self.tcpi_rcv_wscale)?
+            }
+            "tcpi_rto" => r.singular(seen, 8, "tcpi_rto", &mut self.tcpi_rto)?,
+            "tcpi_ato" => r.singular(seen, 9, "tcpi_ato", &mut self.tcpi_ato)?,
+            "tcpi_snd_mss" => {
+                r.singular(seen, 10, "tcpi_snd_mss", &mut self.tcpi_snd_mss)?
+            }
+            "tcpi_rcv_mss" => {
+                r.singular(seen, 11, "tcpi_rcv_mss", &mut self.tcpi_rcv_mss)?
+            }
+            "tcpi_unacked" => {
+                r.singular(seen, 12, "tcpi_unacked", &mut self.tcpi_unacked)?
+            }
+            "tcpi_sacked" => r.singular(seen, 13, "tcpi_sacked", &mut self.tcpi_sacked)?,
+            "tcpi_lost" => r.singular(seen, 14, "tcpi_lost", &mut self.tcpi_lost)?,
+            "tcpi_retrans" => {
+                r.singular(seen, 15, "tcpi_retrans", &mut self.tcpi_retrans)?
+            }
+            "tcpi_fackets" => {
+                r.singular(seen, 16, "tcpi_fackets", &mut self.tcpi_fackets)?
+            }
+            "tcpi_last_data_sent" => {
+                r.singular(
+                    seen,
+                    17,
+                    "tcpi_last_data_sent",
+                    &mut self.tcpi_last_data_sent,
+                )?
+            }
+            "tcpi_last_ack_sent" => {
+                r.singular(seen, 18, "tcpi_last_ack_sent", &mut self.tcpi_last_ack_sent)?
+            }
+            "tcpi_last_data_recv" => {
+                r.singular(
+                    seen,
+                    19,
+                    "tcpi_last_data_recv",
+                    &mut self.tcpi_last_data_recv,
+                )?
+            }
+            "tcpi_last_ack_recv" => {
+                r.singular(seen, 20, "tcpi_last_ack_recv", &mut self.tcpi_last_ack_recv)?
+            }
+            "tcpi_pmtu" => r.singular(seen, 21, "tcpi_pmtu", &mut self.tcpi_pmtu)?,
+            "tcpi_rcv_ssthresh" => {
+                r.singular(seen, 22, "tcpi_rcv_ssthresh", &mut self.tcpi_rcv_ssthresh)?
+            }
+            "tcpi_rtt" => r.singular(seen, 23, "tcpi_rtt", &mut self.tcpi_rtt)?,
+            "tcpi_rttvar" => r.singular(seen, 24, "tcpi_rttvar", &mut self.tcpi_rttvar)?,
+            "tcpi_snd_ssthresh" => {
+                r.singular(seen, 25, "tcpi_snd_ssthresh", &mut self.tcpi_snd_ssthresh)?
+            }
+            "tcpi_snd_cwnd" => {
+                r.singular(seen, 26, "tcpi_snd_cwnd", &mut self.tcpi_snd_cwnd)?
+            }
+            "tcpi_advmss" => r.singular(seen, 27, "tcpi_advmss", &mut self.tcpi_advmss)?,
+            "tcpi_reordering" => {
+                r.singular(seen, 28, "tcpi_reordering", &mut self.tcpi_reordering)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SocketOptionTcpInfo {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Asks for a page of top channels.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -4732,6 +6164,50 @@ impl crate::codegen::JsonValue for GetTopChannelsRequest {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetTopChannelsRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("start_channel_id", &self.start_channel_id)?;
+        w.implicit("max_results", &self.max_results)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "start_channel_id" => {
+                r.singular(seen, 0, "start_channel_id", &mut self.start_channel_id)?
+            }
+            "max_results" => r.singular(seen, 1, "max_results", &mut self.max_results)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetTopChannelsRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A page of top channels.
@@ -4852,6 +6328,48 @@ impl crate::codegen::JsonValue for GetTopChannelsResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetTopChannelsResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("channel", &self.channel)?;
+        w.implicit("end", &self.end)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "channel" => r.repeated("channel", &mut self.channel)?,
+            "end" => r.singular(seen, 1, "end", &mut self.end)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetTopChannelsResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Asks for a page of servers.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -4968,6 +6486,50 @@ impl crate::codegen::JsonValue for GetServersRequest {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetServersRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("start_server_id", &self.start_server_id)?;
+        w.implicit("max_results", &self.max_results)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "start_server_id" => {
+                r.singular(seen, 0, "start_server_id", &mut self.start_server_id)?
+            }
+            "max_results" => r.singular(seen, 1, "max_results", &mut self.max_results)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetServersRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A page of servers.
@@ -5088,6 +6650,48 @@ impl crate::codegen::JsonValue for GetServersResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetServersResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("server", &self.server)?;
+        w.implicit("end", &self.end)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "server" => r.repeated("server", &mut self.server)?,
+            "end" => r.singular(seen, 1, "end", &mut self.end)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetServersResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Asks for one server.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -5187,6 +6791,46 @@ impl crate::codegen::JsonValue for GetServerRequest {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetServerRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("server_id", &self.server_id)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "server_id" => r.singular(seen, 0, "server_id", &mut self.server_id)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetServerRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// One server.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -5284,6 +6928,46 @@ impl crate::codegen::JsonValue for GetServerResponse {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetServerResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("server", &self.server)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "server" => r.optional(seen, 0, "server", &mut self.server)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetServerResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Asks for a page of a server's sockets.
@@ -5422,6 +7106,52 @@ impl crate::codegen::JsonValue for GetServerSocketsRequest {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetServerSocketsRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("server_id", &self.server_id)?;
+        w.implicit("start_socket_id", &self.start_socket_id)?;
+        w.implicit("max_results", &self.max_results)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "server_id" => r.singular(seen, 0, "server_id", &mut self.server_id)?,
+            "start_socket_id" => {
+                r.singular(seen, 1, "start_socket_id", &mut self.start_socket_id)?
+            }
+            "max_results" => r.singular(seen, 2, "max_results", &mut self.max_results)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetServerSocketsRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A page of a server's sockets.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -5542,6 +7272,48 @@ impl crate::codegen::JsonValue for GetServerSocketsResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetServerSocketsResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("socket_ref", &self.socket_ref)?;
+        w.implicit("end", &self.end)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "socket_ref" => r.repeated("socket_ref", &mut self.socket_ref)?,
+            "end" => r.singular(seen, 1, "end", &mut self.end)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetServerSocketsResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Asks for one channel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -5639,6 +7411,46 @@ impl crate::codegen::JsonValue for GetChannelRequest {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetChannelRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("channel_id", &self.channel_id)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "channel_id" => r.singular(seen, 0, "channel_id", &mut self.channel_id)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetChannelRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// One channel.
@@ -5740,6 +7552,46 @@ impl crate::codegen::JsonValue for GetChannelResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetChannelResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("channel", &self.channel)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "channel" => r.optional(seen, 0, "channel", &mut self.channel)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetChannelResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Asks for one subchannel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -5839,6 +7691,48 @@ impl crate::codegen::JsonValue for GetSubchannelRequest {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetSubchannelRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("subchannel_id", &self.subchannel_id)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "subchannel_id" => {
+                r.singular(seen, 0, "subchannel_id", &mut self.subchannel_id)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetSubchannelRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// One subchannel.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -5936,6 +7830,46 @@ impl crate::codegen::JsonValue for GetSubchannelResponse {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetSubchannelResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("subchannel", &self.subchannel)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "subchannel" => r.optional(seen, 0, "subchannel", &mut self.subchannel)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetSubchannelResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Asks for one socket.
@@ -6054,6 +7988,48 @@ impl crate::codegen::JsonValue for GetSocketRequest {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetSocketRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("socket_id", &self.socket_id)?;
+        w.implicit("summary", &self.summary)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "socket_id" => r.singular(seen, 0, "socket_id", &mut self.socket_id)?,
+            "summary" => r.singular(seen, 1, "summary", &mut self.summary)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetSocketRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// One socket.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -6151,6 +8127,46 @@ impl crate::codegen::JsonValue for GetSocketResponse {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GetSocketResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("socket", &self.socket)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "socket" => r.optional(seen, 0, "socket", &mut self.socket)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GetSocketResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The descriptor of `grpc/channelz/v1/channelz.proto`.

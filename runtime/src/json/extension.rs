@@ -1,20 +1,34 @@
-//! Extensions in JSON: a member named by the extension's full name in
-//! brackets (`"[pkg.ext]": 1`), read and written for the extensions in the
-//! options' [`TypeRegistry`](super::TypeRegistry), through the typed
-//! extension API (values live in the message's unknown fields).
+//! Extensions in JSON and the text format: a member (a field) named by the
+//! extension's full name in brackets (`"[pkg.ext]": 1`, `[pkg.ext]: 1`),
+//! read and written for the extensions in the options'
+//! [`TypeRegistry`](super::TypeRegistry), through the typed extension API
+//! (values live in the message's unknown fields).
 
 use std::any::Any;
 
 use super::{JsonError, JsonReader, JsonValue, JsonWriter, ObjectWriter};
 use crate::extension::{Defaulted, Extendable, ExtensionType, Kind, Optional, Repeated};
+use crate::text::{TextError, TextReader, TextValue, TextWriter};
 
-/// An extension whose values have a JSON form.
-pub trait JsonExtensionType: ExtensionType {
+/// An extension whose values have JSON and text forms.
+pub trait ExtensionFormats: ExtensionType {
     /// Writes the value read from a message that has it.
     fn write_json(value: &Self::Get, w: &mut JsonWriter<'_>) -> Result<(), JsonError>;
     /// Reads a value to set; `None` to set nothing (`null`, an ignored
     /// enum name).
     fn read_json(r: &mut JsonReader<'_>) -> Result<Option<Self::Set>, JsonError>;
+    /// Writes the value as text-format fields named `name` (one per
+    /// element when repeated).
+    fn write_text(value: &Self::Get, name: &str, w: &mut TextWriter<'_>) -> Result<(), TextError>;
+    /// Reads what follows the name in the text format: one value (for a
+    /// repeated extension, one or a `[...]` list, added to `current`).
+    fn read_text(
+        r: &mut TextReader<'_>,
+        name: &'static str,
+        current: Self::Get,
+    ) -> Result<Self::Set, TextError>;
+    /// Repeated: may be given more than once.
+    const REPEATED: bool;
 }
 
 fn read_one<V: JsonValue>(r: &mut JsonReader<'_>) -> Result<Option<V>, JsonError> {
@@ -24,10 +38,25 @@ fn read_one<V: JsonValue>(r: &mut JsonReader<'_>) -> Result<Option<V>, JsonError
     V::read_json(r)
 }
 
-impl<K: Kind> JsonExtensionType for Optional<K>
+impl<K: Kind> ExtensionFormats for Optional<K>
 where
-    K::Value: JsonValue,
+    K::Value: JsonValue + TextValue,
 {
+    const REPEATED: bool = false;
+    fn write_text(
+        value: &Option<K::Value>,
+        name: &str,
+        w: &mut TextWriter<'_>,
+    ) -> Result<(), TextError> {
+        w.optional(name, value)
+    }
+    fn read_text(
+        r: &mut TextReader<'_>,
+        name: &'static str,
+        _: Option<K::Value>,
+    ) -> Result<K::Value, TextError> {
+        r.value(name)
+    }
     fn write_json(value: &Option<K::Value>, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
         match value {
             Some(v) => v.write_json(w),
@@ -42,10 +71,21 @@ where
     }
 }
 
-impl<K: Kind> JsonExtensionType for Defaulted<K>
+impl<K: Kind> ExtensionFormats for Defaulted<K>
 where
-    K::Value: JsonValue,
+    K::Value: JsonValue + TextValue,
 {
+    const REPEATED: bool = false;
+    fn write_text(value: &K::Value, name: &str, w: &mut TextWriter<'_>) -> Result<(), TextError> {
+        w.field(name, value)
+    }
+    fn read_text(
+        r: &mut TextReader<'_>,
+        name: &'static str,
+        _: K::Value,
+    ) -> Result<K::Value, TextError> {
+        r.value(name)
+    }
     fn write_json(value: &K::Value, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
         value.write_json(w)
     }
@@ -54,10 +94,26 @@ where
     }
 }
 
-impl<K: Kind, const PACKED: bool> JsonExtensionType for Repeated<K, PACKED>
+impl<K: Kind, const PACKED: bool> ExtensionFormats for Repeated<K, PACKED>
 where
-    K::Value: JsonValue,
+    K::Value: JsonValue + TextValue,
 {
+    const REPEATED: bool = true;
+    fn write_text(
+        values: &Vec<K::Value>,
+        name: &str,
+        w: &mut TextWriter<'_>,
+    ) -> Result<(), TextError> {
+        w.repeated(name, values)
+    }
+    fn read_text(
+        r: &mut TextReader<'_>,
+        name: &'static str,
+        mut current: Vec<K::Value>,
+    ) -> Result<Vec<K::Value>, TextError> {
+        r.repeated(name, &mut current)?;
+        Ok(current)
+    }
     fn write_json(values: &Vec<K::Value>, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
         w.list(values)
     }
@@ -73,16 +129,20 @@ where
 
 type WriteFn = dyn Fn(&dyn Any, &mut ObjectWriter<'_, '_>) -> Result<(), JsonError> + Send + Sync;
 type ReadFn = dyn Fn(&mut dyn Any, &mut JsonReader<'_>) -> Result<(), JsonError> + Send + Sync;
+type WriteTextFn = dyn Fn(&dyn Any, &mut TextWriter<'_>) -> Result<(), TextError> + Send + Sync;
+type ReadTextFn = dyn Fn(&mut dyn Any, &mut TextReader<'_>) -> Result<(), TextError> + Send + Sync;
 
 /// One registered extension, its type erased: what the registry keeps.
 pub(crate) struct ExtensionEntry {
     pub(crate) extendee: &'static str,
     pub(crate) write: Box<WriteFn>,
     pub(crate) read: Box<ReadFn>,
+    pub(crate) write_text: Box<WriteTextFn>,
+    pub(crate) read_text: Box<ReadTextFn>,
 }
 
 impl ExtensionEntry {
-    pub(crate) fn new<M: Extendable, T: JsonExtensionType>(
+    pub(crate) fn new<M: Extendable, T: ExtensionFormats>(
         ext: crate::extension::Extension<M, T>,
     ) -> Self
     where
@@ -115,6 +175,30 @@ impl ExtensionEntry {
                 if let Some(v) = T::read_json(r).map_err(|e| e.in_field(key))? {
                     m.set_extension(&ext, v);
                 }
+                Ok(())
+            }),
+            write_text: Box::new(move |m, w| {
+                let Some(m) = m.downcast_ref::<M>() else {
+                    return Ok(());
+                };
+                if !m.has_extension(&ext) {
+                    return Ok(());
+                }
+                let value = m
+                    .try_extension(&ext)
+                    .map_err(|e| TextError::new(format!("extension {key} does not decode: {e}")))?;
+                T::write_text(&value, key, w)
+            }),
+            read_text: Box::new(move |m, r| {
+                let Some(m) = m.downcast_mut::<M>() else {
+                    return Err(r.key_error(format!("{key} does not extend this message")));
+                };
+                if !T::REPEATED && m.has_extension(&ext) {
+                    return Err(r.key_error(format!("field {key} given more than once")));
+                }
+                let current = m.extension(&ext);
+                let v = T::read_text(r, key, current)?;
+                m.set_extension(&ext, v);
                 Ok(())
             }),
         }
@@ -157,6 +241,48 @@ pub fn read_extension<M: Extendable>(
     match types.extension(name) {
         Some(entry) if entry.extendee == M::NAME => {
             (entry.read)(m, r)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Writes the extensions of `m` that the options' registry knows, as
+/// `[full.name]: value` fields. Generated code calls it in every message
+/// that declares extension ranges.
+pub fn write_text_extensions<M: Extendable>(
+    w: &mut TextWriter<'_>,
+    m: &M,
+) -> Result<(), TextError> {
+    let Some(types) = w.options().types.clone() else {
+        return Ok(());
+    };
+    if m.unknown_fields().as_bytes().is_empty() {
+        return Ok(());
+    }
+    for entry in types.extensions_of(M::NAME) {
+        (entry.write_text)(m, w)?;
+    }
+    Ok(())
+}
+
+/// Reads text-format field `name` as an extension of `m` if it is
+/// `[full.name]` of one the options' registry knows for `M`; `Ok(false)`,
+/// reading nothing, otherwise.
+pub fn read_text_extension<M: Extendable>(
+    r: &mut TextReader<'_>,
+    name: &str,
+    m: &mut M,
+) -> Result<bool, TextError> {
+    let Some(full) = name.strip_prefix('[').and_then(|k| k.strip_suffix(']')) else {
+        return Ok(false);
+    };
+    let Some(types) = r.options().types.clone() else {
+        return Ok(false);
+    };
+    match types.extension(full) {
+        Some(entry) if entry.extendee == M::NAME => {
+            (entry.read_text)(m, r)?;
             Ok(true)
         }
         _ => Ok(false),

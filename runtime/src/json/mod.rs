@@ -38,7 +38,7 @@ mod error;
 mod extension;
 mod field_mask;
 mod read;
-mod registry;
+pub(crate) mod registry;
 mod time;
 mod value;
 mod wkt;
@@ -47,7 +47,9 @@ mod write;
 use std::sync::Arc;
 
 pub use error::JsonError;
-pub use extension::{JsonExtensionType, read_extension, write_extensions};
+pub use extension::{
+    ExtensionFormats, read_extension, read_text_extension, write_extensions, write_text_extensions,
+};
 pub use read::{FieldSet, JsonReader};
 pub use registry::TypeRegistry;
 pub use value::{JsonMapKey, JsonValue, MapField, read_enum, write_enum};

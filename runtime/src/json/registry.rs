@@ -7,10 +7,11 @@ use std::collections::HashMap;
 
 use std::sync::Arc;
 
-use super::extension::{ExtensionEntry, JsonExtensionType};
+use super::extension::{ExtensionEntry, ExtensionFormats};
 use super::{FieldSet, JsonError, JsonMessage, JsonReader, JsonValue, ObjectWriter};
 use crate::extension::{Extendable, Extension};
 use crate::message::Message;
+use crate::text::{TextError, TextMessage, TextReader, TextWriter};
 
 /// Message types by full name, for `Any` in JSON, and extensions, for
 /// `"[pkg.ext]"` members. The well-known types are always known; add the
@@ -53,14 +54,14 @@ impl TypeRegistry {
     }
 
     /// Adds message type `M`.
-    pub fn add<M: Message + JsonMessage>(&mut self) -> &mut Self {
+    pub fn add<M: Message + JsonMessage + TextMessage>(&mut self) -> &mut Self {
         self.types.insert(M::NAME, AnyType::fields::<M>());
         self
     }
 
     /// Adds extension `ext`, so that JSON for its extendee reads and
     /// writes it as `"[full.name]"`.
-    pub fn add_extension<M: Extendable, T: JsonExtensionType>(
+    pub fn add_extension<M: Extendable, T: ExtensionFormats>(
         &mut self,
         ext: &Extension<M, T>,
     ) -> &mut Self
@@ -100,18 +101,42 @@ impl TypeRegistry {
     }
 }
 
+/// The JSON and text code of the type a type URL names: a well-known
+/// type, or one in `types`.
+pub(crate) fn any_type(types: Option<&TypeRegistry>, url: &str) -> Option<AnyType> {
+    let name = url.rsplit('/').next().unwrap_or(url);
+    super::wkt::well_known(name).or_else(|| types.and_then(|t| t.get(name)))
+}
+
 /// How one type's packed bytes become the members of an `Any`'s JSON
-/// object, and back.
+/// object or its expanded text-format block, and back.
 #[derive(Clone, Copy)]
 pub(crate) struct AnyType {
     pub(crate) write: fn(&[u8], &mut ObjectWriter<'_, '_>) -> Result<(), JsonError>,
     pub(crate) read: fn(&mut JsonReader<'_>) -> Result<Vec<u8>, JsonError>,
+    pub(crate) write_text: fn(&[u8], &mut TextWriter<'_>) -> Result<(), TextError>,
+    pub(crate) read_text: fn(&mut TextReader<'_>) -> Result<Vec<u8>, TextError>,
+}
+
+fn write_text<M: Message + TextMessage>(
+    bytes: &[u8],
+    w: &mut TextWriter<'_>,
+) -> Result<(), TextError> {
+    w.message(&unpack::<M>(bytes)?)
+}
+
+fn read_text<M: Message + TextMessage>(r: &mut TextReader<'_>) -> Result<Vec<u8>, TextError> {
+    let mut m = M::default();
+    r.message(&mut m)?;
+    Ok(m.encode_to_vec())
 }
 
 impl AnyType {
     /// An ordinary message: its fields sit beside `@type`.
-    pub(crate) fn fields<M: Message + JsonMessage>() -> Self {
+    pub(crate) fn fields<M: Message + JsonMessage + TextMessage>() -> Self {
         Self {
+            write_text: write_text::<M>,
+            read_text: read_text::<M>,
             write: |bytes, o| unpack::<M>(bytes)?.write_json_fields(o),
             read: |r| {
                 let mut m = M::default();
@@ -131,8 +156,10 @@ impl AnyType {
     }
 
     /// A well-known type with a special form: it sits in `value`.
-    pub(crate) fn special<M: Message + JsonValue>() -> Self {
+    pub(crate) fn special<M: Message + JsonValue + TextMessage>() -> Self {
         Self {
+            write_text: write_text::<M>,
+            read_text: read_text::<M>,
             write: |bytes, o| o.member("value", "value", &unpack::<M>(bytes)?),
             read: |r| {
                 let mut value = None;

@@ -8,6 +8,7 @@ use std::hash::{BuildHasher, Hash};
 
 use super::{JsonError, JsonReader, JsonWriter};
 use crate::enumeration::{Enumeration, OpenEnum};
+use crate::text::TextValue;
 
 /// A value that is one JSON value: a scalar, an enum, a message.
 pub trait JsonValue: Sized {
@@ -344,14 +345,17 @@ macro_rules! integer_keys {
 
 integer_keys!(i32, i64, u32, u64);
 
-/// A map field's container (`HashMap` or `BTreeMap`).
+/// A map field's container (`HashMap` or `BTreeMap`), as JSON and the
+/// text format see it.
 pub trait MapField {
     /// The key type.
-    type Key: JsonMapKey;
+    type Key: JsonMapKey + TextValue + Ord;
     /// The value type.
-    type Value: JsonValue;
+    type Value: JsonValue + TextValue;
     /// No entries.
     fn is_empty(&self) -> bool;
+    /// Every entry, in the container's order.
+    fn entries(&self) -> Vec<(&Self::Key, &Self::Value)>;
     /// Calls `f` on every entry, stopping at the first error.
     fn try_for_each<F>(&self, f: F) -> Result<(), JsonError>
     where
@@ -360,11 +364,19 @@ pub trait MapField {
     fn insert(&mut self, key: Self::Key, value: Self::Value);
 }
 
-impl<K: JsonMapKey + Eq + Hash, V: JsonValue, S: BuildHasher> MapField for HashMap<K, V, S> {
+impl<K, V, S> MapField for HashMap<K, V, S>
+where
+    K: JsonMapKey + TextValue + Ord + Hash,
+    V: JsonValue + TextValue,
+    S: BuildHasher,
+{
     type Key = K;
     type Value = V;
     fn is_empty(&self) -> bool {
         HashMap::is_empty(self)
+    }
+    fn entries(&self) -> Vec<(&K, &V)> {
+        self.iter().collect()
     }
     fn try_for_each<F>(&self, mut f: F) -> Result<(), JsonError>
     where
@@ -377,11 +389,14 @@ impl<K: JsonMapKey + Eq + Hash, V: JsonValue, S: BuildHasher> MapField for HashM
     }
 }
 
-impl<K: JsonMapKey + Ord, V: JsonValue> MapField for BTreeMap<K, V> {
+impl<K: JsonMapKey + TextValue + Ord, V: JsonValue + TextValue> MapField for BTreeMap<K, V> {
     type Key = K;
     type Value = V;
     fn is_empty(&self) -> bool {
         BTreeMap::is_empty(self)
+    }
+    fn entries(&self) -> Vec<(&K, &V)> {
+        self.iter().collect()
     }
     fn try_for_each<F>(&self, mut f: F) -> Result<(), JsonError>
     where

@@ -239,23 +239,12 @@ pub(crate) fn well_known(name: &str) -> Option<AnyType> {
     })
 }
 
-/// The type name in a type URL: what follows its last `/`.
-fn type_name(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
-}
-
-fn lookup(r_or_w_types: Option<&super::TypeRegistry>, url: &str) -> Result<AnyType, JsonError> {
-    let name = type_name(url);
-    if let Some(t) = well_known(name) {
-        return Ok(t);
-    }
-    r_or_w_types
-        .and_then(|types| types.get(name))
-        .ok_or_else(|| {
-            JsonError::new(format!(
-                "the Any's type {url:?} is not in the JSON options' type registry"
-            ))
-        })
+fn lookup(types: Option<&super::TypeRegistry>, url: &str) -> Result<AnyType, JsonError> {
+    super::registry::any_type(types, url).ok_or_else(|| {
+        JsonError::new(format!(
+            "the Any's type {url:?} is not in the JSON options' type registry"
+        ))
+    })
 }
 
 impl JsonValue for Any {

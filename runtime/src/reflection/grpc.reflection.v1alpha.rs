@@ -290,6 +290,97 @@ impl crate::codegen::JsonValue for ServerReflectionRequest {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServerReflectionRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("host", &self.host)?;
+        if let ::core::option::Option::Some(v) = &self.message_request {
+            match v {
+                server_reflection_request::MessageRequest::FileByFilename(v) => {
+                    w.field("file_by_filename", v)?
+                }
+                server_reflection_request::MessageRequest::FileContainingSymbol(v) => {
+                    w.field("file_containing_symbol", v)?
+                }
+                server_reflection_request::MessageRequest::FileContainingExtension(v) => {
+                    w.field("file_containing_extension", v)?
+                }
+                server_reflection_request::MessageRequest::AllExtensionNumbersOfType(
+                    v,
+                ) => w.field("all_extension_numbers_of_type", v)?,
+                server_reflection_request::MessageRequest::ListServices(v) => {
+                    w.field("list_services", v)?
+                }
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "host" => r.singular(seen, 0, "host", &mut self.host)?,
+            "file_by_filename" => {
+                let v = r.oneof(seen, 1, "file_by_filename")?;
+                self.message_request = ::core::option::Option::Some(
+                    server_reflection_request::MessageRequest::FileByFilename(v),
+                );
+            }
+            "file_containing_symbol" => {
+                let v = r.oneof(seen, 1, "file_containing_symbol")?;
+                self.message_request = ::core::option::Option::Some(
+                    server_reflection_request::MessageRequest::FileContainingSymbol(v),
+                );
+            }
+            "file_containing_extension" => {
+                let v = r.oneof(seen, 1, "file_containing_extension")?;
+                self.message_request = ::core::option::Option::Some(
+                    server_reflection_request::MessageRequest::FileContainingExtension(v),
+                );
+            }
+            "all_extension_numbers_of_type" => {
+                let v = r.oneof(seen, 1, "all_extension_numbers_of_type")?;
+                self.message_request = ::core::option::Option::Some(
+                    server_reflection_request::MessageRequest::AllExtensionNumbersOfType(
+                        v,
+                    ),
+                );
+            }
+            "list_services" => {
+                let v = r.oneof(seen, 1, "list_services")?;
+                self.message_request = ::core::option::Option::Some(
+                    server_reflection_request::MessageRequest::ListServices(v),
+                );
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServerReflectionRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`ServerReflectionRequest`].
 #[allow(deprecated)]
 pub mod server_reflection_request {
@@ -425,6 +516,52 @@ impl crate::codegen::JsonValue for ExtensionRequest {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ExtensionRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("containing_type", &self.containing_type)?;
+        w.implicit("extension_number", &self.extension_number)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "containing_type" => {
+                r.singular(seen, 0, "containing_type", &mut self.containing_type)?
+            }
+            "extension_number" => {
+                r.singular(seen, 1, "extension_number", &mut self.extension_number)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ExtensionRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The answer to one request.
@@ -746,6 +883,94 @@ impl crate::codegen::JsonValue for ServerReflectionResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServerReflectionResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("valid_host", &self.valid_host)?;
+        w.optional("original_request", &self.original_request)?;
+        if let ::core::option::Option::Some(v) = &self.message_response {
+            match v {
+                server_reflection_response::MessageResponse::FileDescriptorResponse(
+                    v,
+                ) => w.field("file_descriptor_response", v)?,
+                server_reflection_response::MessageResponse::AllExtensionNumbersResponse(
+                    v,
+                ) => w.field("all_extension_numbers_response", v)?,
+                server_reflection_response::MessageResponse::ListServicesResponse(v) => {
+                    w.field("list_services_response", v)?
+                }
+                server_reflection_response::MessageResponse::ErrorResponse(v) => {
+                    w.field("error_response", v)?
+                }
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "valid_host" => r.singular(seen, 0, "valid_host", &mut self.valid_host)?,
+            "original_request" => {
+                r.optional(seen, 1, "original_request", &mut self.original_request)?
+            }
+            "file_descriptor_response" => {
+                let v = r.oneof(seen, 2, "file_descriptor_response")?;
+                self.message_response = ::core::option::Option::Some(
+                    server_reflection_response::MessageResponse::FileDescriptorResponse(
+                        v,
+                    ),
+                );
+            }
+            "all_extension_numbers_response" => {
+                let v = r.oneof(seen, 2, "all_extension_numbers_response")?;
+                self.message_response = ::core::option::Option::Some(
+                    server_reflection_response::MessageResponse::AllExtensionNumbersResponse(
+                        v,
+                    ),
+                );
+            }
+            "list_services_response" => {
+                let v = r.oneof(seen, 2, "list_services_response")?;
+                self.message_response = ::core::option::Option::Some(
+                    server_reflection_response::MessageResponse::ListServicesResponse(v),
+                );
+            }
+            "error_response" => {
+                let v = r.oneof(seen, 2, "error_response")?;
+                self.message_response = ::core::option::Option::Some(
+                    server_reflection_response::MessageResponse::ErrorResponse(v),
+                );
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServerReflectionResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`ServerReflectionResponse`].
 #[allow(deprecated)]
 pub mod server_reflection_response {
@@ -873,6 +1098,48 @@ impl crate::codegen::JsonValue for FileDescriptorResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FileDescriptorResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("file_descriptor_proto", &self.file_descriptor_proto)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "file_descriptor_proto" => {
+                r.repeated("file_descriptor_proto", &mut self.file_descriptor_proto)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FileDescriptorResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// The extension numbers of one message type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -997,6 +1264,52 @@ impl crate::codegen::JsonValue for ExtensionNumberResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ExtensionNumberResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("base_type_name", &self.base_type_name)?;
+        w.repeated("extension_number", &self.extension_number)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "base_type_name" => {
+                r.singular(seen, 0, "base_type_name", &mut self.base_type_name)?
+            }
+            "extension_number" => {
+                r.repeated("extension_number", &mut self.extension_number)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ExtensionNumberResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// The services a server has.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1099,6 +1412,46 @@ impl crate::codegen::JsonValue for ListServiceResponse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ListServiceResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("service", &self.service)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "service" => r.repeated("service", &mut self.service)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ListServiceResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// One service.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1194,6 +1547,46 @@ impl crate::codegen::JsonValue for ServiceResponse {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServiceResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServiceResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Why a request could not be answered.
@@ -1311,6 +1704,50 @@ impl crate::codegen::JsonValue for ErrorResponse {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ErrorResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("error_code", &self.error_code)?;
+        w.implicit("error_message", &self.error_message)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "error_code" => r.singular(seen, 0, "error_code", &mut self.error_code)?,
+            "error_message" => {
+                r.singular(seen, 1, "error_message", &mut self.error_message)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ErrorResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The descriptor of `grpc/reflection/v1alpha/reflection.proto`.

@@ -142,6 +142,50 @@ impl crate::codegen::JsonValue for Status {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Status {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("code", &self.code)?;
+        w.implicit("message", &self.message)?;
+        w.repeated("details", &self.details)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "code" => r.singular(seen, 0, "code", &mut self.code)?,
+            "message" => r.singular(seen, 1, "message", &mut self.message)?,
+            "details" => r.repeated("details", &mut self.details)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Status {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// The descriptor of `google/rpc/status.proto`.
 pub static DESCRIPTOR_GOOGLE_RPC_STATUS: crate::codegen::FileDescriptor = crate::codegen::FileDescriptor {
     name: "google/rpc/status.proto",

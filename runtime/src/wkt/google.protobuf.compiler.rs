@@ -162,6 +162,52 @@ impl crate::codegen::JsonValue for Version {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Version {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("major", &self.major)?;
+        w.optional("minor", &self.minor)?;
+        w.optional("patch", &self.patch)?;
+        w.optional("suffix", &self.suffix)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "major" => r.optional(seen, 0, "major", &mut self.major)?,
+            "minor" => r.optional(seen, 1, "minor", &mut self.minor)?,
+            "patch" => r.optional(seen, 2, "patch", &mut self.patch)?,
+            "suffix" => r.optional(seen, 3, "suffix", &mut self.suffix)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Version {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// An encoded CodeGeneratorRequest is written to the plugin's stdin.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -396,6 +442,60 @@ impl crate::codegen::JsonValue for CodeGeneratorRequest {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for CodeGeneratorRequest {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("file_to_generate", &self.file_to_generate)?;
+        w.optional("parameter", &self.parameter)?;
+        w.optional("compiler_version", &self.compiler_version)?;
+        w.repeated("proto_file", &self.proto_file)?;
+        w.repeated("source_file_descriptors", &self.source_file_descriptors)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "file_to_generate" => {
+                r.repeated("file_to_generate", &mut self.file_to_generate)?
+            }
+            "parameter" => r.optional(seen, 1, "parameter", &mut self.parameter)?,
+            "compiler_version" => {
+                r.optional(seen, 4, "compiler_version", &mut self.compiler_version)?
+            }
+            "proto_file" => r.repeated("proto_file", &mut self.proto_file)?,
+            "source_file_descriptors" => {
+                r.repeated("source_file_descriptors", &mut self.source_file_descriptors)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for CodeGeneratorRequest {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// The plugin writes an encoded CodeGeneratorResponse to stdout.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -600,6 +700,60 @@ impl crate::codegen::JsonValue for CodeGeneratorResponse {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for CodeGeneratorResponse {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("error", &self.error)?;
+        w.optional("supported_features", &self.supported_features)?;
+        w.optional("minimum_edition", &self.minimum_edition)?;
+        w.optional("maximum_edition", &self.maximum_edition)?;
+        w.repeated("file", &self.file)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "error" => r.optional(seen, 0, "error", &mut self.error)?,
+            "supported_features" => {
+                r.optional(seen, 1, "supported_features", &mut self.supported_features)?
+            }
+            "minimum_edition" => {
+                r.optional(seen, 2, "minimum_edition", &mut self.minimum_edition)?
+            }
+            "maximum_edition" => {
+                r.optional(seen, 3, "maximum_edition", &mut self.maximum_edition)?
+            }
+            "file" => r.repeated("file", &mut self.file)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for CodeGeneratorResponse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`CodeGeneratorResponse`].
@@ -840,6 +994,61 @@ pub mod code_generator_response {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for File {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("name", &self.name)?;
+            w.optional("insertion_point", &self.insertion_point)?;
+            w.optional("content", &self.content)?;
+            w.optional("generated_code_info", &self.generated_code_info)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "name" => r.optional(seen, 0, "name", &mut self.name)?,
+                "insertion_point" => {
+                    r.optional(seen, 1, "insertion_point", &mut self.insertion_point)?
+                }
+                "content" => r.optional(seen, 2, "content", &mut self.content)?,
+                "generated_code_info" => {
+                    r.optional(
+                        seen,
+                        3,
+                        "generated_code_info",
+                        &mut self.generated_code_info,
+                    )?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for File {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Sync with code_generator.h.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -872,6 +1081,26 @@ pub mod code_generator_response {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Feature {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }

@@ -396,6 +396,62 @@ impl crate::codegen::JsonValue for Api {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Api {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.repeated("methods", &self.methods)?;
+        w.repeated("options", &self.options)?;
+        w.implicit("version", &self.version)?;
+        w.optional("source_context", &self.source_context)?;
+        w.repeated("mixins", &self.mixins)?;
+        w.implicit("syntax", &self.syntax)?;
+        w.implicit("edition", &self.edition)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "methods" => r.repeated("methods", &mut self.methods)?,
+            "options" => r.repeated("options", &mut self.options)?,
+            "version" => r.singular(seen, 3, "version", &mut self.version)?,
+            "source_context" => {
+                r.optional(seen, 4, "source_context", &mut self.source_context)?
+            }
+            "mixins" => r.repeated("mixins", &mut self.mixins)?,
+            "syntax" => r.singular(seen, 6, "syntax", &mut self.syntax)?,
+            "edition" => r.singular(seen, 7, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Api {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Method represents a method of an API interface.
 ///
 /// New usages of this message as an alternative to MethodDescriptorProto are
@@ -633,6 +689,68 @@ impl crate::codegen::JsonValue for Method {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Method {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.implicit("request_type_url", &self.request_type_url)?;
+        w.implicit("request_streaming", &self.request_streaming)?;
+        w.implicit("response_type_url", &self.response_type_url)?;
+        w.implicit("response_streaming", &self.response_streaming)?;
+        w.repeated("options", &self.options)?;
+        w.implicit("syntax", &self.syntax)?;
+        w.implicit("edition", &self.edition)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "request_type_url" => {
+                r.singular(seen, 1, "request_type_url", &mut self.request_type_url)?
+            }
+            "request_streaming" => {
+                r.singular(seen, 2, "request_streaming", &mut self.request_streaming)?
+            }
+            "response_type_url" => {
+                r.singular(seen, 3, "response_type_url", &mut self.response_type_url)?
+            }
+            "response_streaming" => {
+                r.singular(seen, 4, "response_streaming", &mut self.response_streaming)?
+            }
+            "options" => r.repeated("options", &mut self.options)?,
+            "syntax" => r.singular(seen, 6, "syntax", &mut self.syntax)?,
+            "edition" => r.singular(seen, 7, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Method {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Declares an API Interface to be included in this interface. The including
 /// interface must redeclare all the methods from the included interface, but
 /// documentation and options are inherited as follows:
@@ -834,6 +952,48 @@ impl crate::codegen::JsonValue for Mixin {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Mixin {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.implicit("root", &self.root)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "root" => r.singular(seen, 1, "root", &mut self.root)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Mixin {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// The protocol compiler can output a FileDescriptorSet containing the .proto
 /// files it parses.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -946,6 +1106,50 @@ impl crate::codegen::JsonValue for FileDescriptorSet {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FileDescriptorSet {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("file", &self.file)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "file" => r.repeated("file", &mut self.file)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FileDescriptorSet {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Describes a complete .proto file.
@@ -1361,6 +1565,80 @@ impl crate::codegen::JsonValue for FileDescriptorProto {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FileDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.optional("package", &self.package)?;
+        w.repeated("dependency", &self.dependency)?;
+        w.repeated("message_type", &self.message_type)?;
+        w.repeated("enum_type", &self.enum_type)?;
+        w.repeated("service", &self.service)?;
+        w.repeated("extension", &self.extension)?;
+        w.optional("options", &self.options)?;
+        w.optional("source_code_info", &self.source_code_info)?;
+        w.repeated("public_dependency", &self.public_dependency)?;
+        w.repeated("weak_dependency", &self.weak_dependency)?;
+        w.optional("syntax", &self.syntax)?;
+        w.optional("edition", &self.edition)?;
+        w.repeated("option_dependency", &self.option_dependency)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "package" => r.optional(seen, 1, "package", &mut self.package)?,
+            "dependency" => r.repeated("dependency", &mut self.dependency)?,
+            "message_type" => r.repeated("message_type", &mut self.message_type)?,
+            "enum_type" => r.repeated("enum_type", &mut self.enum_type)?,
+            "service" => r.repeated("service", &mut self.service)?,
+            "extension" => r.repeated("extension", &mut self.extension)?,
+            "options" => r.optional(seen, 10, "options", &mut self.options)?,
+            "source_code_info" => {
+                r.optional(seen, 11, "source_code_info", &mut self.source_code_info)?
+            }
+            "public_dependency" => {
+                r.repeated("public_dependency", &mut self.public_dependency)?
+            }
+            "weak_dependency" => {
+                r.repeated("weak_dependency", &mut self.weak_dependency)?
+            }
+            "syntax" => r.optional(seen, 12, "syntax", &mut self.syntax)?,
+            "edition" => r.optional(seen, 13, "edition", &mut self.edition)?,
+            "option_dependency" => {
+                r.repeated("option_dependency", &mut self.option_dependency)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FileDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Describes a message type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1716,6 +1994,68 @@ impl crate::codegen::JsonValue for DescriptorProto {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for DescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.repeated("field", &self.field)?;
+        w.repeated("nested_type", &self.nested_type)?;
+        w.repeated("enum_type", &self.enum_type)?;
+        w.repeated("extension_range", &self.extension_range)?;
+        w.repeated("extension", &self.extension)?;
+        w.optional("options", &self.options)?;
+        w.repeated("oneof_decl", &self.oneof_decl)?;
+        w.repeated("reserved_range", &self.reserved_range)?;
+        w.repeated("reserved_name", &self.reserved_name)?;
+        w.optional("visibility", &self.visibility)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "field" => r.repeated("field", &mut self.field)?,
+            "nested_type" => r.repeated("nested_type", &mut self.nested_type)?,
+            "enum_type" => r.repeated("enum_type", &mut self.enum_type)?,
+            "extension_range" => {
+                r.repeated("extension_range", &mut self.extension_range)?
+            }
+            "extension" => r.repeated("extension", &mut self.extension)?,
+            "options" => r.optional(seen, 7, "options", &mut self.options)?,
+            "oneof_decl" => r.repeated("oneof_decl", &mut self.oneof_decl)?,
+            "reserved_range" => r.repeated("reserved_range", &mut self.reserved_range)?,
+            "reserved_name" => r.repeated("reserved_name", &mut self.reserved_name)?,
+            "visibility" => r.optional(seen, 10, "visibility", &mut self.visibility)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for DescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`DescriptorProto`].
 #[allow(deprecated)]
 pub mod descriptor_proto {
@@ -1868,6 +2208,50 @@ pub mod descriptor_proto {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for ExtensionRange {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("start", &self.start)?;
+            w.optional("end", &self.end)?;
+            w.optional("options", &self.options)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "start" => r.optional(seen, 0, "start", &mut self.start)?,
+                "end" => r.optional(seen, 1, "end", &mut self.end)?,
+                "options" => r.optional(seen, 2, "options", &mut self.options)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for ExtensionRange {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Range of reserved tag numbers. Reserved tag numbers may not be used by
     /// fields or extension ranges in the same message. Reserved ranges may
     /// not overlap.
@@ -1990,6 +2374,48 @@ pub mod descriptor_proto {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for ReservedRange {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("start", &self.start)?;
+            w.optional("end", &self.end)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "start" => r.optional(seen, 0, "start", &mut self.start)?,
+                "end" => r.optional(seen, 1, "end", &mut self.end)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for ReservedRange {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -2203,6 +2629,60 @@ impl crate::codegen::JsonValue for ExtensionRangeOptions {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ExtensionRangeOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("declaration", &self.declaration)?;
+        w.optional("verification", &self.verification)?;
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "declaration" => r.repeated("declaration", &mut self.declaration)?,
+            "verification" => {
+                r.optional(seen, 3, "verification", &mut self.verification)?
+            }
+            "features" => r.optional(seen, 2, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ExtensionRangeOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`ExtensionRangeOptions`].
 #[allow(deprecated)]
 pub mod extension_range_options {
@@ -2398,6 +2878,54 @@ pub mod extension_range_options {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for Declaration {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("number", &self.number)?;
+            w.optional("full_name", &self.full_name)?;
+            w.optional("type", &self.r#type)?;
+            w.optional("reserved", &self.reserved)?;
+            w.optional("repeated", &self.repeated)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "number" => r.optional(seen, 0, "number", &mut self.number)?,
+                "full_name" => r.optional(seen, 1, "full_name", &mut self.full_name)?,
+                "type" => r.optional(seen, 2, "type", &mut self.r#type)?,
+                "reserved" => r.optional(seen, 3, "reserved", &mut self.reserved)?,
+                "repeated" => r.optional(seen, 4, "repeated", &mut self.repeated)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Declaration {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// The verification state of the extension range.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -2430,6 +2958,26 @@ pub mod extension_range_options {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for VerificationState {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -2841,6 +3389,70 @@ impl crate::codegen::JsonValue for FieldDescriptorProto {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FieldDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.optional("extendee", &self.extendee)?;
+        w.optional("number", &self.number)?;
+        w.optional("label", &self.label)?;
+        w.optional("type", &self.r#type)?;
+        w.optional("type_name", &self.type_name)?;
+        w.optional("default_value", &self.default_value)?;
+        w.optional("options", &self.options)?;
+        w.optional("oneof_index", &self.oneof_index)?;
+        w.optional("json_name", &self.json_name)?;
+        w.optional("proto3_optional", &self.proto3_optional)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "extendee" => r.optional(seen, 5, "extendee", &mut self.extendee)?,
+            "number" => r.optional(seen, 1, "number", &mut self.number)?,
+            "label" => r.optional(seen, 2, "label", &mut self.label)?,
+            "type" => r.optional(seen, 3, "type", &mut self.r#type)?,
+            "type_name" => r.optional(seen, 4, "type_name", &mut self.type_name)?,
+            "default_value" => {
+                r.optional(seen, 6, "default_value", &mut self.default_value)?
+            }
+            "options" => r.optional(seen, 9, "options", &mut self.options)?,
+            "oneof_index" => r.optional(seen, 7, "oneof_index", &mut self.oneof_index)?,
+            "json_name" => r.optional(seen, 8, "json_name", &mut self.json_name)?,
+            "proto3_optional" => {
+                r.optional(seen, 10, "proto3_optional", &mut self.proto3_optional)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FieldDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FieldDescriptorProto`].
 #[allow(deprecated)]
 pub mod field_descriptor_proto {
@@ -2905,6 +3517,26 @@ pub mod field_descriptor_proto {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Type {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -3017,6 +3649,26 @@ pub mod field_descriptor_proto {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Label {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -3175,6 +3827,48 @@ impl crate::codegen::JsonValue for OneofDescriptorProto {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for OneofDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.optional("options", &self.options)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "options" => r.optional(seen, 1, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for OneofDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Describes an enum type.
@@ -3407,6 +4101,56 @@ impl crate::codegen::JsonValue for EnumDescriptorProto {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for EnumDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.repeated("value", &self.value)?;
+        w.optional("options", &self.options)?;
+        w.repeated("reserved_range", &self.reserved_range)?;
+        w.repeated("reserved_name", &self.reserved_name)?;
+        w.optional("visibility", &self.visibility)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "value" => r.repeated("value", &mut self.value)?,
+            "options" => r.optional(seen, 2, "options", &mut self.options)?,
+            "reserved_range" => r.repeated("reserved_range", &mut self.reserved_range)?,
+            "reserved_name" => r.repeated("reserved_name", &mut self.reserved_name)?,
+            "visibility" => r.optional(seen, 5, "visibility", &mut self.visibility)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for EnumDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`EnumDescriptorProto`].
 #[allow(deprecated)]
 pub mod enum_descriptor_proto {
@@ -3535,6 +4279,48 @@ pub mod enum_descriptor_proto {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for EnumReservedRange {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("start", &self.start)?;
+            w.optional("end", &self.end)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "start" => r.optional(seen, 0, "start", &mut self.start)?,
+                "end" => r.optional(seen, 1, "end", &mut self.end)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for EnumReservedRange {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -3681,6 +4467,50 @@ impl crate::codegen::JsonValue for EnumValueDescriptorProto {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for EnumValueDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.optional("number", &self.number)?;
+        w.optional("options", &self.options)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "number" => r.optional(seen, 1, "number", &mut self.number)?,
+            "options" => r.optional(seen, 2, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for EnumValueDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Describes a service.
@@ -3832,6 +4662,50 @@ impl crate::codegen::JsonValue for ServiceDescriptorProto {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServiceDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.repeated("method", &self.method)?;
+        w.optional("options", &self.options)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "method" => r.repeated("method", &mut self.method)?,
+            "options" => r.optional(seen, 2, "options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServiceDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Describes a method of a service.
@@ -4049,6 +4923,60 @@ impl crate::codegen::JsonValue for MethodDescriptorProto {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for MethodDescriptorProto {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("name", &self.name)?;
+        w.optional("input_type", &self.input_type)?;
+        w.optional("output_type", &self.output_type)?;
+        w.optional("options", &self.options)?;
+        w.optional("client_streaming", &self.client_streaming)?;
+        w.optional("server_streaming", &self.server_streaming)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.optional(seen, 0, "name", &mut self.name)?,
+            "input_type" => r.optional(seen, 1, "input_type", &mut self.input_type)?,
+            "output_type" => r.optional(seen, 2, "output_type", &mut self.output_type)?,
+            "options" => r.optional(seen, 3, "options", &mut self.options)?,
+            "client_streaming" => {
+                r.optional(seen, 4, "client_streaming", &mut self.client_streaming)?
+            }
+            "server_streaming" => {
+                r.optional(seen, 5, "server_streaming", &mut self.server_streaming)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for MethodDescriptorProto {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -4762,6 +5690,169 @@ impl crate::codegen::JsonValue for FileOptions {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FileOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("java_package", &self.java_package)?;
+        w.optional("java_outer_classname", &self.java_outer_classname)?;
+        w.optional("optimize_for", &self.optimize_for)?;
+        w.optional("java_multiple_files", &self.java_multiple_files)?;
+        w.optional("go_package", &self.go_package)?;
+        w.optional("cc_generic_services", &self.cc_generic_services)?;
+        w.optional("java_generic_services", &self.java_generic_services)?;
+        w.optional("py_generic_services", &self.py_generic_services)?;
+        w.optional(
+            "java_generate_equals_and_hash",
+            &self.java_generate_equals_and_hash,
+        )?;
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional("java_string_check_utf8", &self.java_string_check_utf8)?;
+        w.optional("cc_enable_arenas", &self.cc_enable_arenas)?;
+        w.optional("objc_class_prefix", &self.objc_class_prefix)?;
+        w.optional("csharp_namespace", &self.csharp_namespace)?;
+        w.optional("swift_prefix", &self.swift_prefix)?;
+        w.optional("php_class_prefix", &self.php_class_prefix)?;
+        w.optional("php_namespace", &self.php_namespace)?;
+        w.optional("php_metadata_namespace", &self.php_metadata_namespace)?;
+        w.optional("ruby_package", &self.ruby_package)?;
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "java_package" => {
+                r.optional(seen, 0, "java_package", &mut self.java_package)?
+            }
+            "java_outer_classname" => {
+                r.optional(
+                    seen,
+                    1,
+                    "java_outer_classname",
+                    &mut self.java_outer_classname,
+                )?
+            }
+            "optimize_for" => {
+                r.optional(seen, 5, "optimize_for", &mut self.optimize_for)?
+            }
+            "java_multiple_files" => {
+                r.optional(
+                    seen,
+                    2,
+                    "java_multiple_files",
+                    &mut self.java_multiple_files,
+                )?
+            }
+            "go_package" => r.optional(seen, 6, "go_package", &mut self.go_package)?,
+            "cc_generic_services" => {
+                r.optional(
+                    seen,
+                    7,
+                    "cc_generic_services",
+                    &mut self.cc_generic_services,
+                )?
+            }
+            "java_generic_services" => {
+                r.optional(
+                    seen,
+                    8,
+                    "java_generic_services",
+                    &mut self.java_generic_services,
+                )?
+            }
+            "py_generic_services" => {
+                r.optional(
+                    seen,
+                    9,
+                    "py_generic_services",
+                    &mut self.py_generic_services,
+                )?
+            }
+            "java_generate_equals_and_hash" => {
+                r.optional(
+                    seen,
+                    3,
+                    "java_generate_equals_and_hash",
+                    &mut self.java_generate_equals_and_hash,
+                )?
+            }
+            "deprecated" => r.optional(seen, 10, "deprecated", &mut self.deprecated)?,
+            "java_string_check_utf8" => {
+                r.optional(
+                    seen,
+                    4,
+                    "java_string_check_utf8",
+                    &mut self.java_string_check_utf8,
+                )?
+            }
+            "cc_enable_arenas" => {
+                r.optional(seen, 11, "cc_enable_arenas", &mut self.cc_enable_arenas)?
+            }
+            "objc_class_prefix" => {
+                r.optional(seen, 12, "objc_class_prefix", &mut self.objc_class_prefix)?
+            }
+            "csharp_namespace" => {
+                r.optional(seen, 13, "csharp_namespace", &mut self.csharp_namespace)?
+            }
+            "swift_prefix" => {
+                r.optional(seen, 14, "swift_prefix", &mut self.swift_prefix)?
+            }
+            "php_class_prefix" => {
+                r.optional(seen, 15, "php_class_prefix", &mut self.php_class_prefix)?
+            }
+            "php_namespace" => {
+                r.optional(seen, 16, "php_namespace", &mut self.php_namespace)?
+            }
+            "php_metadata_namespace" => {
+                r.optional(
+                    seen,
+                    17,
+                    "php_metadata_namespace",
+                    &mut self.php_metadata_namespace,
+                )?
+            }
+            "ruby_package" => {
+                r.optional(seen, 18, "ruby_package", &mut self.ruby_package)?
+            }
+            "features" => r.optional(seen, 19, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FileOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FileOptions`].
 #[allow(deprecated)]
 pub mod file_options {
@@ -4802,6 +5893,26 @@ pub mod file_options {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for OptimizeMode {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -5173,6 +6284,91 @@ impl crate::codegen::JsonValue for MessageOptions {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for MessageOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("message_set_wire_format", &self.message_set_wire_format)?;
+        w.optional(
+            "no_standard_descriptor_accessor",
+            &self.no_standard_descriptor_accessor,
+        )?;
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional("map_entry", &self.map_entry)?;
+        w.optional(
+            "deprecated_legacy_json_field_conflicts",
+            &self.deprecated_legacy_json_field_conflicts,
+        )?;
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "message_set_wire_format" => {
+                r.optional(
+                    seen,
+                    0,
+                    "message_set_wire_format",
+                    &mut self.message_set_wire_format,
+                )?
+            }
+            "no_standard_descriptor_accessor" => {
+                r.optional(
+                    seen,
+                    1,
+                    "no_standard_descriptor_accessor",
+                    &mut self.no_standard_descriptor_accessor,
+                )?
+            }
+            "deprecated" => r.optional(seen, 2, "deprecated", &mut self.deprecated)?,
+            "map_entry" => r.optional(seen, 3, "map_entry", &mut self.map_entry)?,
+            "deprecated_legacy_json_field_conflicts" => {
+                r.optional(
+                    seen,
+                    4,
+                    "deprecated_legacy_json_field_conflicts",
+                    &mut self.deprecated_legacy_json_field_conflicts,
+                )?
+            }
+            "features" => r.optional(seen, 5, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for MessageOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -5690,6 +6886,86 @@ impl crate::codegen::JsonValue for FieldOptions {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FieldOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("ctype", &self.ctype)?;
+        w.optional("packed", &self.packed)?;
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional("lazy", &self.lazy)?;
+        w.optional("jstype", &self.jstype)?;
+        w.optional("weak", &self.weak)?;
+        w.optional("unverified_lazy", &self.unverified_lazy)?;
+        w.optional("debug_redact", &self.debug_redact)?;
+        w.optional("retention", &self.retention)?;
+        w.repeated("targets", &self.targets)?;
+        w.repeated("edition_defaults", &self.edition_defaults)?;
+        w.optional("features", &self.features)?;
+        w.optional("feature_support", &self.feature_support)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "ctype" => r.optional(seen, 0, "ctype", &mut self.ctype)?,
+            "packed" => r.optional(seen, 1, "packed", &mut self.packed)?,
+            "deprecated" => r.optional(seen, 5, "deprecated", &mut self.deprecated)?,
+            "lazy" => r.optional(seen, 3, "lazy", &mut self.lazy)?,
+            "jstype" => r.optional(seen, 2, "jstype", &mut self.jstype)?,
+            "weak" => r.optional(seen, 6, "weak", &mut self.weak)?,
+            "unverified_lazy" => {
+                r.optional(seen, 4, "unverified_lazy", &mut self.unverified_lazy)?
+            }
+            "debug_redact" => {
+                r.optional(seen, 7, "debug_redact", &mut self.debug_redact)?
+            }
+            "retention" => r.optional(seen, 8, "retention", &mut self.retention)?,
+            "targets" => r.repeated("targets", &mut self.targets)?,
+            "edition_defaults" => {
+                r.repeated("edition_defaults", &mut self.edition_defaults)?
+            }
+            "features" => r.optional(seen, 11, "features", &mut self.features)?,
+            "feature_support" => {
+                r.optional(seen, 12, "feature_support", &mut self.feature_support)?
+            }
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FieldOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FieldOptions`].
 #[allow(deprecated)]
 pub mod field_options {
@@ -5829,6 +7105,48 @@ pub mod field_options {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for EditionDefault {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("value", &self.value)?;
+            w.optional("edition", &self.edition)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "value" => r.optional(seen, 1, "value", &mut self.value)?,
+                "edition" => r.optional(seen, 0, "edition", &mut self.edition)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for EditionDefault {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
     /// Information about the support window of a feature.
@@ -6110,6 +7428,79 @@ pub mod field_options {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for FeatureSupport {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("edition_introduced", &self.edition_introduced)?;
+            w.optional("edition_deprecated", &self.edition_deprecated)?;
+            w.optional("deprecation_warning", &self.deprecation_warning)?;
+            w.optional("edition_removed", &self.edition_removed)?;
+            w.optional("removal_error", &self.removal_error)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "edition_introduced" => {
+                    r.optional(
+                        seen,
+                        0,
+                        "edition_introduced",
+                        &mut self.edition_introduced,
+                    )?
+                }
+                "edition_deprecated" => {
+                    r.optional(
+                        seen,
+                        1,
+                        "edition_deprecated",
+                        &mut self.edition_deprecated,
+                    )?
+                }
+                "deprecation_warning" => {
+                    r.optional(
+                        seen,
+                        2,
+                        "deprecation_warning",
+                        &mut self.deprecation_warning,
+                    )?
+                }
+                "edition_removed" => {
+                    r.optional(seen, 3, "edition_removed", &mut self.edition_removed)?
+                }
+                "removal_error" => {
+                    r.optional(seen, 4, "removal_error", &mut self.removal_error)?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for FeatureSupport {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
     #[allow(deprecated, clippy::enum_variant_names)]
@@ -6148,6 +7539,26 @@ pub mod field_options {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for CType {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -6218,6 +7629,26 @@ pub mod field_options {
         }
     }
     #[allow(deprecated)]
+    impl crate::codegen::TextValue for JsType {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for JsType {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -6278,6 +7709,26 @@ pub mod field_options {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for OptionRetention {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -6355,6 +7806,26 @@ pub mod field_options {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for OptionTargetType {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -6569,6 +8040,54 @@ impl crate::codegen::JsonValue for OneofOptions {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for OneofOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "features" => r.optional(seen, 0, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for OneofOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -6805,6 +8324,70 @@ impl crate::codegen::JsonValue for EnumOptions {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for EnumOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("allow_alias", &self.allow_alias)?;
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional(
+            "deprecated_legacy_json_field_conflicts",
+            &self.deprecated_legacy_json_field_conflicts,
+        )?;
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "allow_alias" => r.optional(seen, 0, "allow_alias", &mut self.allow_alias)?,
+            "deprecated" => r.optional(seen, 1, "deprecated", &mut self.deprecated)?,
+            "deprecated_legacy_json_field_conflicts" => {
+                r.optional(
+                    seen,
+                    2,
+                    "deprecated_legacy_json_field_conflicts",
+                    &mut self.deprecated_legacy_json_field_conflicts,
+                )?
+            }
+            "features" => r.optional(seen, 3, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for EnumOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct EnumValueOptions {
@@ -7022,6 +8605,64 @@ impl crate::codegen::JsonValue for EnumValueOptions {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for EnumValueOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional("features", &self.features)?;
+        w.optional("debug_redact", &self.debug_redact)?;
+        w.optional("feature_support", &self.feature_support)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "deprecated" => r.optional(seen, 0, "deprecated", &mut self.deprecated)?,
+            "features" => r.optional(seen, 1, "features", &mut self.features)?,
+            "debug_redact" => {
+                r.optional(seen, 2, "debug_redact", &mut self.debug_redact)?
+            }
+            "feature_support" => {
+                r.optional(seen, 3, "feature_support", &mut self.feature_support)?
+            }
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for EnumValueOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct ServiceOptions {
@@ -7191,6 +8832,56 @@ impl crate::codegen::JsonValue for ServiceOptions {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ServiceOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "deprecated" => r.optional(seen, 1, "deprecated", &mut self.deprecated)?,
+            "features" => r.optional(seen, 0, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ServiceOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -7401,6 +9092,60 @@ impl crate::codegen::JsonValue for MethodOptions {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for MethodOptions {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("deprecated", &self.deprecated)?;
+        w.optional("idempotency_level", &self.idempotency_level)?;
+        w.optional("features", &self.features)?;
+        w.repeated("uninterpreted_option", &self.uninterpreted_option)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "deprecated" => r.optional(seen, 0, "deprecated", &mut self.deprecated)?,
+            "idempotency_level" => {
+                r.optional(seen, 1, "idempotency_level", &mut self.idempotency_level)?
+            }
+            "features" => r.optional(seen, 2, "features", &mut self.features)?,
+            "uninterpreted_option" => {
+                r.repeated("uninterpreted_option", &mut self.uninterpreted_option)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for MethodOptions {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`MethodOptions`].
 #[allow(deprecated)]
 pub mod method_options {
@@ -7440,6 +9185,26 @@ pub mod method_options {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for IdempotencyLevel {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -7726,6 +9491,70 @@ impl crate::codegen::JsonValue for UninterpretedOption {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for UninterpretedOption {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("name", &self.name)?;
+        w.optional("identifier_value", &self.identifier_value)?;
+        w.optional("positive_int_value", &self.positive_int_value)?;
+        w.optional("negative_int_value", &self.negative_int_value)?;
+        w.optional("double_value", &self.double_value)?;
+        w.optional("string_value", &self.string_value)?;
+        w.optional("aggregate_value", &self.aggregate_value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.repeated("name", &mut self.name)?,
+            "identifier_value" => {
+                r.optional(seen, 1, "identifier_value", &mut self.identifier_value)?
+            }
+            "positive_int_value" => {
+                r.optional(seen, 2, "positive_int_value", &mut self.positive_int_value)?
+            }
+            "negative_int_value" => {
+                r.optional(seen, 3, "negative_int_value", &mut self.negative_int_value)?
+            }
+            "double_value" => {
+                r.optional(seen, 4, "double_value", &mut self.double_value)?
+            }
+            "string_value" => {
+                r.optional(seen, 5, "string_value", &mut self.string_value)?
+            }
+            "aggregate_value" => {
+                r.optional(seen, 6, "aggregate_value", &mut self.aggregate_value)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for UninterpretedOption {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`UninterpretedOption`].
 #[allow(deprecated)]
 pub mod uninterpreted_option {
@@ -7872,6 +9701,50 @@ pub mod uninterpreted_option {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for NamePart {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("name_part", &self.name_part)?;
+            w.optional("is_extension", &self.is_extension)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "name_part" => r.optional(seen, 0, "name_part", &mut self.name_part)?,
+                "is_extension" => {
+                    r.optional(seen, 1, "is_extension", &mut self.is_extension)?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for NamePart {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -8340,6 +10213,100 @@ impl crate::codegen::JsonValue for FeatureSet {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FeatureSet {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.optional("field_presence", &self.field_presence)?;
+        w.optional("enum_type", &self.enum_type)?;
+        w.optional("repeated_field_encoding", &self.repeated_field_encoding)?;
+        w.optional("utf8_validation", &self.utf8_validation)?;
+        w.optional("message_encoding", &self.message_encoding)?;
+        w.optional("json_format", &self.json_format)?;
+        w.optional("enforce_naming_style", &self.enforce_naming_style)?;
+        w.optional("default_symbol_visibility", &self.default_symbol_visibility)?;
+        w.optional("enforce_proto_limits", &self.enforce_proto_limits)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "field_presence" => {
+                r.optional(seen, 0, "field_presence", &mut self.field_presence)?
+            }
+            "enum_type" => r.optional(seen, 1, "enum_type", &mut self.enum_type)?,
+            "repeated_field_encoding" => {
+                r.optional(
+                    seen,
+                    2,
+                    "repeated_field_encoding",
+                    &mut self.repeated_field_encoding,
+                )?
+            }
+            "utf8_validation" => {
+                r.optional(seen, 3, "utf8_validation", &mut self.utf8_validation)?
+            }
+            "message_encoding" => {
+                r.optional(seen, 4, "message_encoding", &mut self.message_encoding)?
+            }
+            "json_format" => r.optional(seen, 5, "json_format", &mut self.json_format)?,
+            "enforce_naming_style" => {
+                r.optional(
+                    seen,
+                    6,
+                    "enforce_naming_style",
+                    &mut self.enforce_naming_style,
+                )?
+            }
+            "default_symbol_visibility" => {
+                r.optional(
+                    seen,
+                    7,
+                    "default_symbol_visibility",
+                    &mut self.default_symbol_visibility,
+                )?
+            }
+            "enforce_proto_limits" => {
+                r.optional(
+                    seen,
+                    8,
+                    "enforce_proto_limits",
+                    &mut self.enforce_proto_limits,
+                )?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FeatureSet {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FeatureSet`].
 #[allow(deprecated)]
 pub mod feature_set {
@@ -8419,6 +10386,42 @@ pub mod feature_set {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for VisibilityFeature {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            _seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            let _ = (name, r);
+            ::core::result::Result::Ok(false)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for VisibilityFeature {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Nested types and oneofs of [`VisibilityFeature`].
     #[allow(deprecated)]
     pub mod visibility_feature {
@@ -8461,6 +10464,26 @@ pub mod feature_set {
             }
             #[inline]
             fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
+        }
+        #[allow(deprecated)]
+        impl crate::codegen::TextValue for DefaultSymbolVisibility {
+            #[inline]
+            fn write_text(
+                &self,
+                w: &mut crate::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+                crate::codegen::write_text_enum(w, *self)
+            }
+            fn read_text(
+                r: &mut crate::codegen::TextReader<'_>,
+            ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+                let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+                ::core::result::Result::Ok(v.known().unwrap_or_default())
+            }
+            #[inline]
+            fn is_default_text(&self) -> bool {
                 *self == Self::default()
             }
         }
@@ -8580,6 +10603,42 @@ pub mod feature_set {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for ProtoLimitsFeature {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            _seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            let _ = (name, r);
+            ::core::result::Result::Ok(false)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for ProtoLimitsFeature {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Nested types and oneofs of [`ProtoLimitsFeature`].
     #[allow(deprecated)]
     pub mod proto_limits_feature {
@@ -8620,6 +10679,26 @@ pub mod feature_set {
             }
             #[inline]
             fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
+        }
+        #[allow(deprecated)]
+        impl crate::codegen::TextValue for EnforceProtoLimits {
+            #[inline]
+            fn write_text(
+                &self,
+                w: &mut crate::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+                crate::codegen::write_text_enum(w, *self)
+            }
+            fn read_text(
+                r: &mut crate::codegen::TextReader<'_>,
+            ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+                let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+                ::core::result::Result::Ok(v.known().unwrap_or_default())
+            }
+            #[inline]
+            fn is_default_text(&self) -> bool {
                 *self == Self::default()
             }
         }
@@ -8695,6 +10774,26 @@ pub mod feature_set {
         }
     }
     #[allow(deprecated)]
+    impl crate::codegen::TextValue for FieldPresence {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for FieldPresence {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -8761,6 +10860,26 @@ pub mod feature_set {
         }
     }
     #[allow(deprecated)]
+    impl crate::codegen::TextValue for EnumType {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for EnumType {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -8820,6 +10939,26 @@ pub mod feature_set {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for RepeatedFieldEncoding {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -8889,6 +11028,26 @@ pub mod feature_set {
         }
     }
     #[allow(deprecated)]
+    impl crate::codegen::TextValue for Utf8Validation {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for Utf8Validation {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -8948,6 +11107,26 @@ pub mod feature_set {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for MessageEncoding {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -9015,6 +11194,26 @@ pub mod feature_set {
         }
     }
     #[allow(deprecated)]
+    impl crate::codegen::TextValue for JsonFormat {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
     impl crate::codegen::Enumeration for JsonFormat {
         fn from_i32(value: i32) -> ::core::option::Option<Self> {
             match value {
@@ -9077,6 +11276,26 @@ pub mod feature_set {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for EnforceNamingStyle {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -9294,6 +11513,54 @@ impl crate::codegen::JsonValue for FeatureSetDefaults {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FeatureSetDefaults {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("defaults", &self.defaults)?;
+        w.optional("minimum_edition", &self.minimum_edition)?;
+        w.optional("maximum_edition", &self.maximum_edition)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "defaults" => r.repeated("defaults", &mut self.defaults)?,
+            "minimum_edition" => {
+                r.optional(seen, 1, "minimum_edition", &mut self.minimum_edition)?
+            }
+            "maximum_edition" => {
+                r.optional(seen, 2, "maximum_edition", &mut self.maximum_edition)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FeatureSetDefaults {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FeatureSetDefaults`].
 #[allow(deprecated)]
 pub mod feature_set_defaults {
@@ -9478,6 +11745,59 @@ pub mod feature_set_defaults {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for FeatureSetEditionDefault {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.optional("edition", &self.edition)?;
+            w.optional("overridable_features", &self.overridable_features)?;
+            w.optional("fixed_features", &self.fixed_features)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "edition" => r.optional(seen, 0, "edition", &mut self.edition)?,
+                "overridable_features" => {
+                    r.optional(
+                        seen,
+                        1,
+                        "overridable_features",
+                        &mut self.overridable_features,
+                    )?
+                }
+                "fixed_features" => {
+                    r.optional(seen, 2, "fixed_features", &mut self.fixed_features)?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for FeatureSetEditionDefault {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
 }
 /// Encapsulates information about the original source file from which a
 /// FileDescriptorProto was generated.
@@ -9628,6 +11948,50 @@ impl crate::codegen::JsonValue for SourceCodeInfo {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SourceCodeInfo {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("location", &self.location)?;
+        crate::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        if name.starts_with('[') {
+            return crate::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "location" => r.repeated("location", &mut self.location)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SourceCodeInfo {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`SourceCodeInfo`].
@@ -9932,6 +12296,68 @@ pub mod source_code_info {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for Location {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.repeated("path", &self.path)?;
+            w.repeated("span", &self.span)?;
+            w.optional("leading_comments", &self.leading_comments)?;
+            w.optional("trailing_comments", &self.trailing_comments)?;
+            w.repeated("leading_detached_comments", &self.leading_detached_comments)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "path" => r.repeated("path", &mut self.path)?,
+                "span" => r.repeated("span", &mut self.span)?,
+                "leading_comments" => {
+                    r.optional(seen, 2, "leading_comments", &mut self.leading_comments)?
+                }
+                "trailing_comments" => {
+                    r.optional(
+                        seen,
+                        3,
+                        "trailing_comments",
+                        &mut self.trailing_comments,
+                    )?
+                }
+                "leading_detached_comments" => {
+                    r.repeated(
+                        "leading_detached_comments",
+                        &mut self.leading_detached_comments,
+                    )?
+                }
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Location {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
 }
 /// Describes the relationship between generated code and its original source
 /// file. A GeneratedCodeInfo message is associated with only one generated
@@ -10036,6 +12462,46 @@ impl crate::codegen::JsonValue for GeneratedCodeInfo {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for GeneratedCodeInfo {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("annotation", &self.annotation)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "annotation" => r.repeated("annotation", &mut self.annotation)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for GeneratedCodeInfo {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`GeneratedCodeInfo`].
@@ -10250,6 +12716,56 @@ pub mod generated_code_info {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl crate::codegen::TextMessage for Annotation {
+        fn write_text_fields(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.repeated("path", &self.path)?;
+            w.optional("source_file", &self.source_file)?;
+            w.optional("begin", &self.begin)?;
+            w.optional("end", &self.end)?;
+            w.optional("semantic", &self.semantic)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut crate::codegen::TextReader<'_>,
+            seen: &mut crate::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+            match name {
+                "path" => r.repeated("path", &mut self.path)?,
+                "source_file" => {
+                    r.optional(seen, 1, "source_file", &mut self.source_file)?
+                }
+                "begin" => r.optional(seen, 2, "begin", &mut self.begin)?,
+                "end" => r.optional(seen, 3, "end", &mut self.end)?,
+                "semantic" => r.optional(seen, 4, "semantic", &mut self.semantic)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Annotation {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Nested types and oneofs of [`Annotation`].
     #[allow(deprecated)]
     pub mod annotation {
@@ -10289,6 +12805,26 @@ pub mod generated_code_info {
             }
             #[inline]
             fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
+        }
+        #[allow(deprecated)]
+        impl crate::codegen::TextValue for Semantic {
+            #[inline]
+            fn write_text(
+                &self,
+                w: &mut crate::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+                crate::codegen::write_text_enum(w, *self)
+            }
+            fn read_text(
+                r: &mut crate::codegen::TextReader<'_>,
+            ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+                let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+                ::core::result::Result::Ok(v.known().unwrap_or_default())
+            }
+            #[inline]
+            fn is_default_text(&self) -> bool {
                 *self == Self::default()
             }
         }
@@ -10462,6 +12998,48 @@ impl crate::codegen::Message for Duration {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Duration {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("seconds", &self.seconds)?;
+        w.implicit("nanos", &self.nanos)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "seconds" => r.singular(seen, 0, "seconds", &mut self.seconds)?,
+            "nanos" => r.singular(seen, 1, "nanos", &mut self.nanos)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Duration {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A generic empty message that you can re-use to avoid defining duplicated
 /// empty messages in your APIs. A typical example is to use it as the request
 /// or the response type of an API method. For instance:
@@ -10545,6 +13123,42 @@ impl crate::codegen::JsonValue for Empty {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Empty {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        let _ = (name, r);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Empty {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// `FieldMask` represents a set of symbolic field paths, for example:
@@ -10823,6 +13437,46 @@ impl crate::codegen::Message for FieldMask {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FieldMask {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("paths", &self.paths)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "paths" => r.repeated("paths", &mut self.paths)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FieldMask {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// `SourceContext` represents information about the source of a
 /// protobuf element, like the file in which it is defined.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -10924,6 +13578,46 @@ impl crate::codegen::JsonValue for SourceContext {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for SourceContext {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("file_name", &self.file_name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "file_name" => r.singular(seen, 0, "file_name", &mut self.file_name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for SourceContext {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Represents a JSON object.
 ///
 /// An unordered key-value map, intending to perfectly capture the semantics of a
@@ -11020,6 +13714,46 @@ impl crate::codegen::Message for Struct {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Struct {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.map("fields", &self.fields)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "fields" => r.map("fields", &mut self.fields)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Struct {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Represents a JSON value.
@@ -11163,6 +13897,78 @@ impl crate::codegen::Message for Value {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Value {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.kind {
+            match v {
+                value::Kind::NullValue(v) => w.field("null_value", v)?,
+                value::Kind::NumberValue(v) => w.field("number_value", v)?,
+                value::Kind::StringValue(v) => w.field("string_value", v)?,
+                value::Kind::BoolValue(v) => w.field("bool_value", v)?,
+                value::Kind::StructValue(v) => w.field("struct_value", v)?,
+                value::Kind::ListValue(v) => w.field("list_value", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "null_value" => {
+                let v = r.oneof(seen, 0, "null_value")?;
+                self.kind = ::core::option::Option::Some(value::Kind::NullValue(v));
+            }
+            "number_value" => {
+                let v = r.oneof(seen, 0, "number_value")?;
+                self.kind = ::core::option::Option::Some(value::Kind::NumberValue(v));
+            }
+            "string_value" => {
+                let v = r.oneof(seen, 0, "string_value")?;
+                self.kind = ::core::option::Option::Some(value::Kind::StringValue(v));
+            }
+            "bool_value" => {
+                let v = r.oneof(seen, 0, "bool_value")?;
+                self.kind = ::core::option::Option::Some(value::Kind::BoolValue(v));
+            }
+            "struct_value" => {
+                let v = r.oneof(seen, 0, "struct_value")?;
+                self.kind = ::core::option::Option::Some(value::Kind::StructValue(v));
+            }
+            "list_value" => {
+                let v = r.oneof(seen, 0, "list_value")?;
+                self.kind = ::core::option::Option::Some(value::Kind::ListValue(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Value {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Value`].
 #[allow(deprecated)]
 pub mod value {
@@ -11245,6 +14051,46 @@ impl crate::codegen::Message for ListValue {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for ListValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.repeated("values", &self.values)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        _seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "values" => r.repeated("values", &mut self.values)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for ListValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A Timestamp represents a point in time independent of any time zone or local
@@ -11420,6 +14266,48 @@ impl crate::codegen::Message for Timestamp {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Timestamp {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("seconds", &self.seconds)?;
+        w.implicit("nanos", &self.nanos)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "seconds" => r.singular(seen, 0, "seconds", &mut self.seconds)?,
+            "nanos" => r.singular(seen, 1, "nanos", &mut self.nanos)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Timestamp {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A protocol buffer message type.
@@ -11639,6 +14527,60 @@ impl crate::codegen::JsonValue for Type {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Type {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.repeated("fields", &self.fields)?;
+        w.repeated("oneofs", &self.oneofs)?;
+        w.repeated("options", &self.options)?;
+        w.optional("source_context", &self.source_context)?;
+        w.implicit("syntax", &self.syntax)?;
+        w.implicit("edition", &self.edition)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "fields" => r.repeated("fields", &mut self.fields)?,
+            "oneofs" => r.repeated("oneofs", &mut self.oneofs)?,
+            "options" => r.repeated("options", &mut self.options)?,
+            "source_context" => {
+                r.optional(seen, 4, "source_context", &mut self.source_context)?
+            }
+            "syntax" => r.singular(seen, 5, "syntax", &mut self.syntax)?,
+            "edition" => r.singular(seen, 6, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Type {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// A single field of a message type.
@@ -11902,6 +14844,66 @@ impl crate::codegen::JsonValue for Field {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Field {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("kind", &self.kind)?;
+        w.implicit("cardinality", &self.cardinality)?;
+        w.implicit("number", &self.number)?;
+        w.implicit("name", &self.name)?;
+        w.implicit("type_url", &self.type_url)?;
+        w.implicit("oneof_index", &self.oneof_index)?;
+        w.implicit("packed", &self.packed)?;
+        w.repeated("options", &self.options)?;
+        w.implicit("json_name", &self.json_name)?;
+        w.implicit("default_value", &self.default_value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "kind" => r.singular(seen, 0, "kind", &mut self.kind)?,
+            "cardinality" => r.singular(seen, 1, "cardinality", &mut self.cardinality)?,
+            "number" => r.singular(seen, 2, "number", &mut self.number)?,
+            "name" => r.singular(seen, 3, "name", &mut self.name)?,
+            "type_url" => r.singular(seen, 4, "type_url", &mut self.type_url)?,
+            "oneof_index" => r.singular(seen, 5, "oneof_index", &mut self.oneof_index)?,
+            "packed" => r.singular(seen, 6, "packed", &mut self.packed)?,
+            "options" => r.repeated("options", &mut self.options)?,
+            "json_name" => r.singular(seen, 8, "json_name", &mut self.json_name)?,
+            "default_value" => {
+                r.singular(seen, 9, "default_value", &mut self.default_value)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Field {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Field`].
 #[allow(deprecated)]
 pub mod field {
@@ -11972,6 +14974,26 @@ pub mod field {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Kind {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -12089,6 +15111,26 @@ pub mod field {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl crate::codegen::TextValue for Cardinality {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut crate::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+            crate::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut crate::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+            let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -12327,6 +15369,58 @@ impl crate::codegen::JsonValue for Enum {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Enum {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.repeated("enumvalue", &self.enumvalue)?;
+        w.repeated("options", &self.options)?;
+        w.optional("source_context", &self.source_context)?;
+        w.implicit("syntax", &self.syntax)?;
+        w.implicit("edition", &self.edition)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "enumvalue" => r.repeated("enumvalue", &mut self.enumvalue)?,
+            "options" => r.repeated("options", &mut self.options)?,
+            "source_context" => {
+                r.optional(seen, 3, "source_context", &mut self.source_context)?
+            }
+            "syntax" => r.singular(seen, 4, "syntax", &mut self.syntax)?,
+            "edition" => r.singular(seen, 5, "edition", &mut self.edition)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Enum {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Enum value definition.
 ///
 /// New usages of this message as an alternative to EnumValueDescriptorProto are
@@ -12466,6 +15560,50 @@ impl crate::codegen::JsonValue for EnumValue {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for EnumValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.implicit("number", &self.number)?;
+        w.repeated("options", &self.options)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "number" => r.singular(seen, 1, "number", &mut self.number)?,
+            "options" => r.repeated("options", &mut self.options)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for EnumValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A protocol buffer option, which can be attached to a message, field,
 /// enumeration, etc.
 ///
@@ -12592,6 +15730,48 @@ impl crate::codegen::JsonValue for Option {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Option {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.optional("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "value" => r.optional(seen, 1, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Option {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Wrapper message for `double`.
 ///
 /// The JSON representation for `DoubleValue` is JSON number.
@@ -12650,6 +15830,46 @@ impl crate::codegen::Message for DoubleValue {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for DoubleValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for DoubleValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Wrapper message for `float`.
@@ -12712,6 +15932,46 @@ impl crate::codegen::Message for FloatValue {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for FloatValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for FloatValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Wrapper message for `int64`.
 ///
 /// The JSON representation for `Int64Value` is JSON string.
@@ -12770,6 +16030,46 @@ impl crate::codegen::Message for Int64Value {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Int64Value {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Int64Value {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Wrapper message for `uint64`.
@@ -12832,6 +16132,46 @@ impl crate::codegen::Message for UInt64Value {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for UInt64Value {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for UInt64Value {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Wrapper message for `int32`.
 ///
 /// The JSON representation for `Int32Value` is JSON number.
@@ -12890,6 +16230,46 @@ impl crate::codegen::Message for Int32Value {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for Int32Value {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Int32Value {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Wrapper message for `uint32`.
@@ -12952,6 +16332,46 @@ impl crate::codegen::Message for UInt32Value {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for UInt32Value {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for UInt32Value {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Wrapper message for `bool`.
 ///
 /// The JSON representation for `BoolValue` is JSON `true` and `false`.
@@ -13010,6 +16430,46 @@ impl crate::codegen::Message for BoolValue {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for BoolValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for BoolValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Wrapper message for `string`.
@@ -13072,6 +16532,46 @@ impl crate::codegen::Message for StringValue {
         &mut self.unknown_fields
     }
 }
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for StringValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for StringValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Wrapper message for `bytes`.
 ///
 /// The JSON representation for `BytesValue` is JSON string.
@@ -13130,6 +16630,46 @@ impl crate::codegen::Message for BytesValue {
     }
     fn unknown_fields_mut(&mut self) -> &mut crate::codegen::UnknownFields {
         &mut self.unknown_fields
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextMessage for BytesValue {
+    fn write_text_fields(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut crate::codegen::TextReader<'_>,
+        seen: &mut crate::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, crate::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for BytesValue {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The full set of known editions.
@@ -13191,6 +16731,26 @@ impl crate::codegen::JsonValue for Edition {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Edition {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }
@@ -13302,6 +16862,26 @@ impl crate::codegen::JsonValue for SymbolVisibility {
     }
 }
 #[allow(deprecated)]
+impl crate::codegen::TextValue for SymbolVisibility {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
 impl crate::codegen::Enumeration for SymbolVisibility {
     fn from_i32(value: i32) -> ::core::option::Option<Self> {
         match value {
@@ -13346,6 +16926,26 @@ pub enum NullValue {
     /// Null value.
     #[default]
     NullValue = 0,
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for NullValue {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
+        *self == Self::default()
+    }
 }
 #[allow(deprecated)]
 impl crate::codegen::Enumeration for NullValue {
@@ -13405,6 +17005,26 @@ impl crate::codegen::JsonValue for Syntax {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl crate::codegen::TextValue for Syntax {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut crate::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), crate::codegen::JsonError> {
+        crate::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut crate::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, crate::codegen::JsonError> {
+        let v = crate::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

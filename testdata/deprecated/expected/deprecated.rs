@@ -111,6 +111,50 @@ impl ::rust_rpc::codegen::JsonValue for Old {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Old {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("x", &self.x)?;
+        ::rust_rpc::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if name.starts_with('[') {
+            return ::rust_rpc::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "x" => r.optional(seen, 0, "x", &mut self.x)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Old {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A message of today that holds old types.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -350,6 +394,66 @@ impl ::rust_rpc::codegen::JsonValue for Host {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Host {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("mode", &self.mode)?;
+        w.map("by_name", &self.by_name)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                host::Choice::Old(v) => w.field("old", v)?,
+                host::Choice::OldMode(v) => w.field("old_mode", v)?,
+            }
+        }
+        ::rust_rpc::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if name.starts_with('[') {
+            return ::rust_rpc::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "mode" => r.optional(seen, 0, "mode", &mut self.mode)?,
+            "by_name" => r.map("by_name", &mut self.by_name)?,
+            "old" => {
+                let v = r.oneof(seen, 2, "old")?;
+                self.choice = ::core::option::Option::Some(host::Choice::Old(v));
+            }
+            "old_mode" => {
+                let v = r.oneof(seen, 2, "old_mode")?;
+                self.choice = ::core::option::Option::Some(host::Choice::OldMode(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Host {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Host`].
 #[allow(deprecated)]
 pub mod host {
@@ -437,6 +541,42 @@ impl ::rust_rpc::codegen::JsonValue for Scope {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Scope {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        let _ = (name, r);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Scope {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types, oneofs and extensions of [`Scope`].
 #[allow(deprecated)]
 pub mod scope {
@@ -482,6 +622,26 @@ impl ::rust_rpc::codegen::JsonValue for OldEnum {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for OldEnum {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

@@ -247,6 +247,60 @@ impl ::rust_rpc::codegen::JsonValue for ProtoSchema {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for ProtoSchema {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("proto_descriptor", &self.proto_descriptor)?;
+        w.optional("files", &self.files)?;
+        w.optional("file_options", &self.file_options)?;
+        w.optional("features", &self.features)?;
+        w.optional("edition", &self.edition)?;
+        w.repeated("rows", &self.rows)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "proto_descriptor" => {
+                r.optional(seen, 0, "proto_descriptor", &mut self.proto_descriptor)?
+            }
+            "files" => r.optional(seen, 1, "files", &mut self.files)?,
+            "file_options" => {
+                r.optional(seen, 2, "file_options", &mut self.file_options)?
+            }
+            "features" => r.optional(seen, 3, "features", &mut self.features)?,
+            "edition" => r.optional(seen, 4, "edition", &mut self.edition)?,
+            "rows" => r.repeated("rows", &mut self.rows)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for ProtoSchema {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A recorded plugin run: what protoc sent and what came back.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -375,6 +429,48 @@ impl ::rust_rpc::codegen::JsonValue for PluginRun {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for PluginRun {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("request", &self.request)?;
+        w.optional("response", &self.response)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "request" => r.optional(seen, 0, "request", &mut self.request)?,
+            "response" => r.optional(seen, 1, "response", &mut self.response)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for PluginRun {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The descriptor of `descriptor_use.proto`.

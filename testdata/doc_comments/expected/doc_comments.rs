@@ -132,6 +132,48 @@ impl ::rust_rpc::codegen::JsonValue for Documentation {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Documentation {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("overview", &self.overview)?;
+        w.implicit("name", &self.name)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "overview" => r.singular(seen, 0, "overview", &mut self.overview)?,
+            "name" => r.singular(seen, 1, "name", &mut self.name)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Documentation {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Like google/rpc/error_details.proto and google/api/usage.proto: text in
 /// angle brackets that reads as an HTML tag nobody closes.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -392,6 +434,62 @@ impl ::rust_rpc::codegen::JsonValue for Violation {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Violation {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("subject", &self.subject)?;
+        w.repeated("requirements", &self.requirements)?;
+        w.implicit("html", &self.html)?;
+        w.implicit("breaks", &self.breaks)?;
+        w.implicit("units", &self.units)?;
+        w.implicit("policy", &self.policy)?;
+        w.implicit("rollout", &self.rollout)?;
+        w.implicit("filter", &self.filter)?;
+        w.implicit("params", &self.params)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "subject" => r.singular(seen, 0, "subject", &mut self.subject)?,
+            "requirements" => r.repeated("requirements", &mut self.requirements)?,
+            "html" => r.singular(seen, 2, "html", &mut self.html)?,
+            "breaks" => r.singular(seen, 3, "breaks", &mut self.breaks)?,
+            "units" => r.singular(seen, 4, "units", &mut self.units)?,
+            "policy" => r.singular(seen, 5, "policy", &mut self.policy)?,
+            "rollout" => r.singular(seen, 6, "rollout", &mut self.rollout)?,
+            "filter" => r.singular(seen, 7, "filter", &mut self.filter)?,
+            "params" => r.singular(seen, 8, "params", &mut self.params)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Violation {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The descriptor of `doc_comments.proto`.

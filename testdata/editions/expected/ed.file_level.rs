@@ -97,6 +97,46 @@ impl ::rust_rpc::codegen::JsonValue for Leaf {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Leaf {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Leaf {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Every field follows the file defaults unless it says otherwise.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -427,6 +467,68 @@ impl ::rust_rpc::codegen::JsonValue for Defaults {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Defaults {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("a", &self.a)?;
+        w.implicit("b", &self.b)?;
+        w.optional("c", &self.c)?;
+        w.optional("leaf", &self.leaf)?;
+        w.optional("prefixed", &self.prefixed)?;
+        w.repeated("values", &self.values)?;
+        w.repeated("packed_values", &self.packed_values)?;
+        w.repeated("leaves", &self.leaves)?;
+        w.map("mapped", &self.mapped)?;
+        w.implicit("flag", &self.flag)?;
+        w.optional("must", &self.must)?;
+        w.optional("Inner", &self.inner)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "a" => r.singular(seen, 0, "a", &mut self.a)?,
+            "b" => r.singular(seen, 1, "b", &mut self.b)?,
+            "c" => r.optional(seen, 2, "c", &mut self.c)?,
+            "leaf" => r.optional(seen, 3, "leaf", &mut self.leaf)?,
+            "prefixed" => r.optional(seen, 4, "prefixed", &mut self.prefixed)?,
+            "values" => r.repeated("values", &mut self.values)?,
+            "packed_values" => r.repeated("packed_values", &mut self.packed_values)?,
+            "leaves" => r.repeated("leaves", &mut self.leaves)?,
+            "mapped" => r.map("mapped", &mut self.mapped)?,
+            "flag" => r.singular(seen, 9, "flag", &mut self.flag)?,
+            "must" => r.optional(seen, 10, "must", &mut self.must)?,
+            "Inner" | "inner" => r.optional(seen, 11, "Inner", &mut self.inner)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Defaults {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Defaults`].
 #[allow(deprecated)]
 pub mod defaults {
@@ -542,6 +644,48 @@ pub mod defaults {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Inner {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.repeated("list", &self.list)?;
+            w.optional("leaf", &self.leaf)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "list" => r.repeated("list", &mut self.list)?,
+                "leaf" => r.optional(seen, 1, "leaf", &mut self.leaf)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Inner {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -573,6 +717,26 @@ impl ::rust_rpc::codegen::JsonValue for Flag {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Flag {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

@@ -309,6 +309,78 @@ impl ::rust_rpc::codegen::JsonValue for Presence {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Presence {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("explicit_int", &self.explicit_int)?;
+        w.implicit("implicit_int", &self.implicit_int)?;
+        w.optional("required_int", &self.required_int)?;
+        w.optional("explicit_str", &self.explicit_str)?;
+        w.implicit("implicit_str", &self.implicit_str)?;
+        w.optional("closed_enum", &self.closed_enum)?;
+        w.optional("open_enum", &self.open_enum)?;
+        w.implicit("implicit_open_enum", &self.implicit_open_enum)?;
+        w.implicit("implicit_bytes", &self.implicit_bytes)?;
+        w.optional("child", &self.child)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "explicit_int" => {
+                r.optional(seen, 0, "explicit_int", &mut self.explicit_int)?
+            }
+            "implicit_int" => {
+                r.singular(seen, 1, "implicit_int", &mut self.implicit_int)?
+            }
+            "required_int" => {
+                r.optional(seen, 2, "required_int", &mut self.required_int)?
+            }
+            "explicit_str" => {
+                r.optional(seen, 3, "explicit_str", &mut self.explicit_str)?
+            }
+            "implicit_str" => {
+                r.singular(seen, 4, "implicit_str", &mut self.implicit_str)?
+            }
+            "closed_enum" => r.optional(seen, 5, "closed_enum", &mut self.closed_enum)?,
+            "open_enum" => r.optional(seen, 6, "open_enum", &mut self.open_enum)?,
+            "implicit_open_enum" => {
+                r.singular(seen, 7, "implicit_open_enum", &mut self.implicit_open_enum)?
+            }
+            "implicit_bytes" => {
+                r.singular(seen, 8, "implicit_bytes", &mut self.implicit_bytes)?
+            }
+            "child" => r.optional(seen, 9, "child", &mut self.child)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Presence {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Repeated encodings.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -522,6 +594,54 @@ impl ::rust_rpc::codegen::JsonValue for Repeats {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Repeats {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.repeated("packed", &self.packed)?;
+        w.repeated("expanded", &self.expanded)?;
+        w.repeated("closed_packed", &self.closed_packed)?;
+        w.repeated("open_expanded", &self.open_expanded)?;
+        w.repeated("fixed_expanded", &self.fixed_expanded)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "packed" => r.repeated("packed", &mut self.packed)?,
+            "expanded" => r.repeated("expanded", &mut self.expanded)?,
+            "closed_packed" => r.repeated("closed_packed", &mut self.closed_packed)?,
+            "open_expanded" => r.repeated("open_expanded", &mut self.open_expanded)?,
+            "fixed_expanded" => r.repeated("fixed_expanded", &mut self.fixed_expanded)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Repeats {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Delimited (group-like) encoding of messages.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -725,6 +845,68 @@ impl ::rust_rpc::codegen::JsonValue for Delimited {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Delimited {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("child", &self.child)?;
+        w.repeated("children", &self.children)?;
+        w.optional("length_prefixed", &self.length_prefixed)?;
+        if let ::core::option::Option::Some(v) = &self.either {
+            match v {
+                delimited::Either::DelimitedMember(v) => w.field("delimited_member", v)?,
+                delimited::Either::Number(v) => w.field("number", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "child" => r.optional(seen, 0, "child", &mut self.child)?,
+            "children" => r.repeated("children", &mut self.children)?,
+            "length_prefixed" => {
+                r.optional(seen, 2, "length_prefixed", &mut self.length_prefixed)?
+            }
+            "delimited_member" => {
+                let v = r.oneof(seen, 3, "delimited_member")?;
+                self.either = ::core::option::Option::Some(
+                    delimited::Either::DelimitedMember(v),
+                );
+            }
+            "number" => {
+                let v = r.oneof(seen, 3, "number")?;
+                self.either = ::core::option::Option::Some(delimited::Either::Number(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Delimited {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Delimited`].
 #[allow(deprecated)]
 pub mod delimited {
@@ -924,6 +1106,52 @@ impl ::rust_rpc::codegen::JsonValue for Strings {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Strings {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("unchecked", &self.unchecked)?;
+        w.optional("checked", &self.checked)?;
+        w.repeated("unchecked_list", &self.unchecked_list)?;
+        w.map("unchecked_map", &self.unchecked_map)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "unchecked" => r.optional(seen, 0, "unchecked", &mut self.unchecked)?,
+            "checked" => r.optional(seen, 1, "checked", &mut self.checked)?,
+            "unchecked_list" => r.repeated("unchecked_list", &mut self.unchecked_list)?,
+            "unchecked_map" => r.map("unchecked_map", &mut self.unchecked_map)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Strings {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Child {
@@ -1045,6 +1273,48 @@ impl ::rust_rpc::codegen::JsonValue for Child {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Child {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("value", &self.value)?;
+        w.optional("note", &self.note)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "value" => r.optional(seen, 0, "value", &mut self.value)?,
+            "note" => r.optional(seen, 1, "note", &mut self.note)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Child {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Closed by the file default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -1076,6 +1346,26 @@ impl ::rust_rpc::codegen::JsonValue for Shut {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Shut {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }
@@ -1136,6 +1426,26 @@ impl ::rust_rpc::codegen::JsonValue for Ajar {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Ajar {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

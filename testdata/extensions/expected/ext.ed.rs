@@ -109,6 +109,50 @@ impl ::rust_rpc::codegen::JsonValue for EdHost {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for EdHost {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("id", &self.id)?;
+        ::rust_rpc::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if name.starts_with('[') {
+            return ::rust_rpc::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "id" => r.optional(seen, 0, "id", &mut self.id)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for EdHost {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Box {
@@ -210,6 +254,46 @@ impl ::rust_rpc::codegen::JsonValue for Box {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Box {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("size", &self.size)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "size" => r.optional(seen, 0, "size", &mut self.size)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Box {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
 #[allow(deprecated, clippy::enum_variant_names)]
@@ -240,6 +324,26 @@ impl ::rust_rpc::codegen::JsonValue for Color {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Color {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

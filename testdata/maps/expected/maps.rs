@@ -112,6 +112,48 @@ impl ::rust_rpc::codegen::JsonValue for Value {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Value {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("text", &self.text)?;
+        w.implicit("n", &self.n)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "text" => r.singular(seen, 0, "text", &mut self.text)?,
+            "n" => r.singular(seen, 1, "n", &mut self.n)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Value {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// One map per key type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -712,6 +754,68 @@ impl ::rust_rpc::codegen::JsonValue for Keys {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Keys {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.map("k_int32", &self.k_int32)?;
+        w.map("k_int64", &self.k_int64)?;
+        w.map("k_uint32", &self.k_uint32)?;
+        w.map("k_uint64", &self.k_uint64)?;
+        w.map("k_sint32", &self.k_sint32)?;
+        w.map("k_sint64", &self.k_sint64)?;
+        w.map("k_fixed32", &self.k_fixed32)?;
+        w.map("k_fixed64", &self.k_fixed64)?;
+        w.map("k_sfixed32", &self.k_sfixed32)?;
+        w.map("k_sfixed64", &self.k_sfixed64)?;
+        w.map("k_bool", &self.k_bool)?;
+        w.map("k_string", &self.k_string)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "k_int32" => r.map("k_int32", &mut self.k_int32)?,
+            "k_int64" => r.map("k_int64", &mut self.k_int64)?,
+            "k_uint32" => r.map("k_uint32", &mut self.k_uint32)?,
+            "k_uint64" => r.map("k_uint64", &mut self.k_uint64)?,
+            "k_sint32" => r.map("k_sint32", &mut self.k_sint32)?,
+            "k_sint64" => r.map("k_sint64", &mut self.k_sint64)?,
+            "k_fixed32" => r.map("k_fixed32", &mut self.k_fixed32)?,
+            "k_fixed64" => r.map("k_fixed64", &mut self.k_fixed64)?,
+            "k_sfixed32" => r.map("k_sfixed32", &mut self.k_sfixed32)?,
+            "k_sfixed64" => r.map("k_sfixed64", &mut self.k_sfixed64)?,
+            "k_bool" => r.map("k_bool", &mut self.k_bool)?,
+            "k_string" => r.map("k_string", &mut self.k_string)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Keys {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// One map per value type.
@@ -1674,6 +1778,84 @@ impl ::rust_rpc::codegen::JsonValue for Values {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Values {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.map("v_double", &self.v_double)?;
+        w.map("v_float", &self.v_float)?;
+        w.map("v_int32", &self.v_int32)?;
+        w.map("v_int64", &self.v_int64)?;
+        w.map("v_uint32", &self.v_uint32)?;
+        w.map("v_uint64", &self.v_uint64)?;
+        w.map("v_sint32", &self.v_sint32)?;
+        w.map("v_sint64", &self.v_sint64)?;
+        w.map("v_fixed32", &self.v_fixed32)?;
+        w.map("v_fixed64", &self.v_fixed64)?;
+        w.map("v_sfixed32", &self.v_sfixed32)?;
+        w.map("v_sfixed64", &self.v_sfixed64)?;
+        w.map("v_bool", &self.v_bool)?;
+        w.map("v_string", &self.v_string)?;
+        w.map("v_bytes", &self.v_bytes)?;
+        w.map("v_enum", &self.v_enum)?;
+        w.map("v_message", &self.v_message)?;
+        w.map("by_id", &self.by_id)?;
+        w.map("flags", &self.flags)?;
+        w.map("zig_suits", &self.zig_suits)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "v_double" => r.map("v_double", &mut self.v_double)?,
+            "v_float" => r.map("v_float", &mut self.v_float)?,
+            "v_int32" => r.map("v_int32", &mut self.v_int32)?,
+            "v_int64" => r.map("v_int64", &mut self.v_int64)?,
+            "v_uint32" => r.map("v_uint32", &mut self.v_uint32)?,
+            "v_uint64" => r.map("v_uint64", &mut self.v_uint64)?,
+            "v_sint32" => r.map("v_sint32", &mut self.v_sint32)?,
+            "v_sint64" => r.map("v_sint64", &mut self.v_sint64)?,
+            "v_fixed32" => r.map("v_fixed32", &mut self.v_fixed32)?,
+            "v_fixed64" => r.map("v_fixed64", &mut self.v_fixed64)?,
+            "v_sfixed32" => r.map("v_sfixed32", &mut self.v_sfixed32)?,
+            "v_sfixed64" => r.map("v_sfixed64", &mut self.v_sfixed64)?,
+            "v_bool" => r.map("v_bool", &mut self.v_bool)?,
+            "v_string" => r.map("v_string", &mut self.v_string)?,
+            "v_bytes" => r.map("v_bytes", &mut self.v_bytes)?,
+            "v_enum" => r.map("v_enum", &mut self.v_enum)?,
+            "v_message" => r.map("v_message", &mut self.v_message)?,
+            "by_id" => r.map("by_id", &mut self.by_id)?,
+            "flags" => r.map("flags", &mut self.flags)?,
+            "zig_suits" => r.map("zig_suits", &mut self.zig_suits)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Values {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A map whose value type is nested in the same message.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1799,6 +1981,46 @@ impl ::rust_rpc::codegen::JsonValue for Nested {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Nested {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.map("entries", &self.entries)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "entries" => r.map("entries", &mut self.entries)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Nested {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`Nested`].
@@ -1946,6 +2168,48 @@ pub mod nested {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Entry {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.repeated("tags", &self.tags)?;
+            w.map("children", &self.children)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            _seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "tags" => r.repeated("tags", &mut self.tags)?,
+                "children" => r.map("children", &mut self.children)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Entry {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -1978,6 +2242,26 @@ impl ::rust_rpc::codegen::JsonValue for Suit {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Suit {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

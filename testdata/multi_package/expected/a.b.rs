@@ -295,6 +295,70 @@ impl ::rust_rpc::codegen::JsonValue for Derived {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Derived {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("base", &self.base)?;
+        w.optional("part", &self.part)?;
+        w.implicit("kind", &self.kind)?;
+        w.repeated("bases", &self.bases)?;
+        w.map("parts", &self.parts)?;
+        w.optional("leaf", &self.leaf)?;
+        if let ::core::option::Option::Some(v) = &self.pick {
+            match v {
+                derived::Pick::PickedBase(v) => w.field("picked_base", v)?,
+                derived::Pick::PickedKind(v) => w.field("picked_kind", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "base" => r.optional(seen, 0, "base", &mut self.base)?,
+            "part" => r.optional(seen, 1, "part", &mut self.part)?,
+            "kind" => r.singular(seen, 2, "kind", &mut self.kind)?,
+            "bases" => r.repeated("bases", &mut self.bases)?,
+            "parts" => r.map("parts", &mut self.parts)?,
+            "leaf" => r.optional(seen, 5, "leaf", &mut self.leaf)?,
+            "picked_base" => {
+                let v = r.oneof(seen, 6, "picked_base")?;
+                self.pick = ::core::option::Option::Some(derived::Pick::PickedBase(v));
+            }
+            "picked_kind" => {
+                let v = r.oneof(seen, 6, "picked_kind")?;
+                self.pick = ::core::option::Option::Some(derived::Pick::PickedKind(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Derived {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Derived`].
 #[allow(deprecated)]
 pub mod derived {
@@ -403,6 +467,46 @@ impl ::rust_rpc::codegen::JsonValue for Leaf {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Leaf {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("tip", &self.tip)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "tip" => r.optional(seen, 0, "tip", &mut self.tip)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Leaf {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// The descriptor of `a_b.proto`.

@@ -114,6 +114,48 @@ impl ::rust_rpc::codegen::JsonValue for Base {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Base {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("id", &self.id)?;
+        w.implicit("kind", &self.kind)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "id" => r.singular(seen, 0, "id", &mut self.id)?,
+            "kind" => r.singular(seen, 1, "kind", &mut self.kind)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Base {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Base`].
 #[allow(deprecated)]
 pub mod base {
@@ -210,6 +252,46 @@ pub mod base {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Part {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.implicit("name", &self.name)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "name" => r.singular(seen, 0, "name", &mut self.name)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Part {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -349,6 +431,60 @@ impl ::rust_rpc::codegen::JsonValue for B {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for B {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("inner", &self.inner)?;
+        if let ::core::option::Option::Some(v) = &self.c {
+            match v {
+                b_::C::X(v) => w.field("x", v)?,
+                b_::C::Y(v) => w.field("y", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "inner" => r.singular(seen, 0, "inner", &mut self.inner)?,
+            "x" => {
+                let v = r.oneof(seen, 1, "x")?;
+                self.c = ::core::option::Option::Some(b_::C::X(v));
+            }
+            "y" => {
+                let v = r.oneof(seen, 1, "y")?;
+                self.c = ::core::option::Option::Some(b_::C::Y(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for B {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`B`].
 #[allow(deprecated)]
 pub mod b_ {
@@ -388,6 +524,26 @@ pub mod b_ {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Inner {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -448,6 +604,26 @@ impl ::rust_rpc::codegen::JsonValue for Kind {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Kind {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

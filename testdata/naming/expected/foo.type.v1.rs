@@ -157,6 +157,52 @@ impl ::rust_rpc::codegen::JsonValue for CaseClash {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for CaseClash {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("foo_bar", &self.foo_bar)?;
+        w.optional("fooBar", &self.foo_bar_)?;
+        w.optional("FooBar", &self.foo_bar__)?;
+        w.optional("foo_bar_", &self.foo_bar___)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "foo_bar" => r.optional(seen, 0, "foo_bar", &mut self.foo_bar)?,
+            "fooBar" => r.optional(seen, 1, "fooBar", &mut self.foo_bar_)?,
+            "FooBar" => r.optional(seen, 2, "FooBar", &mut self.foo_bar__)?,
+            "foo_bar_" => r.optional(seen, 3, "foo_bar_", &mut self.foo_bar___)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for CaseClash {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Fields named after keywords and generated items.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -446,6 +492,72 @@ impl ::rust_rpc::codegen::JsonValue for Keywords {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Keywords {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("type", &self.r#type)?;
+        w.implicit("self", &self.self_)?;
+        w.implicit("super", &self.super_)?;
+        w.implicit("crate", &self.crate_)?;
+        w.implicit("async", &self.r#async)?;
+        w.implicit("fn", &self.r#fn)?;
+        w.implicit("match", &self.r#match)?;
+        w.implicit("unknown_fields", &self.unknown_fields_)?;
+        w.implicit("clone", &self.clone)?;
+        w.implicit("encode", &self.encode)?;
+        w.optional("decode", &self.decode)?;
+        w.optional("default", &self.default)?;
+        w.implicit("Self", &self.self__)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "type" => r.singular(seen, 0, "type", &mut self.r#type)?,
+            "self" => r.singular(seen, 1, "self", &mut self.self_)?,
+            "super" => r.singular(seen, 2, "super", &mut self.super_)?,
+            "crate" => r.singular(seen, 3, "crate", &mut self.crate_)?,
+            "async" => r.singular(seen, 4, "async", &mut self.r#async)?,
+            "fn" => r.singular(seen, 5, "fn", &mut self.r#fn)?,
+            "match" => r.singular(seen, 6, "match", &mut self.r#match)?,
+            "unknown_fields" => {
+                r.singular(seen, 7, "unknown_fields", &mut self.unknown_fields_)?
+            }
+            "clone" => r.singular(seen, 8, "clone", &mut self.clone)?,
+            "encode" => r.singular(seen, 9, "encode", &mut self.encode)?,
+            "decode" => r.optional(seen, 10, "decode", &mut self.decode)?,
+            "default" => r.optional(seen, 11, "default", &mut self.default)?,
+            "Self" => r.singular(seen, 12, "Self", &mut self.self__)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Keywords {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Prelude and std names as messages.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -540,6 +652,46 @@ impl ::rust_rpc::codegen::JsonValue for Option {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Option {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Option {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -657,6 +809,48 @@ impl ::rust_rpc::codegen::JsonValue for Result {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Result {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("ok", &self.ok)?;
+        w.implicit("err", &self.err)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "ok" => r.optional(seen, 0, "ok", &mut self.ok)?,
+            "err" => r.singular(seen, 1, "err", &mut self.err)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Result {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct String {
@@ -750,6 +944,46 @@ impl ::rust_rpc::codegen::JsonValue for String {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for String {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "value" => r.singular(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for String {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -855,6 +1089,46 @@ impl ::rust_rpc::codegen::JsonValue for Vec {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Vec {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.repeated("items", &self.items)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "items" => r.repeated("items", &mut self.items)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Vec {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Box {
@@ -957,6 +1231,46 @@ impl ::rust_rpc::codegen::JsonValue for Box {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Box {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("inner", &self.inner)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "inner" => r.optional(seen, 0, "inner", &mut self.inner)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Box {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -1076,6 +1390,48 @@ impl ::rust_rpc::codegen::JsonValue for Self_ {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Self_ {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("me", &self.me)?;
+        w.implicit("n", &self.n)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "me" => r.optional(seen, 0, "me", &mut self.me)?,
+            "n" => r.singular(seen, 1, "n", &mut self.n)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Self_ {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
 pub struct Default {
@@ -1169,6 +1525,46 @@ impl ::rust_rpc::codegen::JsonValue for Default {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Default {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("flag", &self.flag)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "flag" => r.singular(seen, 0, "flag", &mut self.flag)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Default {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -1269,6 +1665,46 @@ impl ::rust_rpc::codegen::JsonValue for Some {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Some {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("none", &self.none)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "none" => r.optional(seen, 0, "none", &mut self.none)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Some {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Uses every prelude-named type in field positions.
@@ -1675,6 +2111,80 @@ impl ::rust_rpc::codegen::JsonValue for UsesAll {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for UsesAll {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("opt", &self.opt)?;
+        w.optional("res", &self.res)?;
+        w.optional("str", &self.str)?;
+        w.optional("vec", &self.vec)?;
+        w.optional("box", &self.r#box)?;
+        w.optional("me", &self.me)?;
+        w.optional("def", &self.def)?;
+        w.repeated("opts", &self.opts)?;
+        w.map("results", &self.results)?;
+        if let ::core::option::Option::Some(v) = &self.pick {
+            match v {
+                uses_all::Pick::PickStr(v) => w.field("pick_str", v)?,
+                uses_all::Pick::PickVec(v) => w.field("pick_vec", v)?,
+            }
+        }
+        w.optional("some", &self.some)?;
+        w.optional("none", &self.none)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "opt" => r.optional(seen, 0, "opt", &mut self.opt)?,
+            "res" => r.optional(seen, 1, "res", &mut self.res)?,
+            "str" => r.optional(seen, 2, "str", &mut self.str)?,
+            "vec" => r.optional(seen, 3, "vec", &mut self.vec)?,
+            "box" => r.optional(seen, 4, "box", &mut self.r#box)?,
+            "me" => r.optional(seen, 5, "me", &mut self.me)?,
+            "def" => r.optional(seen, 6, "def", &mut self.def)?,
+            "opts" => r.repeated("opts", &mut self.opts)?,
+            "results" => r.map("results", &mut self.results)?,
+            "pick_str" => {
+                let v = r.oneof(seen, 11, "pick_str")?;
+                self.pick = ::core::option::Option::Some(uses_all::Pick::PickStr(v));
+            }
+            "pick_vec" => {
+                let v = r.oneof(seen, 11, "pick_vec")?;
+                self.pick = ::core::option::Option::Some(uses_all::Pick::PickVec(v));
+            }
+            "some" => r.optional(seen, 9, "some", &mut self.some)?,
+            "none" => r.optional(seen, 10, "none", &mut self.none)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for UsesAll {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`UsesAll`].
 #[allow(deprecated)]
 pub mod uses_all {
@@ -1825,6 +2335,50 @@ impl ::rust_rpc::codegen::JsonValue for Container {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Container {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("item", &self.item)?;
+        w.implicit("container", &self.container)?;
+        w.repeated("items", &self.items)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "item" => r.optional(seen, 0, "item", &mut self.item)?,
+            "container" => r.singular(seen, 1, "container", &mut self.container)?,
+            "items" => r.repeated("items", &mut self.items)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Container {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Container`].
 #[allow(deprecated)]
 pub mod container {
@@ -1921,6 +2475,46 @@ pub mod container {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Item {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.implicit("id", &self.id)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "id" => r.singular(seen, 0, "id", &mut self.id)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Item {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -2096,6 +2690,64 @@ impl ::rust_rpc::codegen::JsonValue for Outer {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Outer {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("outer", &self.outer)?;
+        if let ::core::option::Option::Some(v) = &self.outer_choice {
+            match v {
+                outer::OuterChoice::NestedOuter(v) => w.field("nested_outer", v)?,
+                outer::OuterChoice::Depth(v) => w.field("depth", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "outer" => r.optional(seen, 0, "outer", &mut self.outer)?,
+            "nested_outer" => {
+                let v = r.oneof(seen, 1, "nested_outer")?;
+                self.outer_choice = ::core::option::Option::Some(
+                    outer::OuterChoice::NestedOuter(v),
+                );
+            }
+            "depth" => {
+                let v = r.oneof(seen, 1, "depth")?;
+                self.outer_choice = ::core::option::Option::Some(
+                    outer::OuterChoice::Depth(v),
+                );
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Outer {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Outer`].
 #[allow(deprecated)]
 pub mod outer {
@@ -2198,6 +2850,46 @@ pub mod outer {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Outer {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.implicit("depth", &self.depth)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "depth" => r.singular(seen, 0, "depth", &mut self.depth)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Outer {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -2382,6 +3074,74 @@ impl ::rust_rpc::codegen::JsonValue for OneofNames {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for OneofNames {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("choice", &self.choice)?;
+        if let ::core::option::Option::Some(v) = &self.choice_ {
+            match v {
+                oneof_names::Choice::A(v) => w.field("a", v)?,
+                oneof_names::Choice::B(v) => w.field("b", v)?,
+            }
+        }
+        if let ::core::option::Option::Some(v) = &self.r#type {
+            match v {
+                oneof_names::Type::C(v) => w.field("c", v)?,
+                oneof_names::Type::D(v) => w.field("d", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "choice" => r.singular(seen, 0, "choice", &mut self.choice)?,
+            "a" => {
+                let v = r.oneof(seen, 1, "a")?;
+                self.choice_ = ::core::option::Option::Some(oneof_names::Choice::A(v));
+            }
+            "b" => {
+                let v = r.oneof(seen, 1, "b")?;
+                self.choice_ = ::core::option::Option::Some(oneof_names::Choice::B(v));
+            }
+            "c" => {
+                let v = r.oneof(seen, 2, "c")?;
+                self.r#type = ::core::option::Option::Some(oneof_names::Type::C(v));
+            }
+            "d" => {
+                let v = r.oneof(seen, 2, "d")?;
+                self.r#type = ::core::option::Option::Some(oneof_names::Type::D(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for OneofNames {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`OneofNames`].
@@ -2621,6 +3381,60 @@ impl ::rust_rpc::codegen::JsonValue for Methods {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Methods {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("merge", &self.merge)?;
+        w.optional("clear", &self.clear)?;
+        w.optional("encoded_len", &self.encoded_len)?;
+        w.optional("compute_size", &self.compute_size)?;
+        w.optional("fmt", &self.fmt)?;
+        w.optional("eq", &self.eq)?;
+        w.optional("get_merge", &self.get_merge)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "merge" => r.optional(seen, 0, "merge", &mut self.merge)?,
+            "clear" => r.optional(seen, 1, "clear", &mut self.clear)?,
+            "encoded_len" => r.optional(seen, 2, "encoded_len", &mut self.encoded_len)?,
+            "compute_size" => {
+                r.optional(seen, 3, "compute_size", &mut self.compute_size)?
+            }
+            "fmt" => r.optional(seen, 4, "fmt", &mut self.fmt)?,
+            "eq" => r.optional(seen, 5, "eq", &mut self.eq)?,
+            "get_merge" => r.optional(seen, 6, "get_merge", &mut self.get_merge)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Methods {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Message names that differ only in case or underscores.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2717,6 +3531,46 @@ impl ::rust_rpc::codegen::JsonValue for FooBar {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for FooBar {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("a", &self.a)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "a" => r.singular(seen, 0, "a", &mut self.a)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for FooBar {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FooBar`].
 #[allow(deprecated)]
 pub mod foo_bar {
@@ -2749,6 +3603,26 @@ pub mod foo_bar {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Kind {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -2871,6 +3745,46 @@ impl ::rust_rpc::codegen::JsonValue for FooBar_ {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for FooBar_ {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("b", &self.b)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "b" => r.singular(seen, 0, "b", &mut self.b)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for FooBar_ {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`FooBar_`].
 #[allow(deprecated)]
 pub mod foo_bar_ {
@@ -2904,6 +3818,26 @@ pub mod foo_bar_ {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Kind {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -3027,6 +3961,46 @@ impl ::rust_rpc::codegen::JsonValue for FooBar__ {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for FooBar__ {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("c", &self.c)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "c" => r.singular(seen, 0, "c", &mut self.c)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for FooBar__ {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -3205,6 +4179,54 @@ impl ::rust_rpc::codegen::JsonValue for UsesFooBars {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for UsesFooBars {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("one", &self.one)?;
+        w.optional("two", &self.two)?;
+        w.optional("three", &self.three)?;
+        w.implicit("k1", &self.k1)?;
+        w.implicit("k2", &self.k2)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "one" => r.optional(seen, 0, "one", &mut self.one)?,
+            "two" => r.optional(seen, 1, "two", &mut self.two)?,
+            "three" => r.optional(seen, 2, "three", &mut self.three)?,
+            "k1" => r.singular(seen, 3, "k1", &mut self.k1)?,
+            "k2" => r.singular(seen, 4, "k2", &mut self.k2)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for UsesFooBars {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Enum prefix stripping that would collide (only a warning in proto2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -3243,6 +4265,26 @@ impl ::rust_rpc::codegen::JsonValue for Status {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Status {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }
@@ -3326,6 +4368,26 @@ impl ::rust_rpc::codegen::JsonValue for HttpCode {
     }
 }
 #[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for HttpCode {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
 impl ::rust_rpc::codegen::Enumeration for HttpCode {
     fn from_i32(value: i32) -> ::core::option::Option<Self> {
         match value {
@@ -3397,6 +4459,26 @@ impl ::rust_rpc::codegen::JsonValue for Keyword {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Keyword {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

@@ -159,6 +159,52 @@ impl ::rust_rpc::codegen::JsonValue for Payload {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Payload {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("text", &self.text)?;
+        w.implicit("count", &self.count)?;
+        w.repeated("items", &self.items)?;
+        w.optional("child", &self.child)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "text" => r.singular(seen, 0, "text", &mut self.text)?,
+            "count" => r.singular(seen, 1, "count", &mut self.count)?,
+            "items" => r.repeated("items", &mut self.items)?,
+            "child" => r.optional(seen, 3, "child", &mut self.child)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Payload {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Two oneofs in one message, with plain fields between them.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -524,6 +570,113 @@ impl ::rust_rpc::codegen::JsonValue for Two {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Two {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("id", &self.id)?;
+        if let ::core::option::Option::Some(v) = &self.first {
+            match v {
+                two::First::FString(v) => w.field("f_string", v)?,
+                two::First::FBytes(v) => w.field("f_bytes", v)?,
+                two::First::FMessage(v) => w.field("f_message", v)?,
+                two::First::FEnum(v) => w.field("f_enum", v)?,
+                two::First::FInt32(v) => w.field("f_int32", v)?,
+                two::First::FDouble(v) => w.field("f_double", v)?,
+            }
+        }
+        w.implicit("middle", &self.middle)?;
+        if let ::core::option::Option::Some(v) = &self.second {
+            match v {
+                two::Second::SBool(v) => w.field("s_bool", v)?,
+                two::Second::SSint64(v) => w.field("s_sint64", v)?,
+                two::Second::SFixed32(v) => w.field("s_fixed32", v)?,
+                two::Second::SMessage(v) => w.field("s_message", v)?,
+                two::Second::SFloat(v) => w.field("s_float", v)?,
+            }
+        }
+        w.implicit("trailing", &self.trailing)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "id" => r.singular(seen, 0, "id", &mut self.id)?,
+            "f_string" => {
+                let v = r.oneof(seen, 3, "f_string")?;
+                self.first = ::core::option::Option::Some(two::First::FString(v));
+            }
+            "f_bytes" => {
+                let v = r.oneof(seen, 3, "f_bytes")?;
+                self.first = ::core::option::Option::Some(two::First::FBytes(v));
+            }
+            "f_message" => {
+                let v = r.oneof(seen, 3, "f_message")?;
+                self.first = ::core::option::Option::Some(two::First::FMessage(v));
+            }
+            "f_enum" => {
+                let v = r.oneof(seen, 3, "f_enum")?;
+                self.first = ::core::option::Option::Some(two::First::FEnum(v));
+            }
+            "f_int32" => {
+                let v = r.oneof(seen, 3, "f_int32")?;
+                self.first = ::core::option::Option::Some(two::First::FInt32(v));
+            }
+            "f_double" => {
+                let v = r.oneof(seen, 3, "f_double")?;
+                self.first = ::core::option::Option::Some(two::First::FDouble(v));
+            }
+            "middle" => r.singular(seen, 1, "middle", &mut self.middle)?,
+            "s_bool" => {
+                let v = r.oneof(seen, 4, "s_bool")?;
+                self.second = ::core::option::Option::Some(two::Second::SBool(v));
+            }
+            "s_sint64" => {
+                let v = r.oneof(seen, 4, "s_sint64")?;
+                self.second = ::core::option::Option::Some(two::Second::SSint64(v));
+            }
+            "s_fixed32" => {
+                let v = r.oneof(seen, 4, "s_fixed32")?;
+                self.second = ::core::option::Option::Some(two::Second::SFixed32(v));
+            }
+            "s_message" => {
+                let v = r.oneof(seen, 4, "s_message")?;
+                self.second = ::core::option::Option::Some(two::Second::SMessage(v));
+            }
+            "s_float" => {
+                let v = r.oneof(seen, 4, "s_float")?;
+                self.second = ::core::option::Option::Some(two::Second::SFloat(v));
+            }
+            "trailing" => r.singular(seen, 2, "trailing", &mut self.trailing)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Two {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Two`].
 #[allow(deprecated)]
 pub mod two {
@@ -748,6 +901,74 @@ impl ::rust_rpc::codegen::JsonValue for Clash {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Clash {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.kind {
+            match v {
+                clash::Kind_::KMessage(v) => w.field("k_message", v)?,
+                clash::Kind_::KName(v) => w.field("k_name", v)?,
+            }
+        }
+        if let ::core::option::Option::Some(v) = &self.shape {
+            match v {
+                clash::Shape_::SEnum(v) => w.field("s_enum", v)?,
+                clash::Shape_::SSides(v) => w.field("s_sides", v)?,
+            }
+        }
+        w.optional("plain_kind", &self.plain_kind)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "k_message" => {
+                let v = r.oneof(seen, 1, "k_message")?;
+                self.kind = ::core::option::Option::Some(clash::Kind_::KMessage(v));
+            }
+            "k_name" => {
+                let v = r.oneof(seen, 1, "k_name")?;
+                self.kind = ::core::option::Option::Some(clash::Kind_::KName(v));
+            }
+            "s_enum" => {
+                let v = r.oneof(seen, 2, "s_enum")?;
+                self.shape = ::core::option::Option::Some(clash::Shape_::SEnum(v));
+            }
+            "s_sides" => {
+                let v = r.oneof(seen, 2, "s_sides")?;
+                self.shape = ::core::option::Option::Some(clash::Shape_::SSides(v));
+            }
+            "plain_kind" => r.optional(seen, 0, "plain_kind", &mut self.plain_kind)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Clash {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Clash`].
 #[allow(deprecated)]
 pub mod clash {
@@ -858,6 +1079,46 @@ pub mod clash {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Kind {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.implicit("k", &self.k)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "k" => r.singular(seen, 0, "k", &mut self.k)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Kind {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
     #[allow(deprecated, clippy::enum_variant_names)]
@@ -888,6 +1149,26 @@ pub mod clash {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Shape {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -1078,6 +1359,69 @@ impl ::rust_rpc::codegen::JsonValue for Sparse {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Sparse {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.mixed {
+            match v {
+                sparse::Mixed::Late(v) => w.field("late", v)?,
+                sparse::Mixed::Early(v) => w.field("early", v)?,
+            }
+        }
+        w.implicit("normal", &self.normal)?;
+        if let ::core::option::Option::Some(v) = &self.only {
+            match v {
+                sparse::Only::High(v) => w.field("high", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "late" => {
+                let v = r.oneof(seen, 2, "late")?;
+                self.mixed = ::core::option::Option::Some(sparse::Mixed::Late(v));
+            }
+            "early" => {
+                let v = r.oneof(seen, 2, "early")?;
+                self.mixed = ::core::option::Option::Some(sparse::Mixed::Early(v));
+            }
+            "normal" => r.singular(seen, 0, "normal", &mut self.normal)?,
+            "high" => {
+                let v = r.oneof(seen, 1, "high")?;
+                self.only = ::core::option::Option::Some(sparse::Only::High(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Sparse {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Sparse`].
 #[allow(deprecated)]
 pub mod sparse {
@@ -1258,6 +1602,62 @@ impl ::rust_rpc::codegen::JsonValue for WithOptional {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for WithOptional {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("maybe", &self.maybe)?;
+        if let ::core::option::Option::Some(v) = &self.real {
+            match v {
+                with_optional::Real::A(v) => w.field("a", v)?,
+                with_optional::Real::B(v) => w.field("b", v)?,
+            }
+        }
+        w.optional("maybe_text", &self.maybe_text)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "maybe" => r.optional(seen, 0, "maybe", &mut self.maybe)?,
+            "a" => {
+                let v = r.oneof(seen, 2, "a")?;
+                self.real = ::core::option::Option::Some(with_optional::Real::A(v));
+            }
+            "b" => {
+                let v = r.oneof(seen, 2, "b")?;
+                self.real = ::core::option::Option::Some(with_optional::Real::B(v));
+            }
+            "maybe_text" => r.optional(seen, 1, "maybe_text", &mut self.maybe_text)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for WithOptional {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`WithOptional`].
 #[allow(deprecated)]
 pub mod with_optional {
@@ -1299,6 +1699,26 @@ impl ::rust_rpc::codegen::JsonValue for Level {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Level {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

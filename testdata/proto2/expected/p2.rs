@@ -438,6 +438,78 @@ impl ::rust_rpc::codegen::JsonValue for Plain {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Plain {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("f_double", &self.f_double)?;
+        w.optional("f_float", &self.f_float)?;
+        w.optional("f_int32", &self.f_int32)?;
+        w.optional("f_int64", &self.f_int64)?;
+        w.optional("f_uint32", &self.f_uint32)?;
+        w.optional("f_uint64", &self.f_uint64)?;
+        w.optional("f_sint32", &self.f_sint32)?;
+        w.optional("f_sint64", &self.f_sint64)?;
+        w.optional("f_fixed32", &self.f_fixed32)?;
+        w.optional("f_fixed64", &self.f_fixed64)?;
+        w.optional("f_sfixed32", &self.f_sfixed32)?;
+        w.optional("f_sfixed64", &self.f_sfixed64)?;
+        w.optional("f_bool", &self.f_bool)?;
+        w.optional("f_string", &self.f_string)?;
+        w.optional("f_bytes", &self.f_bytes)?;
+        w.optional("f_mode", &self.f_mode)?;
+        w.optional("f_child", &self.f_child)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "f_double" => r.optional(seen, 0, "f_double", &mut self.f_double)?,
+            "f_float" => r.optional(seen, 1, "f_float", &mut self.f_float)?,
+            "f_int32" => r.optional(seen, 2, "f_int32", &mut self.f_int32)?,
+            "f_int64" => r.optional(seen, 3, "f_int64", &mut self.f_int64)?,
+            "f_uint32" => r.optional(seen, 4, "f_uint32", &mut self.f_uint32)?,
+            "f_uint64" => r.optional(seen, 5, "f_uint64", &mut self.f_uint64)?,
+            "f_sint32" => r.optional(seen, 6, "f_sint32", &mut self.f_sint32)?,
+            "f_sint64" => r.optional(seen, 7, "f_sint64", &mut self.f_sint64)?,
+            "f_fixed32" => r.optional(seen, 8, "f_fixed32", &mut self.f_fixed32)?,
+            "f_fixed64" => r.optional(seen, 9, "f_fixed64", &mut self.f_fixed64)?,
+            "f_sfixed32" => r.optional(seen, 10, "f_sfixed32", &mut self.f_sfixed32)?,
+            "f_sfixed64" => r.optional(seen, 11, "f_sfixed64", &mut self.f_sfixed64)?,
+            "f_bool" => r.optional(seen, 12, "f_bool", &mut self.f_bool)?,
+            "f_string" => r.optional(seen, 13, "f_string", &mut self.f_string)?,
+            "f_bytes" => r.optional(seen, 14, "f_bytes", &mut self.f_bytes)?,
+            "f_mode" => r.optional(seen, 15, "f_mode", &mut self.f_mode)?,
+            "f_child" => r.optional(seen, 16, "f_child", &mut self.f_child)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Plain {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Declared defaults for every type.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1164,6 +1236,110 @@ impl ::rust_rpc::codegen::JsonValue for Defaults {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Defaults {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("d_double", &self.d_double)?;
+        w.optional("d_float", &self.d_float)?;
+        w.optional("d_int32", &self.d_int32)?;
+        w.optional("d_int64", &self.d_int64)?;
+        w.optional("d_uint32", &self.d_uint32)?;
+        w.optional("d_uint64", &self.d_uint64)?;
+        w.optional("d_sint32", &self.d_sint32)?;
+        w.optional("d_sint64", &self.d_sint64)?;
+        w.optional("d_fixed32", &self.d_fixed32)?;
+        w.optional("d_fixed64", &self.d_fixed64)?;
+        w.optional("d_sfixed32", &self.d_sfixed32)?;
+        w.optional("d_sfixed64", &self.d_sfixed64)?;
+        w.optional("d_bool", &self.d_bool)?;
+        w.optional("d_string", &self.d_string)?;
+        w.optional("d_bytes", &self.d_bytes)?;
+        w.optional("d_mode", &self.d_mode)?;
+        w.optional("d_nan", &self.d_nan)?;
+        w.optional("d_inf", &self.d_inf)?;
+        w.optional("d_neg_inf", &self.d_neg_inf)?;
+        w.optional("f_nan", &self.f_nan)?;
+        w.optional("f_inf", &self.f_inf)?;
+        w.optional("f_neg_inf", &self.f_neg_inf)?;
+        w.optional("d_exp", &self.d_exp)?;
+        w.optional("f_small", &self.f_small)?;
+        w.optional("d_hex", &self.d_hex)?;
+        w.optional("d_min64", &self.d_min64)?;
+        w.optional("d_min32", &self.d_min32)?;
+        w.optional("d_false", &self.d_false)?;
+        w.optional("d_empty", &self.d_empty)?;
+        w.optional("d_negative_mode", &self.d_negative_mode)?;
+        w.optional("d_neg_zero", &self.d_neg_zero)?;
+        w.optional("d_octal", &self.d_octal)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "d_double" => r.optional(seen, 0, "d_double", &mut self.d_double)?,
+            "d_float" => r.optional(seen, 1, "d_float", &mut self.d_float)?,
+            "d_int32" => r.optional(seen, 2, "d_int32", &mut self.d_int32)?,
+            "d_int64" => r.optional(seen, 3, "d_int64", &mut self.d_int64)?,
+            "d_uint32" => r.optional(seen, 4, "d_uint32", &mut self.d_uint32)?,
+            "d_uint64" => r.optional(seen, 5, "d_uint64", &mut self.d_uint64)?,
+            "d_sint32" => r.optional(seen, 6, "d_sint32", &mut self.d_sint32)?,
+            "d_sint64" => r.optional(seen, 7, "d_sint64", &mut self.d_sint64)?,
+            "d_fixed32" => r.optional(seen, 8, "d_fixed32", &mut self.d_fixed32)?,
+            "d_fixed64" => r.optional(seen, 9, "d_fixed64", &mut self.d_fixed64)?,
+            "d_sfixed32" => r.optional(seen, 10, "d_sfixed32", &mut self.d_sfixed32)?,
+            "d_sfixed64" => r.optional(seen, 11, "d_sfixed64", &mut self.d_sfixed64)?,
+            "d_bool" => r.optional(seen, 12, "d_bool", &mut self.d_bool)?,
+            "d_string" => r.optional(seen, 13, "d_string", &mut self.d_string)?,
+            "d_bytes" => r.optional(seen, 14, "d_bytes", &mut self.d_bytes)?,
+            "d_mode" => r.optional(seen, 15, "d_mode", &mut self.d_mode)?,
+            "d_nan" => r.optional(seen, 16, "d_nan", &mut self.d_nan)?,
+            "d_inf" => r.optional(seen, 17, "d_inf", &mut self.d_inf)?,
+            "d_neg_inf" => r.optional(seen, 18, "d_neg_inf", &mut self.d_neg_inf)?,
+            "f_nan" => r.optional(seen, 19, "f_nan", &mut self.f_nan)?,
+            "f_inf" => r.optional(seen, 20, "f_inf", &mut self.f_inf)?,
+            "f_neg_inf" => r.optional(seen, 21, "f_neg_inf", &mut self.f_neg_inf)?,
+            "d_exp" => r.optional(seen, 22, "d_exp", &mut self.d_exp)?,
+            "f_small" => r.optional(seen, 23, "f_small", &mut self.f_small)?,
+            "d_hex" => r.optional(seen, 24, "d_hex", &mut self.d_hex)?,
+            "d_min64" => r.optional(seen, 25, "d_min64", &mut self.d_min64)?,
+            "d_min32" => r.optional(seen, 26, "d_min32", &mut self.d_min32)?,
+            "d_false" => r.optional(seen, 27, "d_false", &mut self.d_false)?,
+            "d_empty" => r.optional(seen, 28, "d_empty", &mut self.d_empty)?,
+            "d_negative_mode" => {
+                r.optional(seen, 29, "d_negative_mode", &mut self.d_negative_mode)?
+            }
+            "d_neg_zero" => r.optional(seen, 30, "d_neg_zero", &mut self.d_neg_zero)?,
+            "d_octal" => r.optional(seen, 31, "d_octal", &mut self.d_octal)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Defaults {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Required fields and their interplay with nested messages.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1366,6 +1542,54 @@ impl ::rust_rpc::codegen::JsonValue for Needs {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Needs {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("id", &self.id)?;
+        w.optional("name", &self.name)?;
+        w.optional("extra", &self.extra)?;
+        w.optional("inner", &self.inner)?;
+        w.repeated("inners", &self.inners)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "id" => r.optional(seen, 0, "id", &mut self.id)?,
+            "name" => r.optional(seen, 1, "name", &mut self.name)?,
+            "extra" => r.optional(seen, 2, "extra", &mut self.extra)?,
+            "inner" => r.optional(seen, 3, "inner", &mut self.inner)?,
+            "inners" => r.repeated("inners", &mut self.inners)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Needs {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Needs`].
 #[allow(deprecated)]
 pub mod needs {
@@ -1474,6 +1698,46 @@ pub mod needs {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Inner {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.optional("flag", &self.flag)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "flag" => r.optional(seen, 0, "flag", &mut self.flag)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Inner {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
 }
@@ -1715,6 +1979,64 @@ impl ::rust_rpc::codegen::JsonValue for Wrapper {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Wrapper {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("needs", &self.needs)?;
+        w.repeated("many", &self.many)?;
+        w.map("by_name", &self.by_name)?;
+        if let ::core::option::Option::Some(v) = &self.pick {
+            match v {
+                wrapper::Pick::One(v) => w.field("one", v)?,
+                wrapper::Pick::Other(v) => w.field("other", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "needs" => r.optional(seen, 0, "needs", &mut self.needs)?,
+            "many" => r.repeated("many", &mut self.many)?,
+            "by_name" => r.map("by_name", &mut self.by_name)?,
+            "one" => {
+                let v = r.oneof(seen, 3, "one")?;
+                self.pick = ::core::option::Option::Some(wrapper::Pick::One(v));
+            }
+            "other" => {
+                let v = r.oneof(seen, 3, "other")?;
+                self.pick = ::core::option::Option::Some(wrapper::Pick::Other(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Wrapper {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types and oneofs of [`Wrapper`].
@@ -2000,6 +2322,58 @@ impl ::rust_rpc::codegen::JsonValue for Lists {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Lists {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.repeated("ints", &self.ints)?;
+        w.repeated("packed_ints", &self.packed_ints)?;
+        w.repeated("modes", &self.modes)?;
+        w.repeated("packed_modes", &self.packed_modes)?;
+        w.repeated("names", &self.names)?;
+        w.repeated("doubles", &self.doubles)?;
+        w.repeated("zigzags", &self.zigzags)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "ints" => r.repeated("ints", &mut self.ints)?,
+            "packed_ints" => r.repeated("packed_ints", &mut self.packed_ints)?,
+            "modes" => r.repeated("modes", &mut self.modes)?,
+            "packed_modes" => r.repeated("packed_modes", &mut self.packed_modes)?,
+            "names" => r.repeated("names", &mut self.names)?,
+            "doubles" => r.repeated("doubles", &mut self.doubles)?,
+            "zigzags" => r.repeated("zigzags", &mut self.zigzags)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Lists {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Groups, singular and repeated.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2152,6 +2526,52 @@ impl ::rust_rpc::codegen::JsonValue for WithGroups {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for WithGroups {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("before", &self.before)?;
+        w.optional("Single", &self.single)?;
+        w.repeated("Multi", &self.multi)?;
+        w.optional("after", &self.after)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "before" => r.optional(seen, 0, "before", &mut self.before)?,
+            "Single" | "single" => r.optional(seen, 1, "Single", &mut self.single)?,
+            "Multi" | "multi" => r.repeated("Multi", &mut self.multi)?,
+            "after" => r.optional(seen, 3, "after", &mut self.after)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for WithGroups {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`WithGroups`].
 #[allow(deprecated)]
 pub mod with_groups {
@@ -2276,6 +2696,48 @@ pub mod with_groups {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Single {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.optional("a", &self.a)?;
+            w.optional("b", &self.b)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "a" => r.optional(seen, 0, "a", &mut self.a)?,
+                "b" => r.optional(seen, 1, "b", &mut self.b)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Single {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     #[derive(Clone, PartialEq, Debug, Default)]
     #[allow(deprecated)]
     pub struct Multi {
@@ -2392,6 +2854,48 @@ pub mod with_groups {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Multi {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.optional("c", &self.c)?;
+            w.repeated("Deeper", &self.deeper)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "c" => r.optional(seen, 0, "c", &mut self.c)?,
+                "Deeper" | "deeper" => r.repeated("Deeper", &mut self.deeper)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Multi {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
     /// Nested types and oneofs of [`Multi`].
     #[allow(deprecated)]
     pub mod multi {
@@ -2497,6 +3001,46 @@ pub mod with_groups {
                 let mut m = Self::default();
                 r.message(&mut m)?;
                 ::core::result::Result::Ok(::core::option::Option::Some(m))
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::TextMessage for Deeper {
+            fn write_text_fields(
+                &self,
+                w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                w.optional("d", &self.d)?;
+                w.unknown_fields(&self.unknown_fields)
+            }
+            fn merge_text_field(
+                &mut self,
+                name: &str,
+                r: &mut ::rust_rpc::codegen::TextReader<'_>,
+                seen: &mut ::rust_rpc::codegen::FieldSet,
+            ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+                match name {
+                    "d" => r.optional(seen, 0, "d", &mut self.d)?,
+                    _ => return ::core::result::Result::Ok(false),
+                }
+                ::core::result::Result::Ok(true)
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::TextValue for Deeper {
+            const IS_MESSAGE: bool = true;
+            #[inline]
+            fn write_text(
+                &self,
+                w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                w.message(self)
+            }
+            fn read_text(
+                r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+                let mut m = Self::default();
+                r.message(&mut m)?;
+                ::core::result::Result::Ok(m)
             }
         }
     }
@@ -2631,6 +3175,52 @@ impl ::rust_rpc::codegen::JsonValue for Extendable {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Extendable {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("known", &self.known)?;
+        w.optional("also_known", &self.also_known)?;
+        ::rust_rpc::codegen::write_text_extensions(w, self)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        if name.starts_with('[') {
+            return ::rust_rpc::codegen::read_text_extension(r, name, self);
+        }
+        match name {
+            "known" => r.optional(seen, 0, "known", &mut self.known)?,
+            "also_known" => r.optional(seen, 1, "also_known", &mut self.also_known)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Extendable {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Extensions declared inside a message scope.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2731,6 +3321,46 @@ impl ::rust_rpc::codegen::JsonValue for Scoped {
         let mut m = Self::default();
         r.message(&mut m)?;
         ::core::result::Result::Ok(::core::option::Option::Some(m))
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Scoped {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("value", &self.value)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "value" => r.optional(seen, 0, "value", &mut self.value)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Scoped {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
     }
 }
 /// Nested types, oneofs and extensions of [`Scoped`].
@@ -3111,6 +3741,68 @@ impl ::rust_rpc::codegen::JsonValue for Closed {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Closed {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("single", &self.single)?;
+        w.repeated("list", &self.list)?;
+        w.repeated("packed_list", &self.packed_list)?;
+        w.map("by_id", &self.by_id)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                closed::Choice::Chosen(v) => w.field("chosen", v)?,
+                closed::Choice::Other(v) => w.field("other", v)?,
+            }
+        }
+        w.optional("must", &self.must)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "single" => r.optional(seen, 0, "single", &mut self.single)?,
+            "list" => r.repeated("list", &mut self.list)?,
+            "packed_list" => r.repeated("packed_list", &mut self.packed_list)?,
+            "by_id" => r.map("by_id", &mut self.by_id)?,
+            "chosen" => {
+                let v = r.oneof(seen, 5, "chosen")?;
+                self.choice = ::core::option::Option::Some(closed::Choice::Chosen(v));
+            }
+            "other" => {
+                let v = r.oneof(seen, 5, "other")?;
+                self.choice = ::core::option::Option::Some(closed::Choice::Other(v));
+            }
+            "must" => r.optional(seen, 4, "must", &mut self.must)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Closed {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Closed`].
 #[allow(deprecated)]
 pub mod closed {
@@ -3322,6 +4014,52 @@ impl ::rust_rpc::codegen::JsonValue for NonZero {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for NonZero {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("single", &self.single)?;
+        w.repeated("list", &self.list)?;
+        w.optional("with_default", &self.with_default)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "single" => r.optional(seen, 0, "single", &mut self.single)?,
+            "list" => r.repeated("list", &mut self.list)?,
+            "with_default" => {
+                r.optional(seen, 2, "with_default", &mut self.with_default)?
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for NonZero {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A group as a oneof member.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -3464,6 +4202,62 @@ impl ::rust_rpc::codegen::JsonValue for GroupInOneof {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for GroupInOneof {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                group_in_oneof::Choice::Picked(v) => w.field("Picked", v)?,
+                group_in_oneof::Choice::Other(v) => w.field("other", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "Picked" | "picked" => {
+                let v = r.oneof(seen, 0, "Picked")?;
+                self.choice = ::core::option::Option::Some(
+                    group_in_oneof::Choice::Picked(v),
+                );
+            }
+            "other" => {
+                let v = r.oneof(seen, 0, "other")?;
+                self.choice = ::core::option::Option::Some(
+                    group_in_oneof::Choice::Other(v),
+                );
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for GroupInOneof {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`GroupInOneof`].
 #[allow(deprecated)]
 pub mod group_in_oneof {
@@ -3594,6 +4388,48 @@ pub mod group_in_oneof {
             ::core::result::Result::Ok(::core::option::Option::Some(m))
         }
     }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Picked {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.optional("x", &self.x)?;
+            w.optional("y", &self.y)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "x" => r.optional(seen, 0, "x", &mut self.x)?,
+                "y" => r.optional(seen, 1, "y", &mut self.y)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Picked {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
+        }
+    }
 }
 /// A closed enum: unknown numbers go to unknown fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -3628,6 +4464,26 @@ impl ::rust_rpc::codegen::JsonValue for Mode {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Mode {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }
@@ -3694,6 +4550,26 @@ impl ::rust_rpc::codegen::JsonValue for Start {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Start {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

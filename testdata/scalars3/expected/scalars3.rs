@@ -451,6 +451,86 @@ impl ::rust_rpc::codegen::JsonValue for Scalars {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Scalars {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("f_double", &self.f_double)?;
+        w.implicit("f_float", &self.f_float)?;
+        w.implicit("f_int32", &self.f_int32)?;
+        w.implicit("f_int64", &self.f_int64)?;
+        w.implicit("f_uint32", &self.f_uint32)?;
+        w.implicit("f_uint64", &self.f_uint64)?;
+        w.implicit("f_sint32", &self.f_sint32)?;
+        w.implicit("f_sint64", &self.f_sint64)?;
+        w.implicit("f_fixed32", &self.f_fixed32)?;
+        w.implicit("f_fixed64", &self.f_fixed64)?;
+        w.implicit("f_sfixed32", &self.f_sfixed32)?;
+        w.implicit("f_sfixed64", &self.f_sfixed64)?;
+        w.implicit("f_bool", &self.f_bool)?;
+        w.implicit("f_string", &self.f_string)?;
+        w.implicit("f_bytes", &self.f_bytes)?;
+        w.implicit("f_big_tag", &self.f_big_tag)?;
+        w.optional("f_nested", &self.f_nested)?;
+        w.implicit("f_kind", &self.f_kind)?;
+        w.optional("f_inner", &self.f_inner)?;
+        w.implicit("f_depth", &self.f_depth)?;
+        w.implicit("f_max_tag", &self.f_max_tag)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "f_double" => r.singular(seen, 0, "f_double", &mut self.f_double)?,
+            "f_float" => r.singular(seen, 1, "f_float", &mut self.f_float)?,
+            "f_int32" => r.singular(seen, 2, "f_int32", &mut self.f_int32)?,
+            "f_int64" => r.singular(seen, 3, "f_int64", &mut self.f_int64)?,
+            "f_uint32" => r.singular(seen, 4, "f_uint32", &mut self.f_uint32)?,
+            "f_uint64" => r.singular(seen, 5, "f_uint64", &mut self.f_uint64)?,
+            "f_sint32" => r.singular(seen, 6, "f_sint32", &mut self.f_sint32)?,
+            "f_sint64" => r.singular(seen, 7, "f_sint64", &mut self.f_sint64)?,
+            "f_fixed32" => r.singular(seen, 8, "f_fixed32", &mut self.f_fixed32)?,
+            "f_fixed64" => r.singular(seen, 9, "f_fixed64", &mut self.f_fixed64)?,
+            "f_sfixed32" => r.singular(seen, 10, "f_sfixed32", &mut self.f_sfixed32)?,
+            "f_sfixed64" => r.singular(seen, 11, "f_sfixed64", &mut self.f_sfixed64)?,
+            "f_bool" => r.singular(seen, 12, "f_bool", &mut self.f_bool)?,
+            "f_string" => r.singular(seen, 13, "f_string", &mut self.f_string)?,
+            "f_bytes" => r.singular(seen, 14, "f_bytes", &mut self.f_bytes)?,
+            "f_big_tag" => r.singular(seen, 15, "f_big_tag", &mut self.f_big_tag)?,
+            "f_nested" => r.optional(seen, 16, "f_nested", &mut self.f_nested)?,
+            "f_kind" => r.singular(seen, 17, "f_kind", &mut self.f_kind)?,
+            "f_inner" => r.optional(seen, 18, "f_inner", &mut self.f_inner)?,
+            "f_depth" => r.singular(seen, 19, "f_depth", &mut self.f_depth)?,
+            "f_max_tag" => r.singular(seen, 20, "f_max_tag", &mut self.f_max_tag)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Scalars {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Scalars`].
 #[allow(deprecated)]
 pub mod scalars {
@@ -568,6 +648,48 @@ pub mod scalars {
             let mut m = Self::default();
             r.message(&mut m)?;
             ::core::result::Result::Ok(::core::option::Option::Some(m))
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextMessage for Nested {
+        fn write_text_fields(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.implicit("a", &self.a)?;
+            w.optional("inner", &self.inner)?;
+            w.unknown_fields(&self.unknown_fields)
+        }
+        fn merge_text_field(
+            &mut self,
+            name: &str,
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            seen: &mut ::rust_rpc::codegen::FieldSet,
+        ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+            match name {
+                "a" => r.singular(seen, 0, "a", &mut self.a)?,
+                "inner" => r.optional(seen, 1, "inner", &mut self.inner)?,
+                _ => return ::core::result::Result::Ok(false),
+            }
+            ::core::result::Result::Ok(true)
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Nested {
+        const IS_MESSAGE: bool = true;
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            w.message(self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let mut m = Self::default();
+            r.message(&mut m)?;
+            ::core::result::Result::Ok(m)
         }
     }
     /// Nested types and oneofs of [`Nested`].
@@ -688,6 +810,48 @@ pub mod scalars {
                 ::core::result::Result::Ok(::core::option::Option::Some(m))
             }
         }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::TextMessage for Inner {
+            fn write_text_fields(
+                &self,
+                w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                w.implicit("label", &self.label)?;
+                w.implicit("depth", &self.depth)?;
+                w.unknown_fields(&self.unknown_fields)
+            }
+            fn merge_text_field(
+                &mut self,
+                name: &str,
+                r: &mut ::rust_rpc::codegen::TextReader<'_>,
+                seen: &mut ::rust_rpc::codegen::FieldSet,
+            ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+                match name {
+                    "label" => r.singular(seen, 0, "label", &mut self.label)?,
+                    "depth" => r.singular(seen, 1, "depth", &mut self.depth)?,
+                    _ => return ::core::result::Result::Ok(false),
+                }
+                ::core::result::Result::Ok(true)
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::TextValue for Inner {
+            const IS_MESSAGE: bool = true;
+            #[inline]
+            fn write_text(
+                &self,
+                w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                w.message(self)
+            }
+            fn read_text(
+                r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+                let mut m = Self::default();
+                r.message(&mut m)?;
+                ::core::result::Result::Ok(m)
+            }
+        }
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         #[repr(i32)]
         #[allow(deprecated, clippy::enum_variant_names)]
@@ -719,6 +883,26 @@ pub mod scalars {
             }
             #[inline]
             fn is_default_json(&self) -> bool {
+                *self == Self::default()
+            }
+        }
+        #[allow(deprecated)]
+        impl ::rust_rpc::codegen::TextValue for Depth {
+            #[inline]
+            fn write_text(
+                &self,
+                w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+            ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+                ::rust_rpc::codegen::write_text_enum(w, *self)
+            }
+            fn read_text(
+                r: &mut ::rust_rpc::codegen::TextReader<'_>,
+            ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+                let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+                ::core::result::Result::Ok(v.known().unwrap_or_default())
+            }
+            #[inline]
+            fn is_default_text(&self) -> bool {
                 *self == Self::default()
             }
         }
@@ -788,6 +972,26 @@ pub mod scalars {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Kind {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }
@@ -1247,6 +1451,78 @@ impl ::rust_rpc::codegen::JsonValue for Optionals {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Optionals {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("o_double", &self.o_double)?;
+        w.optional("o_float", &self.o_float)?;
+        w.optional("o_int32", &self.o_int32)?;
+        w.optional("o_int64", &self.o_int64)?;
+        w.optional("o_uint32", &self.o_uint32)?;
+        w.optional("o_uint64", &self.o_uint64)?;
+        w.optional("o_sint32", &self.o_sint32)?;
+        w.optional("o_sint64", &self.o_sint64)?;
+        w.optional("o_fixed32", &self.o_fixed32)?;
+        w.optional("o_fixed64", &self.o_fixed64)?;
+        w.optional("o_sfixed32", &self.o_sfixed32)?;
+        w.optional("o_sfixed64", &self.o_sfixed64)?;
+        w.optional("o_bool", &self.o_bool)?;
+        w.optional("o_string", &self.o_string)?;
+        w.optional("o_bytes", &self.o_bytes)?;
+        w.optional("o_color", &self.o_color)?;
+        w.optional("o_nested", &self.o_nested)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "o_double" => r.optional(seen, 0, "o_double", &mut self.o_double)?,
+            "o_float" => r.optional(seen, 1, "o_float", &mut self.o_float)?,
+            "o_int32" => r.optional(seen, 2, "o_int32", &mut self.o_int32)?,
+            "o_int64" => r.optional(seen, 3, "o_int64", &mut self.o_int64)?,
+            "o_uint32" => r.optional(seen, 4, "o_uint32", &mut self.o_uint32)?,
+            "o_uint64" => r.optional(seen, 5, "o_uint64", &mut self.o_uint64)?,
+            "o_sint32" => r.optional(seen, 6, "o_sint32", &mut self.o_sint32)?,
+            "o_sint64" => r.optional(seen, 7, "o_sint64", &mut self.o_sint64)?,
+            "o_fixed32" => r.optional(seen, 8, "o_fixed32", &mut self.o_fixed32)?,
+            "o_fixed64" => r.optional(seen, 9, "o_fixed64", &mut self.o_fixed64)?,
+            "o_sfixed32" => r.optional(seen, 10, "o_sfixed32", &mut self.o_sfixed32)?,
+            "o_sfixed64" => r.optional(seen, 11, "o_sfixed64", &mut self.o_sfixed64)?,
+            "o_bool" => r.optional(seen, 12, "o_bool", &mut self.o_bool)?,
+            "o_string" => r.optional(seen, 13, "o_string", &mut self.o_string)?,
+            "o_bytes" => r.optional(seen, 14, "o_bytes", &mut self.o_bytes)?,
+            "o_color" => r.optional(seen, 15, "o_color", &mut self.o_color)?,
+            "o_nested" => r.optional(seen, 16, "o_nested", &mut self.o_nested)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Optionals {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Repeated fields: packed by default in proto3.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -1699,6 +1975,78 @@ impl ::rust_rpc::codegen::JsonValue for Packed {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Packed {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.repeated("r_double", &self.r_double)?;
+        w.repeated("r_float", &self.r_float)?;
+        w.repeated("r_int32", &self.r_int32)?;
+        w.repeated("r_int64", &self.r_int64)?;
+        w.repeated("r_uint32", &self.r_uint32)?;
+        w.repeated("r_uint64", &self.r_uint64)?;
+        w.repeated("r_sint32", &self.r_sint32)?;
+        w.repeated("r_sint64", &self.r_sint64)?;
+        w.repeated("r_fixed32", &self.r_fixed32)?;
+        w.repeated("r_fixed64", &self.r_fixed64)?;
+        w.repeated("r_sfixed32", &self.r_sfixed32)?;
+        w.repeated("r_sfixed64", &self.r_sfixed64)?;
+        w.repeated("r_bool", &self.r_bool)?;
+        w.repeated("r_color", &self.r_color)?;
+        w.repeated("r_string", &self.r_string)?;
+        w.repeated("r_bytes", &self.r_bytes)?;
+        w.repeated("r_nested", &self.r_nested)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "r_double" => r.repeated("r_double", &mut self.r_double)?,
+            "r_float" => r.repeated("r_float", &mut self.r_float)?,
+            "r_int32" => r.repeated("r_int32", &mut self.r_int32)?,
+            "r_int64" => r.repeated("r_int64", &mut self.r_int64)?,
+            "r_uint32" => r.repeated("r_uint32", &mut self.r_uint32)?,
+            "r_uint64" => r.repeated("r_uint64", &mut self.r_uint64)?,
+            "r_sint32" => r.repeated("r_sint32", &mut self.r_sint32)?,
+            "r_sint64" => r.repeated("r_sint64", &mut self.r_sint64)?,
+            "r_fixed32" => r.repeated("r_fixed32", &mut self.r_fixed32)?,
+            "r_fixed64" => r.repeated("r_fixed64", &mut self.r_fixed64)?,
+            "r_sfixed32" => r.repeated("r_sfixed32", &mut self.r_sfixed32)?,
+            "r_sfixed64" => r.repeated("r_sfixed64", &mut self.r_sfixed64)?,
+            "r_bool" => r.repeated("r_bool", &mut self.r_bool)?,
+            "r_color" => r.repeated("r_color", &mut self.r_color)?,
+            "r_string" => r.repeated("r_string", &mut self.r_string)?,
+            "r_bytes" => r.repeated("r_bytes", &mut self.r_bytes)?,
+            "r_nested" => r.repeated("r_nested", &mut self.r_nested)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Packed {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// The same repeated fields with `[packed = false]`.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2003,6 +2351,72 @@ impl ::rust_rpc::codegen::JsonValue for Unpacked {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Unpacked {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.repeated("r_double", &self.r_double)?;
+        w.repeated("r_float", &self.r_float)?;
+        w.repeated("r_int32", &self.r_int32)?;
+        w.repeated("r_int64", &self.r_int64)?;
+        w.repeated("r_uint32", &self.r_uint32)?;
+        w.repeated("r_uint64", &self.r_uint64)?;
+        w.repeated("r_sint32", &self.r_sint32)?;
+        w.repeated("r_sint64", &self.r_sint64)?;
+        w.repeated("r_fixed32", &self.r_fixed32)?;
+        w.repeated("r_fixed64", &self.r_fixed64)?;
+        w.repeated("r_sfixed32", &self.r_sfixed32)?;
+        w.repeated("r_sfixed64", &self.r_sfixed64)?;
+        w.repeated("r_bool", &self.r_bool)?;
+        w.repeated("r_color", &self.r_color)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "r_double" => r.repeated("r_double", &mut self.r_double)?,
+            "r_float" => r.repeated("r_float", &mut self.r_float)?,
+            "r_int32" => r.repeated("r_int32", &mut self.r_int32)?,
+            "r_int64" => r.repeated("r_int64", &mut self.r_int64)?,
+            "r_uint32" => r.repeated("r_uint32", &mut self.r_uint32)?,
+            "r_uint64" => r.repeated("r_uint64", &mut self.r_uint64)?,
+            "r_sint32" => r.repeated("r_sint32", &mut self.r_sint32)?,
+            "r_sint64" => r.repeated("r_sint64", &mut self.r_sint64)?,
+            "r_fixed32" => r.repeated("r_fixed32", &mut self.r_fixed32)?,
+            "r_fixed64" => r.repeated("r_fixed64", &mut self.r_fixed64)?,
+            "r_sfixed32" => r.repeated("r_sfixed32", &mut self.r_sfixed32)?,
+            "r_sfixed64" => r.repeated("r_sfixed64", &mut self.r_sfixed64)?,
+            "r_bool" => r.repeated("r_bool", &mut self.r_bool)?,
+            "r_color" => r.repeated("r_color", &mut self.r_color)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Unpacked {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A message kept only for old clients.
 #[deprecated]
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -2162,6 +2576,62 @@ impl ::rust_rpc::codegen::JsonValue for Legacy {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Legacy {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("old", &self.old)?;
+        w.implicit("mode", &self.mode)?;
+        if let ::core::option::Option::Some(v) = &self.choice {
+            match v {
+                legacy::Choice::OldName(v) => w.field("old_name", v)?,
+                legacy::Choice::NewId(v) => w.field("new_id", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "old" => r.singular(seen, 0, "old", &mut self.old)?,
+            "mode" => r.singular(seen, 1, "mode", &mut self.mode)?,
+            "old_name" => {
+                let v = r.oneof(seen, 2, "old_name")?;
+                self.choice = ::core::option::Option::Some(legacy::Choice::OldName(v));
+            }
+            "new_id" => {
+                let v = r.oneof(seen, 2, "new_id")?;
+                self.choice = ::core::option::Option::Some(legacy::Choice::NewId(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Legacy {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Legacy`].
 #[allow(deprecated)]
 pub mod legacy {
@@ -2304,6 +2774,48 @@ impl ::rust_rpc::codegen::JsonValue for UsesLegacy {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for UsesLegacy {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("legacy", &self.legacy)?;
+        w.repeated("modes", &self.modes)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "legacy" => r.optional(seen, 0, "legacy", &mut self.legacy)?,
+            "modes" => r.repeated("modes", &mut self.modes)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for UsesLegacy {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Empty message.
 #[derive(Clone, PartialEq, Debug, Default)]
 #[allow(deprecated)]
@@ -2381,6 +2893,42 @@ impl ::rust_rpc::codegen::JsonValue for Empty {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Empty {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        _seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        let _ = (name, r);
+        ::core::result::Result::Ok(false)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Empty {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// A top-level open enum with aliases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -2423,6 +2971,26 @@ impl ::rust_rpc::codegen::JsonValue for Color {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Color {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }
@@ -2496,6 +3064,26 @@ impl ::rust_rpc::codegen::JsonValue for OldEnum {
     }
     #[inline]
     fn is_default_json(&self) -> bool {
+        *self == Self::default()
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for OldEnum {
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        ::rust_rpc::codegen::write_text_enum(w, *self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+        ::core::result::Result::Ok(v.known().unwrap_or_default())
+    }
+    #[inline]
+    fn is_default_text(&self) -> bool {
         *self == Self::default()
     }
 }

@@ -385,6 +385,83 @@ impl ::rust_rpc::codegen::JsonValue for Person {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Person {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.implicit("name", &self.name)?;
+        w.implicit("age", &self.age)?;
+        w.repeated("ids", &self.ids)?;
+        w.map("friends", &self.friends)?;
+        w.optional("blob", &self.blob)?;
+        w.optional("parent", &self.parent)?;
+        if let ::core::option::Option::Some(v) = &self.kind {
+            match v {
+                person::Kind::A(v) => w.field("a", v)?,
+                person::Kind::B(v) => w.field("b", v)?,
+                person::Kind::C(v) => w.field("c", v)?,
+            }
+        }
+        w.implicit("color", &self.color)?;
+        w.repeated("colors", &self.colors)?;
+        w.implicit("d", &self.d)?;
+        w.implicit("s", &self.s)?;
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "name" => r.singular(seen, 0, "name", &mut self.name)?,
+            "age" => r.singular(seen, 1, "age", &mut self.age)?,
+            "ids" => r.repeated("ids", &mut self.ids)?,
+            "friends" => r.map("friends", &mut self.friends)?,
+            "blob" => r.optional(seen, 4, "blob", &mut self.blob)?,
+            "parent" => r.optional(seen, 5, "parent", &mut self.parent)?,
+            "a" => {
+                let v = r.oneof(seen, 10, "a")?;
+                self.kind = ::core::option::Option::Some(person::Kind::A(v));
+            }
+            "b" => {
+                let v = r.oneof(seen, 10, "b")?;
+                self.kind = ::core::option::Option::Some(person::Kind::B(v));
+            }
+            "c" => {
+                let v = r.oneof(seen, 10, "c")?;
+                self.kind = ::core::option::Option::Some(person::Kind::C(v));
+            }
+            "color" => r.singular(seen, 6, "color", &mut self.color)?,
+            "colors" => r.repeated("colors", &mut self.colors)?,
+            "d" => r.singular(seen, 8, "d", &mut self.d)?,
+            "s" => r.singular(seen, 9, "s", &mut self.s)?,
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Person {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Person`].
 #[allow(deprecated)]
 pub mod person {
@@ -425,6 +502,26 @@ pub mod person {
         }
         #[inline]
         fn is_default_json(&self) -> bool {
+            *self == Self::default()
+        }
+    }
+    #[allow(deprecated)]
+    impl ::rust_rpc::codegen::TextValue for Color {
+        #[inline]
+        fn write_text(
+            &self,
+            w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+        ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+            ::rust_rpc::codegen::write_text_enum(w, *self)
+        }
+        fn read_text(
+            r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+            let v = ::rust_rpc::codegen::read_text_enum::<Self>(r, false)?;
+            ::core::result::Result::Ok(v.known().unwrap_or_default())
+        }
+        #[inline]
+        fn is_default_text(&self) -> bool {
             *self == Self::default()
         }
     }

@@ -602,6 +602,98 @@ impl ::rust_rpc::codegen::JsonValue for Event {
         ::core::result::Result::Ok(::core::option::Option::Some(m))
     }
 }
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextMessage for Event {
+    fn write_text_fields(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.optional("at", &self.at)?;
+        w.optional("took", &self.took)?;
+        w.optional("detail", &self.detail)?;
+        w.optional("attributes", &self.attributes)?;
+        w.optional("value", &self.value)?;
+        w.optional("list", &self.list)?;
+        w.implicit("null_value", &self.null_value)?;
+        w.optional("nothing", &self.nothing)?;
+        w.optional("mask", &self.mask)?;
+        w.optional("w_double", &self.w_double)?;
+        w.optional("w_float", &self.w_float)?;
+        w.optional("w_int64", &self.w_int64)?;
+        w.optional("w_uint64", &self.w_uint64)?;
+        w.optional("w_int32", &self.w_int32)?;
+        w.optional("w_uint32", &self.w_uint32)?;
+        w.optional("w_bool", &self.w_bool)?;
+        w.optional("w_string", &self.w_string)?;
+        w.optional("w_bytes", &self.w_bytes)?;
+        w.repeated("history", &self.history)?;
+        w.map("extras", &self.extras)?;
+        if let ::core::option::Option::Some(v) = &self.when {
+            match v {
+                event::When::Absolute(v) => w.field("absolute", v)?,
+                event::When::Relative(v) => w.field("relative", v)?,
+            }
+        }
+        w.unknown_fields(&self.unknown_fields)
+    }
+    fn merge_text_field(
+        &mut self,
+        name: &str,
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+        seen: &mut ::rust_rpc::codegen::FieldSet,
+    ) -> ::core::result::Result<bool, ::rust_rpc::codegen::JsonError> {
+        match name {
+            "at" => r.optional(seen, 0, "at", &mut self.at)?,
+            "took" => r.optional(seen, 1, "took", &mut self.took)?,
+            "detail" => r.optional(seen, 2, "detail", &mut self.detail)?,
+            "attributes" => r.optional(seen, 3, "attributes", &mut self.attributes)?,
+            "value" => r.optional(seen, 4, "value", &mut self.value)?,
+            "list" => r.optional(seen, 5, "list", &mut self.list)?,
+            "null_value" => r.singular(seen, 6, "null_value", &mut self.null_value)?,
+            "nothing" => r.optional(seen, 7, "nothing", &mut self.nothing)?,
+            "mask" => r.optional(seen, 8, "mask", &mut self.mask)?,
+            "w_double" => r.optional(seen, 9, "w_double", &mut self.w_double)?,
+            "w_float" => r.optional(seen, 10, "w_float", &mut self.w_float)?,
+            "w_int64" => r.optional(seen, 11, "w_int64", &mut self.w_int64)?,
+            "w_uint64" => r.optional(seen, 12, "w_uint64", &mut self.w_uint64)?,
+            "w_int32" => r.optional(seen, 13, "w_int32", &mut self.w_int32)?,
+            "w_uint32" => r.optional(seen, 14, "w_uint32", &mut self.w_uint32)?,
+            "w_bool" => r.optional(seen, 15, "w_bool", &mut self.w_bool)?,
+            "w_string" => r.optional(seen, 16, "w_string", &mut self.w_string)?,
+            "w_bytes" => r.optional(seen, 17, "w_bytes", &mut self.w_bytes)?,
+            "history" => r.repeated("history", &mut self.history)?,
+            "extras" => r.map("extras", &mut self.extras)?,
+            "absolute" => {
+                let v = r.oneof(seen, 20, "absolute")?;
+                self.when = ::core::option::Option::Some(event::When::Absolute(v));
+            }
+            "relative" => {
+                let v = r.oneof(seen, 20, "relative")?;
+                self.when = ::core::option::Option::Some(event::When::Relative(v));
+            }
+            _ => return ::core::result::Result::Ok(false),
+        }
+        ::core::result::Result::Ok(true)
+    }
+}
+#[allow(deprecated)]
+impl ::rust_rpc::codegen::TextValue for Event {
+    const IS_MESSAGE: bool = true;
+    #[inline]
+    fn write_text(
+        &self,
+        w: &mut ::rust_rpc::codegen::TextWriter<'_>,
+    ) -> ::core::result::Result<(), ::rust_rpc::codegen::JsonError> {
+        w.message(self)
+    }
+    fn read_text(
+        r: &mut ::rust_rpc::codegen::TextReader<'_>,
+    ) -> ::core::result::Result<Self, ::rust_rpc::codegen::JsonError> {
+        let mut m = Self::default();
+        r.message(&mut m)?;
+        ::core::result::Result::Ok(m)
+    }
+}
 /// Nested types and oneofs of [`Event`].
 #[allow(deprecated)]
 pub mod event {
