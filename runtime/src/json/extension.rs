@@ -6,7 +6,7 @@
 
 use std::any::Any;
 
-use super::{JsonError, JsonReader, JsonValue, JsonWriter, ObjectWriter};
+use super::{JsonError, JsonReader, JsonValue, JsonWriter, ObjectWriter, TypeRegistry};
 use crate::extension::{Defaulted, Extendable, ExtensionType, Kind, Optional, Repeated};
 use crate::text::{TextError, TextReader, TextValue, TextWriter};
 
@@ -205,6 +205,28 @@ impl ExtensionEntry {
     }
 }
 
+/// The registered extensions of `m`'s type, if it holds any unknown fields
+/// (where extension values live).
+fn registered<'t, M: Extendable>(
+    types: Option<&'t TypeRegistry>,
+    m: &M,
+) -> impl Iterator<Item = &'t ExtensionEntry> {
+    types
+        .filter(|_| !m.unknown_fields().as_bytes().is_empty())
+        .into_iter()
+        .flat_map(|t| t.extensions_of(M::NAME))
+}
+
+/// The registered extension of `M` named by a bracketed field name
+/// (`[pkg.ext]`).
+fn named<'t, M: Extendable>(
+    types: Option<&'t TypeRegistry>,
+    key: &str,
+) -> Option<&'t ExtensionEntry> {
+    let name = key.strip_prefix('[')?.strip_suffix(']')?;
+    types?.extension(name).filter(|e| e.extendee == M::NAME)
+}
+
 /// Writes the extensions of `m` that the options' registry knows, as
 /// `"[full.name]": value` members. Generated code calls it last in every
 /// message that declares extension ranges.
@@ -212,16 +234,8 @@ pub fn write_extensions<M: Extendable>(
     o: &mut ObjectWriter<'_, '_>,
     m: &M,
 ) -> Result<(), JsonError> {
-    let Some(types) = o.options().types.clone() else {
-        return Ok(());
-    };
-    if m.unknown_fields().as_bytes().is_empty() {
-        return Ok(());
-    }
-    for entry in types.extensions_of(M::NAME) {
-        (entry.write)(m, o)?;
-    }
-    Ok(())
+    let types = o.options().types.clone();
+    registered(types.as_deref(), m).try_for_each(|entry| (entry.write)(m, o))
 }
 
 /// Reads member `key` as an extension of `m` if it is `[full.name]` of one
@@ -232,19 +246,12 @@ pub fn read_extension<M: Extendable>(
     key: &str,
     m: &mut M,
 ) -> Result<bool, JsonError> {
-    let Some(name) = key.strip_prefix('[').and_then(|k| k.strip_suffix(']')) else {
+    let types = r.options().types.clone();
+    let Some(entry) = named::<M>(types.as_deref(), key) else {
         return Ok(false);
     };
-    let Some(types) = r.options().types.clone() else {
-        return Ok(false);
-    };
-    match types.extension(name) {
-        Some(entry) if entry.extendee == M::NAME => {
-            (entry.read)(m, r)?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
+    (entry.read)(m, r)?;
+    Ok(true)
 }
 
 /// Writes the extensions of `m` that the options' registry knows, as
@@ -254,16 +261,8 @@ pub fn write_text_extensions<M: Extendable>(
     w: &mut TextWriter<'_>,
     m: &M,
 ) -> Result<(), TextError> {
-    let Some(types) = w.options().types.clone() else {
-        return Ok(());
-    };
-    if m.unknown_fields().as_bytes().is_empty() {
-        return Ok(());
-    }
-    for entry in types.extensions_of(M::NAME) {
-        (entry.write_text)(m, w)?;
-    }
-    Ok(())
+    let types = w.options().types.clone();
+    registered(types.as_deref(), m).try_for_each(|entry| (entry.write_text)(m, w))
 }
 
 /// Reads text-format field `name` as an extension of `m` if it is
@@ -274,17 +273,10 @@ pub fn read_text_extension<M: Extendable>(
     name: &str,
     m: &mut M,
 ) -> Result<bool, TextError> {
-    let Some(full) = name.strip_prefix('[').and_then(|k| k.strip_suffix(']')) else {
+    let types = r.options().types.clone();
+    let Some(entry) = named::<M>(types.as_deref(), name) else {
         return Ok(false);
     };
-    let Some(types) = r.options().types.clone() else {
-        return Ok(false);
-    };
-    match types.extension(full) {
-        Some(entry) if entry.extendee == M::NAME => {
-            (entry.read_text)(m, r)?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
+    (entry.read_text)(m, r)?;
+    Ok(true)
 }
