@@ -26,7 +26,7 @@ struct Inner {
 
 #[derive(Clone, PartialEq, Eq)]
 enum Segment {
-    Field(&'static str),
+    Field(Cow<'static, str>),
     Index(usize),
     Key(String),
 }
@@ -58,8 +58,8 @@ impl JsonError {
 
     /// Records that the error happened in field `name` (its JSON name).
     #[cold]
-    pub fn in_field(mut self, name: &'static str) -> Self {
-        self.0.path.push(Segment::Field(name));
+    pub fn in_field(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.0.path.push(Segment::Field(name.into()));
         self
     }
 

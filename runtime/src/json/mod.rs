@@ -32,8 +32,12 @@
 //! [`JsonOptions::ignore_unknown_fields`]. An `Any` names its type with
 //! `@type`; the types it can hold beyond the well-known ones are those in
 //! the options' [`TypeRegistry`].
+//!
+//! For message types known only at run time (from server reflection, from
+//! `.proto` files), a [`DescriptorPool`] does the same from descriptors.
 
 mod base64;
+mod dynamic;
 mod error;
 mod extension;
 mod field_mask;
@@ -46,6 +50,7 @@ mod write;
 
 use std::sync::Arc;
 
+pub use dynamic::{DescriptorError, DescriptorPool};
 pub use error::JsonError;
 pub use extension::{
     ExtensionFormats, read_extension, read_text_extension, write_extensions, write_text_extensions,

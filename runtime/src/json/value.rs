@@ -46,7 +46,7 @@ impl JsonValue for bool {
 /// Parses an integer from JSON number text: digits exactly, or a number
 /// with a fraction or exponent whose value is a whole number in range
 /// (`1e5`, `100.0`).
-fn integer<T: TryFrom<i128>>(text: &str) -> Result<T, &'static str> {
+pub(crate) fn integer<T: TryFrom<i128>>(text: &str) -> Result<T, &'static str> {
     let b = text.as_bytes();
     let plain = b.iter().all(|c| c.is_ascii_digit() || *c == b'-');
     let wide: i128 = if plain {
