@@ -369,6 +369,9 @@ def main(argv=None) -> int:
     ap.add_argument("--host", default="localhost",
                     help="address to bind (default localhost: 127.0.0.1 "
                          "and ::1)")
+    ap.add_argument("--reflection", action="store_true",
+                    help="serve gRPC server reflection (grpcio-reflection) "
+                         "for grpc.testing.TestService")
     ap.add_argument("--inject_fault", default="",
                     help="comma-separated deliberate bugs, for testing the "
                          "client: " + ", ".join(sorted(FAULTS)))
@@ -403,6 +406,10 @@ def main(argv=None) -> int:
         futures.ThreadPoolExecutor(max_workers=32),
         handlers=(build_handler(service, pb),),
         options=common.RAW_COMPRESSION_OPTIONS)
+    if args.reflection:
+        from grpc_reflection.v1alpha import reflection
+        reflection.enable_server_reflection(
+            ["grpc.testing.TestService", reflection.SERVICE_NAME], server)
     host = f"[{args.host}]" if ":" in args.host else args.host
     try:
         if credentials is None:

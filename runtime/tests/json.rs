@@ -266,6 +266,54 @@ fn nesting_past_the_limit_is_an_error_not_a_stack_overflow() {
     assert!(json::from_str::<Value>(&values).is_err());
 }
 
+#[test]
+fn what_nests_without_bound_in_memory_is_an_error_to_write_not_a_crash() {
+    // An Any packing an Any packing ... (the wire allows it: each level is
+    // a fresh decode), and a Value holding lists of lists.
+    let mut any = Any::pack(&wkt::Empty::default());
+    for _ in 0..500 {
+        any = Any::pack(&any);
+    }
+    let e = json::to_string(&any).unwrap_err();
+    assert!(e.to_string().contains("nested too deeply"), "{e}");
+    let e = rust_rpc::text::to_string(&any).unwrap_err();
+    assert!(e.to_string().contains("nested too deeply"), "{e}");
+    let mut v = Value::default();
+    for _ in 0..500 {
+        v = Value {
+            kind: Some(value::Kind::ListValue(wkt::ListValue {
+                values: vec![v],
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+    }
+    assert!(json::to_string(&v).is_err());
+}
+
+#[test]
+fn whatever_the_binary_decoder_takes_round_trips_through_json() {
+    // 100 messages inside the top one: the binary decoder's limit.
+    let mut node = Node::default();
+    for _ in 0..100 {
+        node = Node {
+            next: Some(Box::new(node)),
+            ..Default::default()
+        };
+    }
+    let node = Node::decode_slice(&node.encode_to_vec()).unwrap();
+    let text = json::to_string(&node).unwrap();
+    assert_eq!(json::from_str::<Node>(&text).unwrap(), node);
+    // A NullValue holding a number it does not declare is still null.
+    let odd = Event {
+        null_value: OpenEnum::Unknown(5),
+        ..Default::default()
+    };
+    let text = json::to_string(&odd).unwrap();
+    assert_eq!(text, r#"{"nullValue":null}"#);
+    assert!(json::from_str::<Event>(&text).is_ok());
+}
+
 /// How a round trip through JSON is checked.
 #[derive(Clone, Copy)]
 enum Same {

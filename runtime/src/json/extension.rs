@@ -29,6 +29,10 @@ pub trait ExtensionFormats: ExtensionType {
     ) -> Result<Self::Set, TextError>;
     /// Repeated: may be given more than once.
     const REPEATED: bool;
+    /// Whether a value read from a message holds anything to write (an
+    /// optional one whose records all failed to decode, such as unknown
+    /// numbers of a closed enum, does not).
+    fn has_value(value: &Self::Get) -> bool;
 }
 
 fn read_one<V: JsonValue>(r: &mut JsonReader<'_>) -> Result<Option<V>, JsonError> {
@@ -43,6 +47,9 @@ where
     K::Value: JsonValue + TextValue,
 {
     const REPEATED: bool = false;
+    fn has_value(value: &Option<K::Value>) -> bool {
+        value.is_some()
+    }
     fn write_text(
         value: &Option<K::Value>,
         name: &str,
@@ -76,6 +83,9 @@ where
     K::Value: JsonValue + TextValue,
 {
     const REPEATED: bool = false;
+    fn has_value(_: &K::Value) -> bool {
+        true
+    }
     fn write_text(value: &K::Value, name: &str, w: &mut TextWriter<'_>) -> Result<(), TextError> {
         w.field(name, value)
     }
@@ -99,6 +109,9 @@ where
     K::Value: JsonValue + TextValue,
 {
     const REPEATED: bool = true;
+    fn has_value(values: &Vec<K::Value>) -> bool {
+        !values.is_empty()
+    }
     fn write_text(
         values: &Vec<K::Value>,
         name: &str,
@@ -163,6 +176,9 @@ impl ExtensionEntry {
                 let value = m
                     .try_extension(&ext)
                     .map_err(|e| JsonError::new(format!("extension {key} does not decode: {e}")))?;
+                if !T::has_value(&value) {
+                    return Ok(());
+                }
                 T::write_json(&value, o.key(key)).map_err(|e| e.in_field(key))
             }),
             read: Box::new(move |m, r| {
@@ -187,6 +203,9 @@ impl ExtensionEntry {
                 let value = m
                     .try_extension(&ext)
                     .map_err(|e| TextError::new(format!("extension {key} does not decode: {e}")))?;
+                if !T::has_value(&value) {
+                    return Ok(());
+                }
                 T::write_text(&value, key, w)
             }),
             read_text: Box::new(move |m, r| {

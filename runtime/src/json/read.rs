@@ -8,9 +8,11 @@ use std::borrow::Cow;
 use super::value::MapField;
 use super::{JsonError, JsonMessage, JsonOptions, JsonValue};
 
-/// How deep objects and arrays may nest, like the binary decoder's
-/// recursion limit: deeper input is an error, not a stack overflow.
-const MAX_DEPTH: u32 = 100;
+/// How deep objects and arrays may nest: the binary decoder's recursion
+/// limit (100 messages inside the top one), so that whatever decodes from
+/// the wire reads back from its JSON; deeper input is an error, not a
+/// stack overflow. Writing has the same bound.
+pub(crate) const MAX_DEPTH: u32 = 101;
 
 /// A cursor over JSON text.
 pub struct JsonReader<'de> {
@@ -54,6 +56,17 @@ impl<'de> JsonReader<'de> {
     #[cold]
     pub fn error(&self, message: impl Into<Cow<'static, str>>) -> JsonError {
         JsonError::at_offset(message, self.text, self.pos)
+    }
+
+    /// Where the last member name began.
+    pub(crate) fn key_at(&self) -> usize {
+        self.key_at
+    }
+
+    /// An error at byte `at` of the input.
+    #[cold]
+    pub(crate) fn error_at(&self, at: usize, message: impl Into<Cow<'static, str>>) -> JsonError {
+        JsonError::at_offset(message, self.text, at)
     }
 
     /// An error at the start of the last member name.
@@ -728,9 +741,9 @@ mod tests {
             r.skip_value().unwrap();
             r.finish().unwrap();
         }
-        let deep: &'static str = Box::leak(("[".repeat(101) + &"]".repeat(101)).into_boxed_str());
+        let deep: &'static str = Box::leak(("[".repeat(102) + &"]".repeat(102)).into_boxed_str());
         assert!(reader(deep).skip_value().is_err());
-        let fine: &'static str = Box::leak(("[".repeat(100) + &"]".repeat(100)).into_boxed_str());
+        let fine: &'static str = Box::leak(("[".repeat(101) + &"]".repeat(101)).into_boxed_str());
         reader(fine).skip_value().unwrap();
     }
 

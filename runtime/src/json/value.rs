@@ -268,6 +268,11 @@ impl<E: Enumeration + JsonValue> JsonValue for OpenEnum<E> {
     const NULL_IS_VALUE: bool = E::NULL_IS_VALUE;
     fn write_json(&self, w: &mut JsonWriter<'_>) -> Result<(), JsonError> {
         match self {
+            // Every NullValue is JSON's null, whatever number it holds.
+            Self::Unknown(_) if E::NULL_IS_VALUE => {
+                w.null();
+                Ok(())
+            }
             Self::Known(e) => e.write_json(w),
             Self::Unknown(n) => {
                 w.number(*n);

@@ -254,10 +254,12 @@ impl JsonValue for Any {
             return Ok(());
         }
         let t = lookup(w.options().types.as_deref(), &self.type_url)?;
+        w.enter()?;
         let mut o = w.object();
         o.key("@type").string(&self.type_url);
         (t.write)(&self.value, &mut o)?;
         o.end();
+        w.leave();
         Ok(())
     }
 

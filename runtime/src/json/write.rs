@@ -8,12 +8,33 @@ use super::{JsonError, JsonMessage, JsonOptions, JsonValue};
 pub struct JsonWriter<'a> {
     out: &'a mut String,
     options: &'a JsonOptions,
+    // Objects and arrays open: values built in memory (an Any packing an
+    // Any, a Value holding a list holding a list) can nest without bound.
+    depth: u32,
 }
 
 impl<'a> JsonWriter<'a> {
     /// A writer appending to `out`.
     pub fn new(out: &'a mut String, options: &'a JsonOptions) -> Self {
-        Self { out, options }
+        Self {
+            out,
+            options,
+            depth: 0,
+        }
+    }
+
+    /// Goes one level deeper, failing past the reader's depth limit.
+    pub(crate) fn enter(&mut self) -> Result<(), JsonError> {
+        if self.depth >= super::read::MAX_DEPTH {
+            return Err(JsonError::new("JSON nested too deeply"));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Comes back up a level.
+    pub(crate) fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     /// The options in force.
@@ -136,14 +157,17 @@ impl<'a> JsonWriter<'a> {
     /// Writes a message as a JSON object of its fields.
     #[inline]
     pub fn message<M: JsonMessage>(&mut self, m: &M) -> Result<(), JsonError> {
+        self.enter()?;
         let mut o = self.object();
         m.write_json_fields(&mut o)?;
         o.end();
+        self.leave();
         Ok(())
     }
 
     /// Writes a map as a JSON object keyed by the keys' string forms.
     pub fn map_object<M: MapField>(&mut self, map: &M) -> Result<(), JsonError> {
+        self.enter()?;
         self.out.push('{');
         let mut first = true;
         map.try_for_each(|k, v| {
@@ -156,6 +180,7 @@ impl<'a> JsonWriter<'a> {
             v.write_json(self).map_err(|e| k.error_at(e))
         })?;
         self.out.push('}');
+        self.leave();
         Ok(())
     }
 
@@ -166,6 +191,7 @@ impl<'a> JsonWriter<'a> {
 
     /// Writes a list as a JSON array.
     pub fn list<T: JsonValue>(&mut self, items: &[T]) -> Result<(), JsonError> {
+        self.enter()?;
         self.out.push('[');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -174,6 +200,7 @@ impl<'a> JsonWriter<'a> {
             item.write_json(self).map_err(|e| e.at_index(i))?;
         }
         self.out.push(']');
+        self.leave();
         Ok(())
     }
 }

@@ -83,6 +83,11 @@ impl<'a> TextWriter<'a> {
         &mut self,
         fields: impl FnOnce(&mut Self) -> Result<(), TextError>,
     ) -> Result<(), TextError> {
+        // Values built in memory (an Any packing an Any) can nest without
+        // bound: stop where the reader would.
+        if self.depth >= 100 {
+            return Err(TextError::new("messages nested too deeply"));
+        }
         self.out.push('{');
         if !self.options.single_line {
             self.out.push('\n');
