@@ -22,6 +22,7 @@ flags (before or after the positionals):
   -I, --import-path DIR      where --proto files and their imports are (repeatable)
   --cacert FILE              CA certificate (PEM) to trust for https://
   --cert FILE, --key FILE    client certificate and key (PEM) for mTLS
+  --insecure                 https:// without checking the server's certificate
   --emit-defaults            print fields at their default values too
   -h, --help                 this text
   -V, --version              the version
@@ -51,6 +52,7 @@ pub struct Args {
     pub cacert: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    pub insecure: bool,
     pub emit_defaults: bool,
 }
 
@@ -72,6 +74,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Args, Exit> {
     let mut import_paths = Vec::new();
     let (mut cacert, mut cert, mut key) = (None, None, None);
     let mut emit_defaults = false;
+    let mut insecure = false;
     let mut argv = argv.into_iter();
     while let Some(arg) = argv.next() {
         // `--flag=value` is `--flag value`.
@@ -103,6 +106,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Args, Exit> {
             "--cert" => cert = Some(PathBuf::from(value(&flag)?)),
             "--key" => key = Some(PathBuf::from(value(&flag)?)),
             "--emit-defaults" => emit_defaults = true,
+            "--insecure" => insecure = true,
             f if f.starts_with("-I") && f.len() > 2 => import_paths.push(PathBuf::from(&f[2..])),
             f if f.starts_with('-') && f != "-" => {
                 return Err(Exit::Usage(format!("unknown flag {f}")));
@@ -153,6 +157,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Args, Exit> {
         cacert,
         cert,
         key,
+        insecure,
         emit_defaults,
     })
 }

@@ -188,10 +188,10 @@ async fn connect(args: &Args) -> Result<Channel, Failure> {
         endpoint = endpoint
             .tls_config(tls(args)?)
             .map_err(|e| Failure::new(Code::InvalidArgument, format!("TLS: {e}")))?;
-    } else if args.cacert.is_some() || args.cert.is_some() {
+    } else if args.cacert.is_some() || args.cert.is_some() || args.insecure {
         return Err(Failure::new(
             Code::InvalidArgument,
-            "--cacert and --cert are for https:// targets",
+            "--cacert, --cert and --insecure are for https:// targets",
         ));
     }
     if let Some(t) = args.timeout {
@@ -219,7 +219,7 @@ fn tls(args: &Args) -> Result<rust_rpc::transport::tls::ClientTlsConfig, Failure
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         Failure::new(Code::InvalidArgument, format!("{what}: {e}"))
     };
-    let mut config = ClientTlsConfig::new();
+    let mut config = ClientTlsConfig::new().danger_accept_invalid_certificates(args.insecure);
     if let Some(ca) = &args.cacert {
         let cert =
             Certificate::from_pem_file(ca).map_err(|e| bad(&ca.display().to_string(), &e))?;

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+#[path = "../../runtime/tests/support/certs.rs"]
+mod certs;
+
 use rust_rpc::transport::Server;
+use rust_rpc::transport::tls::{ServerTls, ServerTlsConfig};
 use rust_rpc_examples::LocalServer;
 use rust_rpc_examples::calculator::{Arithmetic, CalculatorServer};
 use rust_rpc_examples::chat::{ChatRoomServer, Room};
@@ -548,5 +552,71 @@ async fn the_readme_lines_run_as_shown() {
         commands >= 7,
         "only {commands} commands in the README block"
     );
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_over_tls_and_mtls_with_the_certificates_given() {
+    let ca = certs::Ca::new("cli test CA");
+    let clients = certs::Ca::new("cli test client CA");
+    let config =
+        ServerTlsConfig::new(ca.server(&["localhost"])).client_ca_root(clients.certificate());
+    let tls = ServerTls::new(config).expect("a server TLS config");
+    let server = LocalServer::start(examples_server(true).tls(tls))
+        .await
+        .expect("a server");
+    let url = format!("https://localhost:{}", server.addr().port());
+    let dir = std::env::temp_dir().join(format!("rust-rpc-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let (cert, key) = clients.client_pem("alice");
+    let files = [("ca.pem", ca.pem()), ("cert.pem", cert), ("key.pem", key)];
+    for (name, pem) in &files {
+        std::fs::write(dir.join(name), pem).expect("write a PEM");
+    }
+    let path = |name: &str| dir.join(name).to_str().expect("a UTF-8 path").to_owned();
+    let (ca_file, cert_file, key_file) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    let sum = ["calculator.v1.Calculator/Sum", "-d", r#"{"a": 1, "b": 2}"#];
+
+    let mtls = [
+        &["call", &url][..],
+        &sum,
+        &[
+            "--cacert", &ca_file, "--cert", &cert_file, "--key", &key_file,
+        ],
+    ]
+    .concat();
+    let run = rust_rpc(&mtls, None).await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "{\"result\":\"3\"}\n"),
+        "{run:?}"
+    );
+    // --insecure skips the check of the server's certificate, not mTLS.
+    let insecure = [
+        &["call", &url][..],
+        &sum,
+        &["--insecure", "--cert", &cert_file, "--key", &key_file],
+    ]
+    .concat();
+    let run = rust_rpc(&insecure, None).await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "{\"result\":\"3\"}\n"),
+        "{run:?}"
+    );
+    // Without the CA, the server's certificate is not trusted.
+    let untrusted = [
+        &["call", &url][..],
+        &sum,
+        &["--cert", &cert_file, "--key", &key_file],
+    ]
+    .concat();
+    let run = rust_rpc(&untrusted, None).await;
+    assert_eq!(run.code, 14, "{run:?}");
+    // Without a client certificate, the server refuses the connection.
+    let anonymous = [&["call", &url][..], &sum, &["--cacert", &ca_file]].concat();
+    let run = rust_rpc(&anonymous, None).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    let _ = std::fs::remove_dir_all(&dir);
     server.shutdown().await.expect("shutdown");
 }

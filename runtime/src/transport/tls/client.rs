@@ -21,6 +21,7 @@ pub struct ClientTlsConfig {
     platform_roots: Option<bool>,
     domain: Option<String>,
     identity: Option<Identity>,
+    accept_invalid_certificates: bool,
 }
 
 impl ClientTlsConfig {
@@ -60,6 +61,18 @@ impl ClientTlsConfig {
         self
     }
 
+    /// Accepts any server certificate: expired, self-signed, for another
+    /// name. The connection is encrypted but the server is not
+    /// authenticated, so anyone on the path can pose as it: for tools and
+    /// tests against a server whose CA is not at hand (`rust-rpc
+    /// --insecure`), never for production traffic. The handshake's
+    /// signatures are still checked, so the peer holds the key of the
+    /// certificate it sent.
+    pub fn danger_accept_invalid_certificates(mut self, on: bool) -> Self {
+        self.accept_invalid_certificates = on;
+        self
+    }
+
     pub(crate) fn connector(self) -> Result<Connector, Error> {
         let mut roots = RootCertStore::empty();
         if self.platform_roots.unwrap_or(self.roots.is_empty()) {
@@ -72,8 +85,14 @@ impl ClientTlsConfig {
         }
         let builder = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::new(format!("TLS versions: {e}")))?
-            .with_root_certificates(roots);
+            .map_err(|e| Error::new(format!("TLS versions: {e}")))?;
+        let builder = if self.accept_invalid_certificates {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
+        } else {
+            builder.with_root_certificates(roots)
+        };
         let mut config = match self.identity {
             Some(id) => builder
                 .with_client_auth_cert(id.chain, id.key)
@@ -92,6 +111,56 @@ impl ClientTlsConfig {
             config: Arc::new(config),
             domain,
         })
+    }
+}
+
+/// The verifier of [`ClientTlsConfig::danger_accept_invalid_certificates`]:
+/// any certificate passes; handshake signatures are checked as usual.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
