@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+// Shared with the runtime's TLS tests; not every helper is used here.
+#[allow(dead_code)]
 #[path = "../../runtime/tests/support/certs.rs"]
 mod certs;
 
