@@ -87,20 +87,48 @@ pub(crate) fn decode(s: &str) -> Result<Vec<u8>, &'static str> {
         return Err("invalid base64 length");
     }
 
-    let mut out = Vec::with_capacity(data.len() / 4 * 3 + tail_len.saturating_sub(1));
-    let mut chunks = data.chunks_exact(4);
-    for chunk in &mut chunks {
-        let n = sextets(chunk)?;
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    // Every full group of four characters makes three bytes, written in
+    // place; whether any character was outside the alphabets is gathered
+    // over the whole input (INVALID has the high bit set, values do not)
+    // and looked into only when one was.
+    let full = data.len() / 4;
+    let mut out = vec![0; full * 3 + tail_len.saturating_sub(1)];
+    let (body, tail) = out.split_at_mut(full * 3);
+    let mut invalid = 0;
+    // Eight characters (six bytes) at a time, then a last group of four.
+    let mut octets = data[..full * 4].chunks_exact(8);
+    let mut sixes = body.chunks_exact_mut(6);
+    for (chunk, bytes) in (&mut octets).zip(&mut sixes) {
+        let mut n = 0u64;
+        for &c in chunk {
+            let v = DECODE[usize::from(c)];
+            invalid |= v;
+            n = n << 6 | u64::from(v);
+        }
+        bytes.copy_from_slice(&n.to_be_bytes()[2..]);
     }
-    match *chunks.remainder() {
+    if let [a, b, c, d] = *octets.remainder() {
+        let [a, b, c, d] = [a, b, c, d].map(|x| DECODE[usize::from(x)]);
+        invalid |= a | b | c | d;
+        let n = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        sixes
+            .into_remainder()
+            .copy_from_slice(&n.to_be_bytes()[1..]);
+    }
+    if invalid & 0x80 != 0 {
+        // Name what was wrong with the first bad group.
+        for chunk in data.chunks_exact(4) {
+            sextets(chunk)?;
+        }
+    }
+    match data[full * 4..] {
         [a, b] => {
             let n = sextets(&[a, b])? << 12;
-            out.push((n >> 16) as u8);
+            tail[0] = (n >> 16) as u8;
         }
         [a, b, c] => {
             let n = sextets(&[a, b, c])? << 6;
-            out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8]);
+            tail.copy_from_slice(&[(n >> 16) as u8, (n >> 8) as u8]);
         }
         _ => {}
     }

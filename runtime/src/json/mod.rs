@@ -43,6 +43,7 @@ mod extension;
 mod field_mask;
 mod read;
 pub(crate) mod registry;
+mod scan;
 mod time;
 mod value;
 mod wkt;

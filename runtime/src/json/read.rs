@@ -165,36 +165,32 @@ impl<'de> JsonReader<'de> {
         self.pos += 1;
         let start = self.pos;
         let bytes = self.bytes();
-        loop {
-            match bytes.get(self.pos) {
-                Some(b'"') => {
-                    let s = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(0..=0x1f) => return Err(self.error("control character in a string")),
-                Some(_) => self.pos += 1,
-                None => return Err(self.error("unterminated string")),
+        self.pos += super::scan::plain_len(&bytes[start..]);
+        match bytes.get(self.pos) {
+            Some(b'"') => {
+                let s = &self.text[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.error("control character in a string")),
+            None => return Err(self.error("unterminated string")),
         }
         let mut out = String::with_capacity(self.pos - start + 16);
         out.push_str(&self.text[start..self.pos]);
-        let mut run = self.pos;
         loop {
+            // At a backslash.
+            self.escape(&mut out)?;
+            let run = self.pos;
+            self.pos += super::scan::plain_len(&bytes[run..]);
+            out.push_str(&self.text[run..self.pos]);
             match bytes.get(self.pos) {
                 Some(b'"') => {
-                    out.push_str(&self.text[run..self.pos]);
                     self.pos += 1;
                     return Ok(Cow::Owned(out));
                 }
-                Some(b'\\') => {
-                    out.push_str(&self.text[run..self.pos]);
-                    self.escape(&mut out)?;
-                    run = self.pos;
-                }
-                Some(0..=0x1f) => return Err(self.error("control character in a string")),
-                Some(_) => self.pos += 1,
+                Some(b'\\') => {}
+                Some(_) => return Err(self.error("control character in a string")),
                 None => return Err(self.error("unterminated string")),
             }
         }

@@ -48,6 +48,22 @@ impl JsonValue for bool {
 /// (`1e5`, `100.0`).
 pub(crate) fn integer<T: TryFrom<i128>>(text: &str) -> Result<T, &'static str> {
     let b = text.as_bytes();
+    // The common case: up to 19 digits fit a u64 (10^19 - 1 < 2^64).
+    let (negative, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.is_empty() && digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit) {
+        let magnitude = digits
+            .iter()
+            .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+        let wide = if negative {
+            -i128::from(magnitude)
+        } else {
+            i128::from(magnitude)
+        };
+        return T::try_from(wide).map_err(|_| "integer out of range");
+    }
     let plain = b.iter().all(|c| c.is_ascii_digit() || *c == b'-');
     let wide: i128 = if plain {
         // At most 39 digits fit an i128; more overflow any protobuf type.

@@ -108,7 +108,12 @@ impl<'a> JsonWriter<'a> {
         self.out.push('"');
         let bytes = s.as_bytes();
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        loop {
+            let end = start + super::scan::plain_len(&bytes[start..]);
+            // Every byte that needs an escape is ASCII, so `end` is a
+            // character boundary.
+            self.out.push_str(&s[start..end]);
+            let Some(&b) = bytes.get(end) else { break };
             let escape: &str = match b {
                 b'"' => "\\\"",
                 b'\\' => "\\\\",
@@ -117,12 +122,8 @@ impl<'a> JsonWriter<'a> {
                 b'\t' => "\\t",
                 0x08 => "\\b",
                 0x0c => "\\f",
-                0..=0x1f => "",
-                _ => continue,
+                _ => "",
             };
-            // Every byte that needs an escape is ASCII, so `i` is a
-            // character boundary.
-            self.out.push_str(&s[start..i]);
             if escape.is_empty() {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 self.out.push_str("\\u00");
@@ -131,9 +132,8 @@ impl<'a> JsonWriter<'a> {
             } else {
                 self.out.push_str(escape);
             }
-            start = i + 1;
+            start = end + 1;
         }
-        self.out.push_str(&s[start..]);
         self.out.push('"');
     }
 
