@@ -1,7 +1,8 @@
 //! Generates the benchmark messages twice: with rust-rpc's generator into
 //! `$OUT_DIR/rust_rpc/` and with prost-build into `$OUT_DIR/prost/`, both
 //! through the protoc that the crates.io package `protoc-bin-vendored` ships
-//! (`codec-bench`). For `rpc-bench`, the interop `grpc.testing.TestService`
+//! (`codec-bench`), plus pbjson-build's serde impls for the prost types
+//! (`codec-bench --format json`). For `rpc-bench`, the interop `grpc.testing.TestService`
 //! (proto/grpc/testing, the same files as interop/proto) is generated with
 //! rust-rpc's generator into `$OUT_DIR/rpc_rust_rpc/` and with
 //! tonic-prost-build into `$OUT_DIR/rpc_tonic/`.
@@ -44,15 +45,26 @@ fn main() {
     // prost (comparison only)
     let theirs = out.join("prost");
     std::fs::create_dir_all(&theirs).expect("create OUT_DIR/prost");
+    let descriptors = theirs.join("descriptors.bin");
     let mut config = prost_build::Config::new();
     config.protoc_executable(&protoc);
     config.out_dir(&theirs);
+    config.file_descriptor_set_path(&descriptors);
     config
         .compile_protos(
             &FILES.iter().map(|f| proto_dir.join(f)).collect::<Vec<_>>(),
             &[proto_dir.clone(), include.clone()],
         )
         .expect("prost-build generation failed");
+    // pbjson's serde impls for the prost types (`codec-bench --format json`),
+    // written next to them as `<package>.serde.rs`.
+    let set = std::fs::read(&descriptors).expect("read prost-build's descriptor set");
+    pbjson_build::Builder::new()
+        .register_descriptors(&set)
+        .expect("pbjson-build reads the descriptor set")
+        .out_dir(&theirs)
+        .build(&[".anchors.bench", ".grpc.testing"])
+        .expect("pbjson-build generation failed");
 
     // tonic + prost (comparison only)
     let tonic = out.join("rpc_tonic");

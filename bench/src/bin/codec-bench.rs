@@ -1,6 +1,15 @@
 //! Codec benchmark: rust-rpc against prost on the workloads of
 //! `shared/bench/WORKLOADS.md` (small, mixed, large, person).
 //!
+//! `--format binary` (the default) times the protobuf wire format: rust-rpc's
+//! generated code against prost's. `--format json` times protobuf's canonical
+//! JSON mapping on the same messages: rust-rpc's generated JSON (written into
+//! a reused `String`, read from `&str`) against pbjson's generated serde impls
+//! for the prost types through serde_json (written into a reused `Vec<u8>`,
+//! read from `&str`), the usual way prost users get JSON. The two stacks'
+//! JSON texts are checked to be the same (byte for byte but for map order)
+//! and each to read the other's back to an equal message.
+//!
 //! Wall clock: every (workload, stack, direction) runs for a fixed time after
 //! a warm-up; the two stacks are interleaved round by round (A, B, B, A, ...)
 //! so that drift on a shared machine hits both alike, and the median of the
@@ -13,7 +22,8 @@
 //!
 //! ```text
 //! cargo run --release -p rust-rpc-bench --bin codec-bench -- [--duration-ms 300]
-//!     [--warmup-ms 100] [--rounds 5] [--workloads small,mixed] [--json] [--callgrind]
+//!     [--warmup-ms 100] [--rounds 5] [--workloads small,mixed] [--format binary|json]
+//!     [--json] [--callgrind]
 //! ```
 
 use std::collections::BTreeMap;
@@ -33,18 +43,54 @@ mod theirs {
     pub mod anchors {
         pub mod bench {
             include!(concat!(env!("OUT_DIR"), "/prost/anchors.bench.rs"));
+            include!(concat!(env!("OUT_DIR"), "/prost/anchors.bench.serde.rs"));
         }
     }
     pub mod grpc {
         pub mod testing {
             include!(concat!(env!("OUT_DIR"), "/prost/grpc.testing.rs"));
+            include!(concat!(env!("OUT_DIR"), "/prost/grpc.testing.serde.rs"));
         }
     }
 }
 
 const WORKLOADS: [&str; 4] = ["small", "mixed", "large", "person"];
-const STACKS: [&str; 2] = ["rust-rpc", "prost"];
 const DIRECTIONS: [&str; 2] = ["encode", "decode"];
+
+/// What is encoded and decoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// The protobuf wire format: rust-rpc against prost.
+    Binary,
+    /// Canonical proto3 JSON: rust-rpc against pbjson + serde_json.
+    Json,
+}
+
+impl Format {
+    fn parse(s: &str) -> Result<Format, String> {
+        match s {
+            "binary" => Ok(Format::Binary),
+            "json" => Ok(Format::Json),
+            other => Err(format!("unknown format {other:?} (binary, json)")),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Binary => "binary",
+            Format::Json => "json",
+        }
+    }
+
+    /// The two stacks compared, ours first; workloads' cases are indexed
+    /// like this.
+    fn stacks(self) -> [&'static str; 2] {
+        match self {
+            Format::Binary => ["rust-rpc", "prost"],
+            Format::Json => ["rust-rpc", "pbjson"],
+        }
+    }
+}
 
 /// Runs `n` operations.
 type Ops = Box<dyn FnMut(u64)>;
@@ -57,7 +103,7 @@ struct Case {
 struct Workload {
     name: &'static str,
     bytes: usize,
-    // Indexed like STACKS.
+    // Indexed like Format::stacks.
     cases: [Case; 2],
 }
 
@@ -294,7 +340,125 @@ where
     }
 }
 
-fn build(name: &str) -> Workload {
+// ---------------------------------------------------------------- JSON
+
+fn ours_json_encode<M: rust_rpc::json::JsonValue + 'static>(m: M, len: usize) -> Ops {
+    let options = rust_rpc::json::JsonOptions::default();
+    let mut buf = String::with_capacity(len);
+    Box::new(move |n| {
+        for _ in 0..n {
+            buf.clear();
+            rust_rpc::json::write_to(&mut buf, black_box(&m), &options)
+                .expect("the workload's messages have JSON forms");
+            black_box(&mut buf);
+        }
+    })
+}
+
+fn pbjson_encode<M: serde::Serialize + 'static>(m: M, len: usize) -> Ops {
+    let mut buf: Vec<u8> = Vec::with_capacity(len);
+    Box::new(move |n| {
+        for _ in 0..n {
+            buf.clear();
+            serde_json::to_writer(&mut buf, black_box(&m)).expect("Vec grows");
+            black_box(&mut buf);
+        }
+    })
+}
+
+fn ours_json_decode<M: rust_rpc::json::JsonValue + Default + 'static>(text: String) -> Ops {
+    Box::new(move |n| {
+        for _ in 0..n {
+            let r = rust_rpc::json::from_str::<M>(black_box(&text[..]));
+            black_box(&r);
+        }
+    })
+}
+
+fn pbjson_decode<M: serde::de::DeserializeOwned + 'static>(text: String) -> Ops {
+    Box::new(move |n| {
+        for _ in 0..n {
+            let r = serde_json::from_str::<M>(black_box(&text[..]));
+            black_box(&r);
+        }
+    })
+}
+
+/// Builds a JSON workload after checking that both stacks write the same
+/// JSON (the same text when `same_text`, otherwise, for a map's order, the
+/// same length) and each reads the other's back to an equal message.
+fn json_workload<A, B>(name: &'static str, a: A, b: B, same_text: bool) -> Workload
+where
+    A: rust_rpc::json::JsonValue + Default + PartialEq + std::fmt::Debug + 'static,
+    B: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + 'static,
+{
+    let ja = rust_rpc::json::to_string(&a).expect("rust-rpc writes the workload as JSON");
+    let jb = serde_json::to_string(&b).expect("pbjson writes the workload as JSON");
+    assert_eq!(
+        ja.len(),
+        jb.len(),
+        "{name}: JSON lengths differ:\n{ja}\n{jb}"
+    );
+    if same_text {
+        assert_eq!(ja, jb, "{name}: JSON texts differ");
+    }
+    assert_eq!(
+        rust_rpc::json::from_str::<A>(&jb).expect("rust-rpc reads pbjson's JSON"),
+        a,
+        "{name}: rust-rpc reading pbjson's JSON"
+    );
+    assert_eq!(
+        serde_json::from_str::<B>(&ja).expect("pbjson reads rust-rpc's JSON"),
+        b,
+        "{name}: pbjson reading rust-rpc's JSON"
+    );
+    let len = ja.len();
+    Workload {
+        name,
+        bytes: len,
+        cases: [
+            Case {
+                encode: ours_json_encode(a, len),
+                decode: ours_json_decode::<A>(ja),
+            },
+            Case {
+                encode: pbjson_encode(b, len),
+                decode: pbjson_decode::<B>(jb),
+            },
+        ],
+    }
+}
+
+fn build_json(name: &str) -> Workload {
+    match name {
+        "small" => json_workload("small", small_ours(), small_prost(), true),
+        "large" => json_workload("large", large_ours(), large_prost(), true),
+        "person" => json_workload("person", person_ours(), person_prost(), true),
+        "mixed" => {
+            // Everything but the map must match character for character.
+            let mut a = mixed_ours();
+            let mut b = mixed_prost();
+            a.counters.retain(|k, _| k == "counter-07");
+            b.counters.retain(|k, _| k == "counter-07");
+            assert_eq!(
+                rust_rpc::json::to_string(&a).expect("rust-rpc writes mixed"),
+                serde_json::to_string(&b).expect("pbjson writes mixed"),
+                "mixed with one map entry: JSON texts differ"
+            );
+            json_workload("mixed", mixed_ours(), mixed_prost(), false)
+        }
+        other => panic!("unknown workload {other:?} (small, mixed, large, person)"),
+    }
+}
+
+fn build(name: &str, format: Format) -> Workload {
+    match format {
+        Format::Binary => build_binary(name),
+        Format::Json => build_json(name),
+    }
+}
+
+fn build_binary(name: &str) -> Workload {
     match name {
         "small" => workload("small", 22, 0, small_ours(), small_prost(), true),
         "large" => workload("large", 65544, 0, large_ours(), large_prost(), true),
@@ -389,7 +553,7 @@ fn run_wall_clock(workloads: &mut [Workload], opts: &Opts) -> (Results, Results)
                 }
             }
         }
-        for (s, stack) in STACKS.iter().enumerate() {
+        for (s, stack) in opts.format.stacks().iter().enumerate() {
             for (d, dir) in DIRECTIONS.iter().enumerate() {
                 let k = (w.name.to_owned(), (*stack).to_owned(), (*dir).to_owned());
                 results.insert(k.clone(), median(&mut samples[s][d]));
@@ -411,25 +575,31 @@ fn measured_ops(ops: &mut Ops, n: u64) {
     ops(black_box(n));
 }
 
-fn default_iterations(workload: &str) -> u64 {
-    match workload {
+fn default_iterations(workload: &str, format: Format) -> u64 {
+    let n = match workload {
         "small" | "person" => 20_000,
         "mixed" => 1_000,
         _ => 200,
+    };
+    // JSON costs several times what binary does.
+    match format {
+        Format::Binary => n,
+        Format::Json => n / 4,
     }
 }
 
-fn run_once(only: &str, iterations: u64) -> ExitCode {
+fn run_once(only: &str, iterations: u64, format: Format) -> ExitCode {
     let parts: Vec<&str> = only.split(':').collect();
     let [wname, stack, dir] = parts[..] else {
         eprintln!("--only takes <workload>:<stack>:<encode|decode>");
         return ExitCode::from(2);
     };
-    let Some(s) = STACKS.iter().position(|x| *x == stack) else {
-        eprintln!("unknown stack {stack:?} (rust-rpc, prost)");
+    let stacks = format.stacks();
+    let Some(s) = stacks.iter().position(|x| *x == stack) else {
+        eprintln!("unknown stack {stack:?} ({})", stacks.join(", "));
         return ExitCode::from(2);
     };
-    let mut w = build(wname);
+    let mut w = build(wname, format);
     let case = &mut w.cases[s];
     let ops = match dir {
         "encode" => &mut case.encode,
@@ -446,14 +616,18 @@ fn run_once(only: &str, iterations: u64) -> ExitCode {
 }
 
 /// Runs every combination under callgrind; (workload, stack, direction) -> Ir per op.
-fn run_callgrind(names: &[&'static str], iterations: Option<u64>) -> Result<Results, String> {
+fn run_callgrind(
+    names: &[&'static str],
+    iterations: Option<u64>,
+    format: Format,
+) -> Result<Results, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!("codec-bench-callgrind-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut results = Results::new();
     for w in names {
-        let n = iterations.unwrap_or_else(|| default_iterations(w));
-        for stack in STACKS {
+        let n = iterations.unwrap_or_else(|| default_iterations(w, format));
+        for stack in format.stacks() {
             for d in DIRECTIONS {
                 let out = dir.join(format!("{w}-{stack}-{d}.out"));
                 let status = Command::new("valgrind")
@@ -462,6 +636,7 @@ fn run_callgrind(names: &[&'static str], iterations: Option<u64>) -> Result<Resu
                     .arg("--toggle-collect=*measured_ops*")
                     .arg(format!("--callgrind-out-file={}", out.display()))
                     .arg(&exe)
+                    .args(["--format", format.name()])
                     .args(["--iterations", &n.to_string(), "--only"])
                     .arg(format!("{w}:{stack}:{d}"))
                     .output()
@@ -514,7 +689,9 @@ fn print_table(
     sizes: &BTreeMap<&str, usize>,
     wall: &Results,
     ir: &Results,
+    format: Format,
 ) {
+    let [ours, theirs] = format.stacks();
     let have_wall = !wall.is_empty();
     let have_ir = !ir.is_empty();
     let mut header = format!("{:<8} {:<9}", "workload", "stack");
@@ -527,10 +704,11 @@ fn print_table(
     if have_ir {
         header += &format!(" {:>11} {:>11}", "enc Ir/op", "dec Ir/op");
     }
-    header += "  ratio vs prost (enc, dec)";
+    header += &format!("  ratio vs {theirs} (enc, dec)");
+    println!("{} format", format.name());
     println!("{header}");
     for w in names {
-        for stack in STACKS {
+        for stack in format.stacks() {
             let mut line = format!("{w:<8} {stack:<9}");
             if have_wall {
                 let e = wall[&key(w, stack, "encode")];
@@ -550,20 +728,20 @@ fn print_table(
                     ir[&key(w, stack, "decode")]
                 );
             }
-            if stack == "rust-rpc" {
+            if stack == ours {
                 let mut parts = Vec::new();
                 if have_wall {
                     parts.push(format!(
                         "time {:.2}x, {:.2}x",
-                        wall[&key(w, "prost", "encode")] / wall[&key(w, stack, "encode")],
-                        wall[&key(w, "prost", "decode")] / wall[&key(w, stack, "decode")]
+                        wall[&key(w, theirs, "encode")] / wall[&key(w, stack, "encode")],
+                        wall[&key(w, theirs, "decode")] / wall[&key(w, stack, "decode")]
                     ));
                 }
                 if have_ir {
                     parts.push(format!(
                         "Ir {:.2}x, {:.2}x",
-                        ir[&key(w, "prost", "encode")] / ir[&key(w, stack, "encode")],
-                        ir[&key(w, "prost", "decode")] / ir[&key(w, stack, "decode")]
+                        ir[&key(w, theirs, "encode")] / ir[&key(w, stack, "encode")],
+                        ir[&key(w, theirs, "decode")] / ir[&key(w, stack, "decode")]
                     ));
                 }
                 line += &format!("  {}", parts.join("; "));
@@ -581,9 +759,10 @@ fn print_json(
     ir: &Results,
     opts: &Opts,
 ) {
+    let [ours, theirs] = opts.format.stacks();
     let mut rows = Vec::new();
     for w in names {
-        for stack in STACKS {
+        for stack in opts.format.stacks() {
             for d in DIRECTIONS {
                 let k = key(w, stack, d);
                 let mut fields = vec![
@@ -596,16 +775,16 @@ fn print_json(
                     fields.push(format!("\"ns_per_op\":{ns:.2}"));
                     fields.push(format!("\"ns_per_op_best\":{:.2}", best[&k]));
                     fields.push(format!("\"mb_per_s\":{:.1}", mbps(sizes[w], *ns)));
-                    if stack == "rust-rpc" {
-                        let p = wall[&key(w, "prost", d)];
-                        fields.push(format!("\"ratio_vs_prost\":{:.3}", p / ns));
+                    if stack == ours {
+                        let p = wall[&key(w, theirs, d)];
+                        fields.push(format!("\"ratio_vs_{theirs}\":{:.3}", p / ns));
                     }
                 }
                 if let Some(i) = ir.get(&k) {
                     fields.push(format!("\"ir_per_op\":{i:.1}"));
-                    if stack == "rust-rpc" {
-                        let p = ir[&key(w, "prost", d)];
-                        fields.push(format!("\"ir_ratio_vs_prost\":{:.3}", p / i));
+                    if stack == ours {
+                        let p = ir[&key(w, theirs, d)];
+                        fields.push(format!("\"ir_ratio_vs_{theirs}\":{:.3}", p / i));
                     }
                 }
                 rows.push(format!("{{{}}}", fields.join(",")));
@@ -613,7 +792,8 @@ fn print_json(
         }
     }
     println!(
-        "{{\"duration_ms\":{},\"warmup_ms\":{},\"rounds\":{},\"results\":[{}]}}",
+        "{{\"format\":\"{}\",\"duration_ms\":{},\"warmup_ms\":{},\"rounds\":{},\"results\":[{}]}}",
+        opts.format.name(),
         opts.duration.as_millis(),
         opts.warmup.as_millis(),
         opts.rounds,
@@ -628,6 +808,7 @@ struct Opts {
     warmup: Duration,
     rounds: usize,
     json: bool,
+    format: Format,
     workloads: Vec<&'static str>,
     iterations: Option<u64>,
     only: Option<String>,
@@ -637,9 +818,10 @@ struct Opts {
 
 const USAGE: &str =
     "usage: codec-bench [--duration-ms N (300)] [--warmup-ms N (100)] [--rounds N (5)]
-                   [--workloads small,mixed,large,person] [--json]
+                   [--workloads small,mixed,large,person] [--format binary|json] [--json]
                    [--callgrind [--iterations N]] [--no-wall]
-       codec-bench --iterations N --only <workload>:<rust-rpc|prost>:<encode|decode>";
+       codec-bench [--format binary|json] --iterations N
+                   --only <workload>:<rust-rpc|prost|pbjson>:<encode|decode>";
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
@@ -647,6 +829,7 @@ fn parse_args() -> Result<Opts, String> {
         warmup: Duration::from_millis(100),
         rounds: 5,
         json: false,
+        format: Format::Binary,
         workloads: WORKLOADS.to_vec(),
         iterations: None,
         only: None,
@@ -667,6 +850,7 @@ fn parse_args() -> Result<Opts, String> {
             "--iterations" => o.iterations = Some(num(args.next(), &a)?),
             "--only" => o.only = Some(args.next().ok_or("--only needs a value")?),
             "--json" => o.json = true,
+            "--format" => o.format = Format::parse(&args.next().ok_or("--format needs a value")?)?,
             "--callgrind" => o.callgrind = true,
             "--no-wall" => o.no_wall = true,
             "--workloads" => {
@@ -698,9 +882,13 @@ fn main() -> ExitCode {
         }
     };
     if let Some(only) = &opts.only {
-        return run_once(only, opts.iterations.unwrap_or(1000));
+        return run_once(only, opts.iterations.unwrap_or(1000), opts.format);
     }
-    let mut workloads: Vec<Workload> = opts.workloads.iter().map(|w| build(w)).collect();
+    let mut workloads: Vec<Workload> = opts
+        .workloads
+        .iter()
+        .map(|w| build(w, opts.format))
+        .collect();
     let sizes: BTreeMap<&str, usize> = workloads.iter().map(|w| (w.name, w.bytes)).collect();
     let (wall, best) = if opts.no_wall {
         (Results::new(), Results::new())
@@ -708,7 +896,7 @@ fn main() -> ExitCode {
         run_wall_clock(&mut workloads, &opts)
     };
     let ir = if opts.callgrind {
-        match run_callgrind(&opts.workloads, opts.iterations) {
+        match run_callgrind(&opts.workloads, opts.iterations, opts.format) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("{e}");
@@ -721,7 +909,7 @@ fn main() -> ExitCode {
     if opts.json {
         print_json(&opts.workloads, &sizes, &wall, &best, &ir, &opts);
     } else {
-        print_table(&opts.workloads, &sizes, &wall, &ir);
+        print_table(&opts.workloads, &sizes, &wall, &ir, opts.format);
     }
     ExitCode::SUCCESS
 }
