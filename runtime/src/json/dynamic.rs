@@ -1750,7 +1750,10 @@ impl DescriptorPool {
             return;
         };
         let e = self.enumeration(e);
-        if e.null_value && n == 0 {
+        // NullValue has one value, and JSON has one way to say it: even a
+        // number off the wire that is not 0 is written `null`, as the
+        // generated code writes it.
+        if e.null_value {
             w.null();
         } else if w.options().enums_as_numbers {
             w.number(n);
